@@ -1,0 +1,1 @@
+../../src/normalize.rs

@@ -1,0 +1,8 @@
+//! Compile-time tests of `chain!`: expansions that build, and errors with their spans.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/pass/*.rs");
+    t.compile_fail("tests/ui/fail/*.rs");
+}

@@ -1,0 +1,9 @@
+use wechatpay_macros::chain;
+
+struct Client;
+
+fn main() {
+    let client = Client;
+    chain!();
+    chain!(client);
+}

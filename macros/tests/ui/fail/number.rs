@@ -1,0 +1,9 @@
+use wechatpay_macros::chain;
+
+struct Client;
+
+fn main() {
+    let client = Client;
+    chain!(client.v3.1);
+    chain!(client.v3.1.2);
+}

@@ -1,0 +1,297 @@
+//! A chain: one API path template and its ten verbs.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::Index;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use elsa::sync::FrozenMap;
+use http::Method;
+use tokio::task::JoinHandle;
+
+use crate::client::Inner;
+use crate::error::{Error, ErrorKind, Result};
+use crate::normalize::push_normalized;
+use crate::options::Options;
+use crate::pipeline::{self, Check, Stamp};
+use crate::response::Response;
+use crate::sign;
+
+/// An API path template such as `v3/pay/transactions/id/{transaction_id}`, with the verbs
+/// that call it.
+///
+/// Make one with [`Client::chain`](crate::Client::chain), `client["…"]` or
+/// [`chain!`](crate::chain!); extend it with [`Chain::chain`] or `chain["…"]`.
+///
+/// The blocking verbs (`get`, `put`, `post`, `patch`, `delete`; feature `blocking`) work from
+/// any thread; the `*_async` verbs return a `Send + 'static` [`ResponseFuture`] that runs
+/// under any executor. Both take anything that converts into [`Options`]: a
+/// `serde_json::Value`, an [`Options`] built with methods, or `()` for none.
+pub struct Chain {
+    inner: Arc<Inner>,
+    path: Arc<str>,
+    children: FrozenMap<String, Box<Chain>>,
+}
+
+impl Chain {
+    pub(crate) fn root(inner: Arc<Inner>, path: &str, normalize: bool) -> Self {
+        let path = if normalize {
+            let mut normalized = String::with_capacity(path.len() + 8);
+            push_normalized(&mut normalized, path);
+            Arc::from(normalized)
+        } else {
+            Arc::from(path)
+        };
+        Self::with_path(inner, path)
+    }
+
+    fn with_path(inner: Arc<Inner>, path: Arc<str>) -> Self {
+        Self {
+            inner,
+            path,
+            children: FrozenMap::new(),
+        }
+    }
+
+    /// This chain plus one more segment, normalised like PHP (see
+    /// [`Client::chain`](crate::Client::chain)).
+    pub fn chain(&self, segment: &str) -> Chain {
+        let mut path = String::with_capacity(self.path.len() + segment.len() + 8);
+        path.push_str(&self.path);
+        path.push('/');
+        push_normalized(&mut path, segment);
+        Self::with_path(self.inner.clone(), Arc::from(path))
+    }
+
+    /// This chain plus `path`, appended exactly as written.
+    pub fn chain_raw(&self, path: &str) -> Chain {
+        let joined = format!("{}/{path}", self.path);
+        Self::with_path(self.inner.clone(), Arc::from(joined))
+    }
+
+    /// The path template, e.g. `v3/pay/transactions/id/{transaction_id}`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Sends a request with any method and returns its future.
+    pub fn request_async(&self, method: Method, options: impl Into<Options>) -> ResponseFuture {
+        ResponseFuture {
+            state: State::Start {
+                inner: self.inner.clone(),
+                method,
+                template: self.path.clone(),
+                options: options.into(),
+            },
+        }
+    }
+
+    /// Sends a request with any method and waits for the answer.
+    ///
+    /// # Errors
+    ///
+    /// See [`Error`]: missing path variables and bad options before anything is sent,
+    /// transport failures and timeouts, API errors, answers that fail verification.
+    #[cfg(feature = "blocking")]
+    pub fn request(&self, method: Method, options: impl Into<Options>) -> Result<Response> {
+        crate::blocking::wait(self.request_async(method, options))
+    }
+}
+
+macro_rules! verbs {
+    ($($method:ident $blocking:ident $nonblocking:ident;)*) => {
+        impl Chain {
+            $(
+                #[doc = concat!("`", stringify!($method), "` and wait for the verified answer.")]
+                ///
+                /// # Errors
+                ///
+                /// See [`Chain::request`].
+                #[cfg(feature = "blocking")]
+                pub fn $blocking(&self, options: impl Into<Options>) -> Result<Response> {
+                    self.request(Method::$method, options)
+                }
+
+                #[doc = concat!("`", stringify!($method), "`, as a `Send + 'static` future of the verified answer.")]
+                pub fn $nonblocking(&self, options: impl Into<Options>) -> ResponseFuture {
+                    self.request_async(Method::$method, options)
+                }
+            )*
+        }
+    };
+}
+
+verbs! {
+    GET get get_async;
+    PUT put put_async;
+    POST post post_async;
+    PATCH patch patch_async;
+    DELETE delete delete_async;
+}
+
+impl Index<&str> for Chain {
+    type Output = Chain;
+
+    /// `chain["…"]`: this chain plus a normalised segment, built once and cached by this
+    /// chain (see [`Client`](crate::Client)'s `Index` for the caching rule).
+    fn index(&self, segment: &str) -> &Chain {
+        if let Some(child) = self.children.get(segment) {
+            return child;
+        }
+        self.children
+            .insert_with(segment.to_owned(), || Box::new(self.chain(segment)))
+    }
+}
+
+impl Clone for Chain {
+    /// The same path; the clone starts with an empty child cache.
+    fn clone(&self) -> Self {
+        Self::with_path(self.inner.clone(), self.path.clone())
+    }
+}
+
+impl fmt::Debug for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chain").field("path", &self.path).finish()
+    }
+}
+
+/// The answer of an async verb. Nothing happens until it is first polled; dropping it
+/// cancels the request.
+#[must_use = "a request is only sent when its future is awaited"]
+pub struct ResponseFuture {
+    state: State,
+}
+
+enum State {
+    Start {
+        inner: Arc<Inner>,
+        method: Method,
+        template: Arc<str>,
+        options: Options,
+    },
+    Sending {
+        inner: Arc<Inner>,
+        check: Check,
+        answer: JoinHandle<Result<http::Response<Bytes>>>,
+    },
+    Done,
+}
+
+impl ResponseFuture {
+    fn start(
+        inner: Arc<Inner>,
+        method: Method,
+        template: &str,
+        options: &Options,
+    ) -> Result<State> {
+        let nonce = sign::nonce(32)?;
+        let stamp = Stamp {
+            timestamp: sign::timestamp(),
+            nonce: &nonce,
+        };
+        let prepared = pipeline::prepare(&inner.config, method, template, options, stamp)?;
+        let transport = inner.transport.clone();
+        let timeout = prepared.timeout;
+        let request = prepared.request;
+        let answer = inner.runtime()?.spawn(async move {
+            let sending = transport.send(request);
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, sending)
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(limit))),
+                None => sending.await,
+            }
+        });
+        Ok(State::Sending {
+            inner,
+            check: prepared.check,
+            answer,
+        })
+    }
+}
+
+fn timed_out(limit: std::time::Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "no answer within {limit:?}; WeChat Pay may still have processed the request, so \
+             retry with the same merchant order number (it deduplicates) or query it first"
+        ),
+    )
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match std::mem::replace(&mut this.state, State::Done) {
+                State::Start {
+                    inner,
+                    method,
+                    template,
+                    options,
+                } => match ResponseFuture::start(inner, method, &template, &options) {
+                    Ok(sending) => this.state = sending,
+                    Err(error) => return Poll::Ready(Err(error)),
+                },
+                State::Sending {
+                    inner,
+                    check,
+                    mut answer,
+                } => {
+                    let Poll::Ready(joined) = Pin::new(&mut answer).poll(cx) else {
+                        this.state = State::Sending {
+                            inner,
+                            check,
+                            answer,
+                        };
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(match joined {
+                        Ok(Ok(response)) => {
+                            pipeline::finish(&inner.config, &check, response, sign::timestamp())
+                        }
+                        Ok(Err(error)) => Err(error),
+                        Err(join_error) => Err(Error::new(
+                            ErrorKind::Transport,
+                            "the client's runtime stopped before the answer arrived",
+                        )
+                        .with_source(join_error)),
+                    });
+                }
+                State::Done => {
+                    return Poll::Ready(Err(Error::invalid(
+                        "this ResponseFuture already completed; send the request again",
+                    )));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for ResponseFuture {
+    fn drop(&mut self) {
+        if let State::Sending { answer, .. } = &self.state {
+            answer.abort();
+        }
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            State::Start { .. } => "not started",
+            State::Sending { .. } => "sending",
+            State::Done => "done",
+        };
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
+    }
+}

@@ -1,0 +1,107 @@
+//! The aws-lc-rs backend.
+
+use aws_lc_rs::rsa::{
+    KeyPair, OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
+    PrivateDecryptingKey, PublicEncryptingKey,
+};
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+
+use super::keys::plaintext_too_long;
+use crate::error::{Error, Result};
+
+pub(crate) struct Private {
+    signing: KeyPair,
+    decrypting: OaepPrivateDecryptingKey,
+}
+
+impl Private {
+    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+        let rejected = |e: aws_lc_rs::error::KeyRejected| {
+            Error::crypto(format!(
+                "the private key is not a usable RSA key ({e}); WeChat Pay merchant keys are \
+                 RSA-2048 PEM files named apiclient_key.pem"
+            ))
+        };
+        let signing = KeyPair::from_pkcs8(pkcs8).map_err(rejected)?;
+        let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8)
+            .map_err(rejected)
+            .and_then(|key| {
+                OaepPrivateDecryptingKey::new(key)
+                    .map_err(|_| Error::crypto("the private key cannot be used for RSA-OAEP"))
+            })?;
+        Ok(Self {
+            signing,
+            decrypting,
+        })
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut signature = vec![0; self.signing.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        self.signing
+            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+            .map_err(|_| Error::crypto("RSA signing failed in aws-lc-rs"))?;
+        Ok(signature)
+    }
+
+    pub(crate) fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        let mut plaintext = vec![0; self.decrypting.min_output_size()];
+        let len = self
+            .decrypting
+            .decrypt(&OAEP_SHA1_MGF1SHA1, ciphertext, &mut plaintext, None)
+            .map_err(|_| {
+                Error::crypto(
+                    "RSA-OAEP decryption failed: the field was not encrypted for this merchant \
+                     key, or it is damaged",
+                )
+            })?
+            .len();
+        plaintext.truncate(len);
+        Ok(plaintext)
+    }
+}
+
+pub(crate) struct Public {
+    verifying: ParsedPublicKey,
+    encrypting: OaepPublicEncryptingKey,
+}
+
+impl Public {
+    pub(crate) fn from_spki(spki: &[u8]) -> Result<Self> {
+        let rejected = || {
+            Error::crypto(
+                "the public key is not a usable RSA key (2048 bits or more); use WeChat Pay's \
+                 pub_key.pem or a platform certificate",
+            )
+        };
+        let verifying =
+            ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki).map_err(|_| rejected())?;
+        let encrypting = PublicEncryptingKey::from_der(spki)
+            .ok()
+            .and_then(|key| OaepPublicEncryptingKey::new(key).ok())
+            .ok_or_else(rejected)?;
+        Ok(Self {
+            verifying,
+            encrypting,
+        })
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifying.verify_sig(message, signature).is_ok()
+    }
+
+    pub(crate) fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let max = self.encrypting.max_plaintext_size(&OAEP_SHA1_MGF1SHA1);
+        if plaintext.len() > max {
+            return Err(plaintext_too_long(plaintext.len(), max));
+        }
+        let mut ciphertext = vec![0; self.encrypting.ciphertext_size()];
+        let len = self
+            .encrypting
+            .encrypt(&OAEP_SHA1_MGF1SHA1, plaintext, &mut ciphertext, None)
+            .map_err(|_| Error::crypto("RSA-OAEP encryption failed in aws-lc-rs"))?
+            .len();
+        ciphertext.truncate(len);
+        Ok(ciphertext)
+    }
+}

@@ -1,0 +1,225 @@
+//! The little PEM and DER the SDK needs: unwrap PEM blocks, wrap PKCS#1 keys into PKCS#8 /
+//! SPKI, and read an X.509 certificate's serial number and public key.
+//!
+//! Only the structures WeChat Pay hands out are understood; everything else is an error that
+//! says what was expected.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::error::{Error, Result};
+
+/// One `-----BEGIN {label}-----` … `-----END {label}-----` block.
+pub(crate) struct PemBlock {
+    pub label: String,
+    pub der: Vec<u8>,
+}
+
+/// Reads the first PEM block of `text`.
+pub(crate) fn first_pem_block(text: &str, what: &str) -> Result<PemBlock> {
+    let begin = text.find("-----BEGIN ").ok_or_else(|| {
+        Error::crypto(format!(
+            "the {what} is not PEM: expected a line like `-----BEGIN PRIVATE KEY-----`; \
+             pass the file's text (or use from_pem_file with its path)"
+        ))
+    })?;
+    let rest = &text[begin + "-----BEGIN ".len()..];
+    let label_end = rest
+        .find("-----")
+        .ok_or_else(|| Error::crypto(format!("the {what} has a broken PEM `BEGIN` line")))?;
+    let label = rest[..label_end].to_string();
+    let body_and_end = &rest[label_end + "-----".len()..];
+    let end_marker = format!("-----END {label}-----");
+    let body_end = body_and_end.find(&end_marker).ok_or_else(|| {
+        Error::crypto(format!(
+            "the {what} has no `{end_marker}` line: the PEM text is cut short"
+        ))
+    })?;
+    let body: String = body_and_end[..body_end]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if body.contains(':') {
+        return Err(Error::crypto(format!(
+            "the {what} is an encrypted PEM (it has headers such as `Proc-Type`); \
+             decrypt it first, e.g. `openssl pkey -in key.pem -out plain.pem`"
+        )));
+    }
+    let der = STANDARD.decode(body.as_bytes()).map_err(|e| {
+        Error::crypto(format!("the {what}'s PEM body is not valid base64")).with_source(e)
+    })?;
+    Ok(PemBlock { label, der })
+}
+
+/// DER `AlgorithmIdentifier` of `rsaEncryption` with NULL parameters.
+const RSA_ALGORITHM_ID: [u8; 15] = [
+    0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// Wraps a PKCS#1 `RSAPrivateKey` into a PKCS#8 `PrivateKeyInfo`.
+pub(crate) fn pkcs1_private_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
+    let mut inner = vec![0x02, 0x01, 0x00];
+    inner.extend_from_slice(&RSA_ALGORITHM_ID);
+    push_tlv(&mut inner, 0x04, pkcs1);
+    let mut out = Vec::with_capacity(inner.len() + 4);
+    push_tlv(&mut out, 0x30, &inner);
+    out
+}
+
+/// Wraps a PKCS#1 `RSAPublicKey` into an X.509 `SubjectPublicKeyInfo` (PHP's
+/// `Rsa::pkcs1ToSpki`).
+pub(crate) fn pkcs1_public_to_spki(pkcs1: &[u8]) -> Vec<u8> {
+    let mut bits = Vec::with_capacity(pkcs1.len() + 1);
+    bits.push(0x00);
+    bits.extend_from_slice(pkcs1);
+    let mut inner = RSA_ALGORITHM_ID.to_vec();
+    push_tlv(&mut inner, 0x03, &bits);
+    let mut out = Vec::with_capacity(inner.len() + 4);
+    push_tlv(&mut out, 0x30, &inner);
+    out
+}
+
+fn push_tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
+    out.push(tag);
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+}
+
+/// One DER element: its tag, its contents, and its whole encoding.
+struct Tlv<'a> {
+    tag: u8,
+    content: &'a [u8],
+    whole: &'a [u8],
+}
+
+/// Reads one element from the front of `input`, returning it and what follows.
+fn read_tlv(input: &[u8]) -> Option<(Tlv<'_>, &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return None;
+        }
+        let len = rest[..count]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, &rest[count..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let header = input.len() - rest.len();
+    let tlv = Tlv {
+        tag,
+        content: &rest[..len],
+        whole: &input[..header + len],
+    };
+    Some((tlv, &rest[len..]))
+}
+
+/// What the SDK needs from an X.509 certificate.
+pub(crate) struct CertificateParts {
+    /// The serial number as upper-case hex without leading zero bytes, as WeChat Pay writes it.
+    pub serial: String,
+    /// The DER `SubjectPublicKeyInfo`.
+    pub spki: Vec<u8>,
+}
+
+/// Reads the serial number and public key of a DER X.509 certificate.
+pub(crate) fn certificate_parts(der: &[u8]) -> Result<CertificateParts> {
+    parse_certificate(der).ok_or_else(|| {
+        Error::crypto(
+            "the certificate is not a valid X.509 DER structure; \
+             pass the platform certificate PEM (`-----BEGIN CERTIFICATE-----`)",
+        )
+    })
+}
+
+fn parse_certificate(der: &[u8]) -> Option<CertificateParts> {
+    let (certificate, _) = read_tlv(der).filter(|(t, _)| t.tag == 0x30)?;
+    let (tbs, _) = read_tlv(certificate.content).filter(|(t, _)| t.tag == 0x30)?;
+    let mut fields = tbs.content;
+    let (mut next, mut rest) = read_tlv(fields)?;
+    if next.tag == 0xa0 {
+        // [0] EXPLICIT version
+        fields = rest;
+        (next, rest) = read_tlv(fields)?;
+    }
+    if next.tag != 0x02 {
+        return None;
+    }
+    let serial_bytes = next.content;
+    let first_significant = serial_bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(serial_bytes.len().saturating_sub(1));
+    let serial = upper_hex(&serial_bytes[first_significant..]);
+    // signature, issuer, validity, subject, then subjectPublicKeyInfo
+    for _ in 0..4 {
+        (_, rest) = read_tlv(rest)?;
+    }
+    let (spki, _) = read_tlv(rest).filter(|(t, _)| t.tag == 0x30)?;
+    Some(CertificateParts {
+        serial,
+        spki: spki.whole.to_vec(),
+    })
+}
+
+fn upper_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_use_the_short_and_long_forms() {
+        let mut out = Vec::new();
+        push_tlv(&mut out, 0x04, &[7; 3]);
+        assert_eq!(out, [0x04, 3, 7, 7, 7]);
+        let mut out = Vec::new();
+        push_tlv(&mut out, 0x04, &[0; 300]);
+        assert_eq!(&out[..4], &[0x04, 0x82, 0x01, 0x2c]);
+        let (tlv, rest) = read_tlv(&out).expect("readable");
+        assert_eq!(tlv.content.len(), 300);
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn truncated_der_is_rejected_not_panicking() {
+        assert!(read_tlv(&[0x30, 0x82, 0x01]).is_none());
+        assert!(read_tlv(&[0x30, 0x05, 0x00]).is_none());
+        assert!(certificate_parts(&[0x30, 0x00]).is_err());
+        assert!(certificate_parts(&[]).is_err());
+    }
+
+    #[test]
+    fn pem_errors_say_what_is_wrong() {
+        let err = first_pem_block("not a key", "private key")
+            .err()
+            .expect("error");
+        assert!(err.to_string().contains("not PEM"), "{err}");
+        let err = first_pem_block("-----BEGIN PRIVATE KEY-----\nAAAA\n", "private key")
+            .err()
+            .expect("error");
+        assert!(err.to_string().contains("END PRIVATE KEY"), "{err}");
+    }
+}

@@ -1,0 +1,427 @@
+//! RSA keys and certificates, parsed once and held by a crypto backend.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::der::{self, PemBlock};
+use crate::error::{Error, Result, Verification};
+
+/// Which implementation performs the RSA operations of a key.
+///
+/// `AwsLc` (feature `aws-lc`, on by default) is the fast one; `RustCrypto` (feature
+/// `rustcrypto`) uses the pure-Rust `rsa` crate. Both give byte-identical signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// aws-lc-rs.
+    AwsLc,
+    /// The pure-Rust `rsa` crate.
+    RustCrypto,
+}
+
+impl Default for Backend {
+    /// `AwsLc` when the `aws-lc` feature is on, else `RustCrypto`.
+    fn default() -> Self {
+        if cfg!(feature = "aws-lc") {
+            Backend::AwsLc
+        } else {
+            Backend::RustCrypto
+        }
+    }
+}
+
+fn backend_missing(backend: Backend) -> Error {
+    let feature = match backend {
+        Backend::AwsLc => "aws-lc",
+        Backend::RustCrypto => "rustcrypto",
+    };
+    Error::config(format!(
+        "the {backend:?} crypto backend is not compiled in: enable the `{feature}` feature of wechatpay"
+    ))
+}
+
+/// Something that signs APIv3 requests: RSASSA-PKCS1-v1_5 with SHA-256.
+///
+/// [`PrivateKey`] is the usual signer. Implement this trait when the merchant key lives in a
+/// KMS or an HSM, and hand it to [`ClientBuilder::signer`](crate::ClientBuilder::signer).
+///
+/// ```
+/// use wechatpay::{Result, Signer};
+///
+/// struct Hsm;
+///
+/// impl Signer for Hsm {
+///     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+///         // ask the HSM for an RSASSA-PKCS1-v1_5 SHA-256 signature of `message`
+///         # let _ = message;
+///         Ok(vec![0; 256])
+///     }
+/// }
+/// ```
+pub trait Signer: Send + Sync + 'static {
+    /// Returns the raw signature (not base64) of `message`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the key holder reports; it aborts the request before anything is sent.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// A merchant private key (`apiclient_key.pem`), parsed once.
+///
+/// Its `Debug` output never shows key material.
+#[derive(Clone)]
+pub struct PrivateKey {
+    inner: Arc<PrivateInner>,
+}
+
+pub(crate) enum PrivateInner {
+    #[cfg(feature = "aws-lc")]
+    AwsLc(super::aws_lc::Private),
+    #[cfg(feature = "rustcrypto")]
+    RustCrypto(super::rust_crypto::Private),
+}
+
+impl PrivateKey {
+    /// Parses a PEM private key: PKCS#8 (`-----BEGIN PRIVATE KEY-----`, what the merchant
+    /// platform's certificate tool writes) or PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when the text is not such a key.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        Self::from_pem_with_backend(pem, Backend::default())
+    }
+
+    /// Reads and parses a PEM private key file, e.g. `apiclient_key.pem`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the file cannot be read, else as
+    /// [`PrivateKey::from_pem`].
+    pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_pem(&read_pem_file(path.as_ref(), "private key")?)
+    }
+
+    /// Parses a PEM private key for a given [`Backend`].
+    ///
+    /// # Errors
+    ///
+    /// As [`PrivateKey::from_pem`], and [`ErrorKind::Config`](crate::ErrorKind::Config) when
+    /// the backend's feature is off.
+    pub fn from_pem_with_backend(pem: &str, backend: Backend) -> Result<Self> {
+        let PemBlock { label, der } = der::first_pem_block(pem, "private key")?;
+        let pkcs8 = match label.as_str() {
+            "PRIVATE KEY" => der,
+            "RSA PRIVATE KEY" => der::pkcs1_private_to_pkcs8(&der),
+            "ENCRYPTED PRIVATE KEY" => {
+                return Err(Error::crypto(
+                    "the private key is encrypted; decrypt it first, e.g. \
+                     `openssl pkey -in apiclient_key.pem -out plain_key.pem`",
+                ));
+            }
+            "CERTIFICATE" | "PUBLIC KEY" | "RSA PUBLIC KEY" => {
+                return Err(Error::crypto(format!(
+                    "expected the merchant private key but got a PEM `{label}`; the private \
+                     key is `apiclient_key.pem`, not the certificate or a public key"
+                )));
+            }
+            other => {
+                return Err(Error::crypto(format!(
+                    "expected a PEM `PRIVATE KEY` or `RSA PRIVATE KEY`, got `{other}`"
+                )));
+            }
+        };
+        let inner = match backend {
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => PrivateInner::AwsLc(super::aws_lc::Private::from_pkcs8(&pkcs8)?),
+            #[cfg(feature = "rustcrypto")]
+            Backend::RustCrypto => {
+                PrivateInner::RustCrypto(super::rust_crypto::Private::from_pkcs8(&pkcs8)?)
+            }
+            #[allow(unreachable_patterns)]
+            other => return Err(backend_missing(other)),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The backend holding this key.
+    pub fn backend(&self) -> Backend {
+        match &*self.inner {
+            #[cfg(feature = "aws-lc")]
+            PrivateInner::AwsLc(_) => Backend::AwsLc,
+            #[cfg(feature = "rustcrypto")]
+            PrivateInner::RustCrypto(_) => Backend::RustCrypto,
+        }
+    }
+
+    /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`: the raw signature.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        match &*self.inner {
+            #[cfg(feature = "aws-lc")]
+            PrivateInner::AwsLc(key) => key.sign(message),
+            #[cfg(feature = "rustcrypto")]
+            PrivateInner::RustCrypto(key) => key.sign(message),
+        }
+    }
+
+    /// Decrypts an RSA-OAEP (SHA-1, MGF1-SHA-1) ciphertext, given as base64, that WeChat Pay
+    /// encrypted with the merchant's public key (a sensitive field of an answer).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) for bad base64,
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when it does not decrypt with this key.
+    pub fn decrypt_oaep(&self, ciphertext_base64: &str) -> Result<Vec<u8>> {
+        let ciphertext = STANDARD
+            .decode(ciphertext_base64.trim())
+            .map_err(|e| Error::decode("the encrypted field is not valid base64").with_source(e))?;
+        match &*self.inner {
+            #[cfg(feature = "aws-lc")]
+            PrivateInner::AwsLc(key) => key.decrypt_oaep(&ciphertext),
+            #[cfg(feature = "rustcrypto")]
+            PrivateInner::RustCrypto(key) => key.decrypt_oaep(&ciphertext),
+        }
+    }
+}
+
+impl Signer for PrivateKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        PrivateKey::sign(self, message)
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A public RSA key: a WeChat Pay platform key (`pub_key.pem`, for a `PUB_KEY_ID_…`) or the
+/// key of a platform certificate.
+#[derive(Clone)]
+pub struct PublicKey {
+    inner: Arc<PublicInner>,
+}
+
+pub(crate) enum PublicInner {
+    #[cfg(feature = "aws-lc")]
+    AwsLc(super::aws_lc::Public),
+    #[cfg(feature = "rustcrypto")]
+    RustCrypto(super::rust_crypto::Public),
+}
+
+impl PublicKey {
+    /// Parses a PEM public key: SPKI (`-----BEGIN PUBLIC KEY-----`, the WeChat Pay public key
+    /// file), PKCS#1 (`-----BEGIN RSA PUBLIC KEY-----`, APIv2 `risk/getpublickey`), or the key
+    /// inside a certificate (`-----BEGIN CERTIFICATE-----`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when the text is not such a key.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        Self::from_pem_with_backend(pem, Backend::default())
+    }
+
+    /// Reads and parses a PEM public key file, e.g. `pub_key.pem`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the file cannot be read, else as
+    /// [`PublicKey::from_pem`].
+    pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_pem(&read_pem_file(path.as_ref(), "public key")?)
+    }
+
+    /// Parses a PEM public key for a given [`Backend`].
+    ///
+    /// # Errors
+    ///
+    /// As [`PublicKey::from_pem`], and [`ErrorKind::Config`](crate::ErrorKind::Config) when
+    /// the backend's feature is off.
+    pub fn from_pem_with_backend(pem: &str, backend: Backend) -> Result<Self> {
+        let PemBlock { label, der } = der::first_pem_block(pem, "public key")?;
+        let spki = match label.as_str() {
+            "PUBLIC KEY" => der,
+            "RSA PUBLIC KEY" => der::pkcs1_public_to_spki(&der),
+            "CERTIFICATE" => der::certificate_parts(&der)?.spki,
+            "PRIVATE KEY" | "RSA PRIVATE KEY" => {
+                return Err(Error::crypto(
+                    "expected a public key but got a private key; never hand out the merchant \
+                     private key: the platform key is WeChat Pay's `pub_key.pem` or a platform \
+                     certificate",
+                ));
+            }
+            other => {
+                return Err(Error::crypto(format!(
+                    "expected a PEM `PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`, got `{other}`"
+                )));
+            }
+        };
+        Self::from_spki_der(&spki, backend)
+    }
+
+    pub(crate) fn from_spki_der(spki: &[u8], backend: Backend) -> Result<Self> {
+        let inner = match backend {
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => PublicInner::AwsLc(super::aws_lc::Public::from_spki(spki)?),
+            #[cfg(feature = "rustcrypto")]
+            Backend::RustCrypto => {
+                PublicInner::RustCrypto(super::rust_crypto::Public::from_spki(spki)?)
+            }
+            #[allow(unreachable_patterns)]
+            other => return Err(backend_missing(other)),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The backend holding this key.
+    pub fn backend(&self) -> Backend {
+        match &*self.inner {
+            #[cfg(feature = "aws-lc")]
+            PublicInner::AwsLc(_) => Backend::AwsLc,
+            #[cfg(feature = "rustcrypto")]
+            PublicInner::RustCrypto(_) => Backend::RustCrypto,
+        }
+    }
+
+    /// Checks an RSASSA-PKCS1-v1_5 SHA-256 `signature` (raw bytes) of `message`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Verification`](crate::ErrorKind::Verification) with
+    /// [`Verification::Signature`] when it does not match.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
+        let valid = match &*self.inner {
+            #[cfg(feature = "aws-lc")]
+            PublicInner::AwsLc(key) => key.verify(message, signature),
+            #[cfg(feature = "rustcrypto")]
+            PublicInner::RustCrypto(key) => key.verify(message, signature),
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(Error::verification(
+                Verification::Signature,
+                "the RSA signature does not match the message",
+            ))
+        }
+    }
+
+    /// Encrypts a sensitive field with RSA-OAEP (SHA-1, MGF1-SHA-1), returning base64, as
+    /// WeChat Pay expects for names, ID numbers, bank accounts and the like. At most 214 bytes
+    /// fit in one RSA-2048 block.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the plaintext is
+    /// too long, [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
+    pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String> {
+        let ciphertext = match &*self.inner {
+            #[cfg(feature = "aws-lc")]
+            PublicInner::AwsLc(key) => key.encrypt_oaep(plaintext)?,
+            #[cfg(feature = "rustcrypto")]
+            PublicInner::RustCrypto(key) => key.encrypt_oaep(plaintext)?,
+        };
+        Ok(STANDARD.encode(ciphertext))
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublicKey")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An X.509 certificate: a WeChat Pay platform certificate (`wechatpay_{serial}.pem`) or the
+/// merchant certificate (`apiclient_cert.pem`).
+#[derive(Clone, Debug)]
+pub struct Certificate {
+    serial: String,
+    public_key: PublicKey,
+}
+
+impl Certificate {
+    /// Parses a PEM certificate (`-----BEGIN CERTIFICATE-----`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when the text is not an RSA
+    /// certificate.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        Self::from_pem_with_backend(pem, Backend::default())
+    }
+
+    /// Reads and parses a PEM certificate file.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the file cannot be read, else as
+    /// [`Certificate::from_pem`].
+    pub fn from_pem_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::from_pem(&read_pem_file(path.as_ref(), "certificate")?)
+    }
+
+    /// Parses a PEM certificate whose key is held by a given [`Backend`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Certificate::from_pem`].
+    pub fn from_pem_with_backend(pem: &str, backend: Backend) -> Result<Self> {
+        let PemBlock { label, der } = der::first_pem_block(pem, "certificate")?;
+        if label != "CERTIFICATE" {
+            return Err(Error::crypto(format!(
+                "expected a PEM `CERTIFICATE`, got `{label}`"
+            )));
+        }
+        let parts = der::certificate_parts(&der)?;
+        Ok(Self {
+            public_key: PublicKey::from_spki_der(&parts.spki, backend)?,
+            serial: parts.serial,
+        })
+    }
+
+    /// The serial number as upper-case hex, the way WeChat Pay writes it in
+    /// `Wechatpay-Serial` and `serial_no`.
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The certificate's public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+}
+
+fn read_pem_file(path: &Path, what: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!(
+            "cannot read the {what} file `{}`: {e}; check the path (a plain path, no `file://`)",
+            path.display()
+        ))
+        .with_source(e)
+    })
+}
+
+/// The error every backend reports for a plaintext longer than one OAEP block.
+pub(crate) fn plaintext_too_long(len: usize, max: usize) -> Error {
+    Error::invalid(format!(
+        "a sensitive field of {len} bytes is too long for RSA-OAEP with this key (at most {max} \
+         bytes)"
+    ))
+}

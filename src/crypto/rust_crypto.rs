@@ -1,0 +1,73 @@
+//! The pure-Rust backend, on the `rsa` crate.
+
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::traits::PublicKeyParts;
+use sha1::Sha1;
+use sha2::Sha256;
+
+use super::keys::plaintext_too_long;
+use crate::error::{Error, Result};
+
+pub(crate) struct Private {
+    key: rsa::PrivateKey,
+}
+
+impl Private {
+    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+        let key = rsa::PrivateKey::from_pkcs8_der(pkcs8).map_err(|e| {
+            Error::crypto(format!(
+                "the private key is not a usable RSA key ({e}); WeChat Pay merchant keys are \
+                 RSA-2048 PEM files named apiclient_key.pem"
+            ))
+        })?;
+        Ok(Self { key })
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        self.key
+            .pkcs1v15_sign::<Sha256>(message)
+            .map_err(|e| Error::crypto("RSA signing failed in the rsa crate").with_source(e))
+    }
+
+    pub(crate) fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        self.key.oaep_decrypt::<Sha1>(ciphertext).map_err(|_| {
+            Error::crypto(
+                "RSA-OAEP decryption failed: the field was not encrypted for this merchant key, \
+                 or it is damaged",
+            )
+        })
+    }
+}
+
+pub(crate) struct Public {
+    key: rsa::PublicKey,
+}
+
+impl Public {
+    pub(crate) fn from_spki(spki: &[u8]) -> Result<Self> {
+        let key = rsa::PublicKey::from_public_key_der(spki).map_err(|e| {
+            Error::crypto(format!(
+                "the public key is not a usable RSA key ({e}); use WeChat Pay's pub_key.pem or a \
+                 platform certificate"
+            ))
+        })?;
+        Ok(Self { key })
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key
+            .pkcs1v15_verify::<Sha256>(message, signature)
+            .is_ok()
+    }
+
+    pub(crate) fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        // OAEP with SHA-1: k - 2*20 - 2 bytes fit.
+        let max = self.key.size().saturating_sub(42);
+        if plaintext.len() > max {
+            return Err(plaintext_too_long(plaintext.len(), max));
+        }
+        self.key.oaep_encrypt::<Sha1>(plaintext).map_err(|e| {
+            Error::crypto("RSA-OAEP encryption failed in the rsa crate").with_source(e)
+        })
+    }
+}

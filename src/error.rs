@@ -1,0 +1,275 @@
+//! The one error type of the crate.
+
+use std::borrow::Cow;
+use std::error::Error as StdError;
+use std::fmt;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+/// A shorthand for `Result<T, wechatpay::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, with what to fix in its message.
+///
+/// Match on [`Error::kind`]; walk [`std::error::Error::source`] for the cause. Errors that came
+/// with an answer from WeChat Pay (API errors, answers that failed verification) keep it in
+/// [`Error::response`].
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: Cow<'static, str>,
+    source: Option<Box<dyn StdError + Send + Sync>>,
+    response: Option<ErrorResponse>,
+    variables: Vec<String>,
+}
+
+/// What kind of failure an [`Error`] is.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The client configuration is incomplete or inconsistent (found by `build()`).
+    Config,
+    /// An argument or request option cannot be used as given.
+    InvalidArgument,
+    /// The path template names a variable that the options leave missing, `null` or empty;
+    /// nothing was sent. See [`Error::variables`].
+    MissingPathVariable,
+    /// The request could not be sent or the answer could not be read.
+    Transport,
+    /// The request did not finish within its timeout.
+    Timeout,
+    /// WeChat Pay answered with an error: an HTTP status of 400 or more (APIv3), a status
+    /// that is neither success nor error, or an APIv2 answer whose `return_code` or
+    /// `result_code` is not `SUCCESS`. See [`Error::response`].
+    Api,
+    /// A successful answer (or a notification) failed verification and must not be trusted.
+    Verification(Verification),
+    /// A key could not be parsed, or signing, encryption or decryption failed.
+    Crypto,
+    /// A body could not be decoded as the JSON or XML it should be.
+    Decode,
+}
+
+/// Which step of verifying a WeChat Pay answer or notification failed.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verification {
+    /// One of `Wechatpay-Nonce`, `Wechatpay-Serial`, `Wechatpay-Signature`,
+    /// `Wechatpay-Timestamp` (or an APIv2 `sign`) is missing.
+    MissingHeader,
+    /// `Wechatpay-Timestamp` is more than 300 seconds away from the local clock.
+    Timestamp,
+    /// `Wechatpay-Serial` names no configured platform key.
+    UnknownSerial,
+    /// The signature does not match the body (tampered body, wrong key or forged answer).
+    Signature,
+    /// The signature is one of WeChat Pay's `WECHATPAY/SIGNTEST/` probes, which a merchant must
+    /// reject.
+    Probe,
+}
+
+/// The answer that came with an [`ErrorKind::Api`] or [`ErrorKind::Verification`] error.
+#[derive(Debug, Clone)]
+pub struct ErrorResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    code: Option<String>,
+    message: Option<String>,
+}
+
+impl ErrorResponse {
+    /// Wraps an answer; `code` and `message` are read from a JSON body when there is one
+    /// (`{"code":"PARAM_ERROR","message":"…"}`).
+    pub(crate) fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        let (code, message) = json_code_and_message(&body);
+        Self {
+            status,
+            headers,
+            body,
+            code,
+            message,
+        }
+    }
+
+    /// Sets the business `code` and `message` (APIv2 `err_code` / `err_code_des`).
+    pub(crate) fn with_code(mut self, code: Option<String>, message: Option<String>) -> Self {
+        self.code = code;
+        self.message = message;
+        self
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The answer's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The raw body, exactly as received.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// WeChat Pay's error code (`code` of a JSON body, or APIv2 `err_code` /
+    /// `return_code`), when there is one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// WeChat Pay's error message (`message` of a JSON body, or APIv2 `err_code_des` /
+    /// `return_msg`), when there is one.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+fn json_code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        code: Option<String>,
+        message: Option<String>,
+    }
+    match serde_json::from_slice::<Body>(body) {
+        Ok(parsed) => (parsed.code, parsed.message),
+        Err(_) => (None, None),
+    }
+}
+
+impl Error {
+    /// A new error of `kind` whose message says what went wrong and what to fix.
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                source: None,
+                response: None,
+                variables: Vec::new(),
+            }),
+        }
+    }
+
+    /// Attaches the underlying cause.
+    pub(crate) fn with_source(
+        mut self,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Attaches the answer that caused this error.
+    pub(crate) fn with_response(mut self, response: ErrorResponse) -> Self {
+        self.inner.response = Some(response);
+        self
+    }
+
+    /// Attaches the names of missing path variables.
+    pub(crate) fn with_variables(mut self, variables: Vec<String>) -> Self {
+        self.inner.variables = variables;
+        self
+    }
+
+    pub(crate) fn config(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    pub(crate) fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, message)
+    }
+
+    pub(crate) fn crypto(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Crypto, message)
+    }
+
+    pub(crate) fn decode(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Decode, message)
+    }
+
+    pub(crate) fn verification(step: Verification, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorKind::Verification(step), message)
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The answer from WeChat Pay behind an [`ErrorKind::Api`] or
+    /// [`ErrorKind::Verification`] error, when there was one.
+    pub fn response(&self) -> Option<&ErrorResponse> {
+        self.inner.response.as_ref()
+    }
+
+    /// The HTTP status of the answer behind this error, if any.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.response().map(ErrorResponse::status)
+    }
+
+    /// WeChat Pay's error code of the answer behind this error, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.response().and_then(ErrorResponse::code)
+    }
+
+    /// For [`ErrorKind::MissingPathVariable`]: the names of the variables that were missing.
+    pub fn variables(&self) -> &[String] {
+        &self.inner.variables
+    }
+
+    /// Whether this is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        let details = self
+            .inner
+            .response
+            .as_ref()
+            .and_then(|response| Some((response.code()?, response.message()?)));
+        if let Some((code, message)) = details {
+            write!(f, " ({code}: {message})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("Error");
+        out.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(response) = &self.inner.response {
+            out.field("status", &response.status)
+                .field("code", &response.code)
+                .field("body", &String::from_utf8_lossy(&response.body));
+        }
+        if !self.inner.variables.is_empty() {
+            out.field("variables", &self.inner.variables);
+        }
+        if let Some(source) = &self.inner.source {
+            out.field("source", source);
+        }
+        out.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.inner
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}

@@ -1,0 +1,43 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod blocking;
+mod chain;
+mod client;
+pub mod crypto;
+mod error;
+mod media;
+#[cfg(feature = "mock")]
+pub mod mock;
+mod normalize;
+mod options;
+mod pipeline;
+mod response;
+pub mod sign;
+mod template;
+mod transport;
+pub mod uri;
+pub mod v2;
+pub mod verify;
+
+pub use chain::{Chain, ResponseFuture};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URI, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+};
+pub use crypto::{Backend, Certificate, PrivateKey, PublicKey, Signer};
+pub use error::{Error, ErrorKind, ErrorResponse, Result, Verification};
+pub use media::Media;
+pub use normalize::normalize_segment;
+pub use options::Options;
+pub use response::Response;
+pub use template::expand as expand_template;
+pub use transport::{HttpsTransport, MutualTls, Transport};
+#[cfg(feature = "macros")]
+pub use wechatpay_macros::chain;
+
+/// Re-exported so that no hyper type is needed to use a [`Transport`] or read a
+/// [`Response`].
+pub use bytes;
+pub use http;

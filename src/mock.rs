@@ -1,0 +1,741 @@
+//! A mock WeChat Pay server for tests and examples (feature `mock`).
+//!
+//! A real HTTP server on `127.0.0.1`, on a thread of its own, that checks every APIv3
+//! request the way WeChat Pay does (the `Authorization` format, merchant id, merchant serial,
+//! a timestamp within 300 s, and the RSA signature over the exact method, target and body —
+//! the `meta` JSON for media uploads), answering `401 SIGN_ERROR` when a check fails. Its
+//! answers are signed with its own platform key ([`PLATFORM_KEY_ID`]). Tests register
+//! answers per method and path, inject faults, and read back what was received.
+//!
+//! It ships test-only keys, so neither the examples nor your own tests need files:
+//!
+//! ```
+//! use serde_json::json;
+//! use wechatpay::mock::{MockServer, Reply};
+//!
+//! # fn main() -> wechatpay::Result<()> {
+//! let mock = MockServer::start()?;
+//! mock.on("POST", "/v3/pay/transactions/native", Reply::json(200, json!({"code_url": "weixin://wxpay/bizpayurl?pr=x"})));
+//! let client = mock.client_builder().build()?;
+//! let res = client["v3/pay/transactions/native"].post(json!({"json": {"appid": "wxd678efh567hg6787"}}))?;
+//! assert_eq!(res.status(), 200);
+//! assert_eq!(mock.requests()[0].json(), Some(json!({"appid": "wxd678efh567hg6787"})));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The keys here are public: never use them outside tests.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::client::ClientBuilder;
+use crate::crypto::{PrivateKey, PublicKey};
+use crate::error::{Error, ErrorKind, Result};
+use crate::sign;
+
+/// The merchant id the mock expects (the conformance corpus uses it too).
+pub const MCHID: &str = "1900000109";
+/// The serial of the mock merchant certificate ([`MERCHANT_CERTIFICATE_PEM`]).
+pub const MERCHANT_SERIAL: &str = "4A7F3C2D1E0B9A8877665544332211AABBCCDDEE";
+/// The id of the mock's WeChat Pay public key, sent in `Wechatpay-Serial`.
+pub const PLATFORM_KEY_ID: &str = "PUB_KEY_ID_0119000001092026112700000000000000";
+/// The serial of the mock platform certificate ([`PLATFORM_CERTIFICATE_PEM`]), for tests of
+/// the certificate mode.
+pub const PLATFORM_CERTIFICATE_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+/// The mock APIv3 key.
+pub const APIV3_KEY: &str = "mock-apiv3-key-0123456789abcdefg";
+/// The mock APIv2 key.
+pub const SECRET: &str = "mock-apiv2-secret-0123456789abcd";
+
+/// The mock merchant private key (PKCS#8). Test-only.
+pub const MERCHANT_KEY_PEM: &str = include_str!("mock/merchant_key.pem");
+/// The mock merchant public key.
+pub const MERCHANT_PUBLIC_KEY_PEM: &str = include_str!("mock/merchant_pub.pem");
+/// The mock merchant certificate, serial [`MERCHANT_SERIAL`].
+pub const MERCHANT_CERTIFICATE_PEM: &str = include_str!("mock/merchant_cert.pem");
+/// The mock platform private key: signs the mock's answers. Test-only.
+pub const PLATFORM_KEY_PEM: &str = include_str!("mock/platform_key.pem");
+/// The mock WeChat Pay public key (`pub_key.pem` of [`PLATFORM_KEY_ID`]).
+pub const PLATFORM_PUBLIC_KEY_PEM: &str = include_str!("mock/platform_pub.pem");
+/// A mock platform certificate for the platform key, serial
+/// [`PLATFORM_CERTIFICATE_SERIAL`].
+pub const PLATFORM_CERTIFICATE_PEM: &str = include_str!("mock/platform_cert.pem");
+
+/// A fault to inject into an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// No `Wechatpay-*` headers.
+    Unsigned,
+    /// A signature that does not match the body.
+    BadSignature,
+    /// Signed ten minutes ago.
+    StaleTimestamp,
+    /// Signed with a key id the client does not know.
+    UnknownSerial,
+    /// Closes the connection without answering.
+    DropConnection,
+}
+
+/// What the mock answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    fault: Option<Fault>,
+    delay: Option<Duration>,
+}
+
+impl Reply {
+    /// An answer with `status` and an empty body (e.g. `204`).
+    pub fn status(status: u16) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            fault: None,
+            delay: None,
+        }
+    }
+
+    /// A JSON answer.
+    pub fn json(status: u16, body: Value) -> Self {
+        Self::status(status)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+    }
+
+    /// A WeChat Pay error answer: `{"code": code, "message": message}`.
+    pub fn error(status: u16, code: &str, message: &str) -> Self {
+        Self::json(status, json!({"code": code, "message": message}))
+    }
+
+    /// Sets the body, sent verbatim.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Adds a header. An invalid name or value is ignored.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// Injects a fault.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// Sends no `Wechatpay-*` signature headers (like the bill download).
+    pub fn unsigned(self) -> Self {
+        self.fault(Fault::Unsigned)
+    }
+
+    /// Waits before answering.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+}
+
+/// A request the mock received, with its verdict.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: Method,
+    /// The request target as received: percent-encoded path and `?query`.
+    pub target: String,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body as received.
+    pub body: Bytes,
+    /// `Ok` when the request passed WeChat Pay's checks, else why not.
+    pub verdict: std::result::Result<(), String>,
+    /// For a multipart media upload: the parts.
+    pub media: Option<RecordedMedia>,
+}
+
+/// The parts of a media upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedMedia {
+    /// The `meta` part, as sent.
+    pub meta: String,
+    /// The `file` part's file name.
+    pub filename: String,
+    /// The `file` part's content type.
+    pub content_type: String,
+    /// The file's bytes.
+    pub content: Bytes,
+}
+
+impl RecordedRequest {
+    /// The percent-encoded path.
+    pub fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
+
+    /// The query, percent-decoded into pairs (a `+` stays a `+`).
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        let Some((_, query)) = self.target.split_once('?') else {
+            return Vec::new();
+        };
+        query
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(key), percent_decode(value))
+            })
+            .collect()
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// Plain percent-decoding (a `+` stays a `+`); invalid escapes are kept as they are.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+struct Rule {
+    method: Method,
+    path: String,
+    reply: Reply,
+    once: bool,
+}
+
+struct State {
+    rules: Vec<Rule>,
+    fallback: Reply,
+    requests: Vec<RecordedRequest>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    merchant_key: PublicKey,
+    platform_key: PrivateKey,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written: recover it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The mock WeChat Pay server. It stops when dropped.
+pub struct MockServer {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl MockServer {
+    /// Starts a mock on `127.0.0.1` with a free port, on a thread of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`] when no port can be bound or no thread started.
+    pub fn start() -> Result<Self> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                rules: Vec::new(),
+                fallback: Reply::error(404, "RESOURCE_NOT_EXISTS", "no reply registered"),
+                requests: Vec::new(),
+            }),
+            merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
+            platform_key: PrivateKey::from_pem(PLATFORM_KEY_PEM)?,
+        });
+        let io_error = |what: &str, e: std::io::Error| {
+            Error::new(ErrorKind::Transport, format!("mock server: {what}: {e}")).with_source(e)
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| io_error("cannot start a runtime", e))?;
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .map_err(|e| io_error("cannot bind 127.0.0.1", e))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| io_error("no local address", e))?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let serving = shared.clone();
+        std::thread::Builder::new()
+            .name("wechatpay-mock".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        _ = stopped => {}
+                        _ = accept_loop(listener, serving) => {}
+                    }
+                });
+            })
+            .map_err(|e| io_error("cannot start a thread", e))?;
+        Ok(Self {
+            address,
+            shared,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// The base URI, `http://127.0.0.1:{port}/`.
+    pub fn uri(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// `http://127.0.0.1:{port}`, without a trailing slash.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The address the mock listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// A builder with everything set to talk to this mock: [`MCHID`], [`MERCHANT_SERIAL`],
+    /// the mock merchant key, the mock platform key under [`PLATFORM_KEY_ID`], the mock
+    /// APIv3 and APIv2 keys, and this mock's base URI.
+    pub fn client_builder(&self) -> ClientBuilder {
+        ClientBuilder::default()
+            .mchid(MCHID)
+            .serial(MERCHANT_SERIAL)
+            .private_key(merchant_private_key())
+            .platform_key(PLATFORM_KEY_ID, platform_public_key())
+            .apiv3_key(APIV3_KEY)
+            .secret(SECRET)
+            .base_uri(&self.uri())
+    }
+
+    /// Answers every `method` request to `path` (the percent-encoded path, without the
+    /// query) with `reply`, until replaced. A later rule for the same request wins.
+    pub fn on(&self, method: &str, path: &str, reply: Reply) {
+        self.add_rule(method, path, reply, false);
+    }
+
+    /// Answers the next `method` request to `path` with `reply`, once.
+    pub fn once(&self, method: &str, path: &str, reply: Reply) {
+        self.add_rule(method, path, reply, true);
+    }
+
+    /// What to answer when no rule matches (by default `404 RESOURCE_NOT_EXISTS`).
+    pub fn fallback(&self, reply: Reply) {
+        self.shared.state().fallback = reply;
+    }
+
+    fn add_rule(&self, method: &str, path: &str, reply: Reply, once: bool) {
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_default();
+        self.shared.state().rules.push(Rule {
+            method,
+            path: path.to_owned(),
+            reply,
+            once,
+        });
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.clone()
+    }
+
+    /// The requests received so far, forgetting them.
+    pub fn take_requests(&self) -> Vec<RecordedRequest> {
+        std::mem::take(&mut self.shared.state().requests)
+    }
+
+    /// Forgets rules and received requests.
+    pub fn reset(&self) {
+        let mut state = self.shared.state();
+        state.rules.clear();
+        state.requests.clear();
+    }
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The mock merchant private key, parsed.
+pub fn merchant_private_key() -> PrivateKey {
+    PrivateKey::from_pem(MERCHANT_KEY_PEM).expect("the bundled mock merchant key parses")
+}
+
+/// The mock WeChat Pay public key, parsed.
+pub fn platform_public_key() -> PublicKey {
+    PublicKey::from_pem(PLATFORM_PUBLIC_KEY_PEM).expect("the bundled mock platform key parses")
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move { handle(&shared, request).await }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// The error that makes hyper drop a connection without answering.
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    shared: &Shared,
+    request: http::Request<Incoming>,
+) -> std::result::Result<http::Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Dropped),
+    };
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|target| target.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let path = target.split('?').next().unwrap_or_default().to_owned();
+    let media = multipart_media(&parts.headers, &body);
+    let verdict = if is_v3(&path) {
+        check_v3(
+            shared,
+            &parts.method,
+            &target,
+            &parts.headers,
+            &body,
+            media.as_ref(),
+        )
+    } else {
+        Ok(())
+    };
+    let reply = {
+        let mut state = shared.state();
+        state.requests.push(RecordedRequest {
+            method: parts.method.clone(),
+            target: target.clone(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+            verdict: verdict.clone(),
+            media,
+        });
+        match verdict {
+            Err(reason) => Reply::error(401, "SIGN_ERROR", &reason),
+            Ok(()) => take_reply(&mut state, &parts.method, &path),
+        }
+    };
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if reply.fault == Some(Fault::DropConnection) {
+        return Err(Dropped);
+    }
+    Ok(sign_reply(shared, reply))
+}
+
+fn take_reply(state: &mut State, method: &Method, path: &str) -> Reply {
+    let found = state
+        .rules
+        .iter()
+        .rposition(|rule| rule.method == method && rule.path == path);
+    match found {
+        Some(index) if state.rules[index].once => state.rules.remove(index).reply,
+        Some(index) => state.rules[index].reply.clone(),
+        None => state.fallback.clone(),
+    }
+}
+
+/// A path with a `v3` segment is APIv3 (`/v3/…`, `/hk/v3/…`, `/global/v3/…`).
+fn is_v3(path: &str) -> bool {
+    path.split('/').any(|segment| segment == "v3")
+}
+
+fn check_v3(
+    shared: &Shared,
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    media: Option<&RecordedMedia>,
+) -> std::result::Result<(), String> {
+    let authorization = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or("Http头缺少Authorization (no Authorization header)")?;
+    let fields = authorization
+        .strip_prefix(sign::AUTHORIZATION_SCHEME)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .ok_or("Authorization must start with `WECHATPAY2-SHA256-RSA2048 `")?;
+    let field = |name: &str| -> std::result::Result<String, String> {
+        fields
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(key, _)| key.trim() == name)
+            .and_then(|(_, value)| value.strip_prefix('"')?.strip_suffix('"'))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("Authorization lacks {name}=\"…\""))
+    };
+    let (mchid, serial, timestamp, nonce, signature) = (
+        field("mchid")?,
+        field("serial_no")?,
+        field("timestamp")?,
+        field("nonce_str")?,
+        field("signature")?,
+    );
+    if mchid != MCHID {
+        return Err(format!(
+            "mchid `{mchid}` is not the mock merchant `{MCHID}`"
+        ));
+    }
+    if serial != MERCHANT_SERIAL {
+        return Err(format!(
+            "serial_no `{serial}` is not the mock merchant certificate"
+        ));
+    }
+    let timestamp: u64 = timestamp
+        .parse()
+        .map_err(|_| format!("timestamp `{timestamp}` is not Unix seconds"))?;
+    if timestamp.abs_diff(sign::timestamp()) > 300 {
+        return Err("Http头Authorization中的timestamp与发起请求的时间不得超过5分钟".into());
+    }
+    let signed_body: &[u8] = match media {
+        Some(media) => media.meta.as_bytes(),
+        None => body,
+    };
+    let message = sign::request_message(method.as_str(), target, timestamp, &nonce, signed_body);
+    let raw = STANDARD
+        .decode(&signature)
+        .map_err(|_| "signature is not base64".to_owned())?;
+    shared.merchant_key.verify(&message, &raw).map_err(|_| {
+        "签名错误: the signature does not match METHOD\\nTARGET\\nTIMESTAMP\\nNONCE\\nBODY\\n"
+            .to_owned()
+    })?;
+    if let Some(media) = media {
+        check_media(media)?;
+    }
+    Ok(())
+}
+
+fn check_media(media: &RecordedMedia) -> std::result::Result<(), String> {
+    let meta: Value =
+        serde_json::from_str(&media.meta).map_err(|_| "the meta part is not JSON".to_owned())?;
+    let sha256 = meta.get("sha256").and_then(Value::as_str);
+    if sha256 != Some(crate::crypto::sha256_hex(&media.content).as_str()) {
+        return Err("meta.sha256 is not the SHA-256 of the file part".into());
+    }
+    Ok(())
+}
+
+/// Splits a `multipart/form-data` body into its `meta` and `file` parts.
+fn multipart_media(headers: &HeaderMap, body: &[u8]) -> Option<RecordedMedia> {
+    let content_type = headers.get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+    let boundary = content_type
+        .strip_prefix("multipart/form-data")?
+        .split(';')
+        .filter_map(|param| param.trim().strip_prefix("boundary="))
+        .next()?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let mut media = RecordedMedia {
+        meta: String::new(),
+        filename: String::new(),
+        content_type: String::new(),
+        content: Bytes::new(),
+    };
+    for part in split_bytes(body, delimiter.as_bytes()).skip(1) {
+        if part.starts_with(b"--") {
+            break;
+        }
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let header_end = find(part, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&part[..header_end]).ok()?;
+        let content = &part[header_end + 4..];
+        let disposition = head
+            .lines()
+            .find(|line| line.to_ascii_lowercase().starts_with("content-disposition"))?;
+        if disposition.contains("name=\"meta\"") {
+            media.meta = String::from_utf8_lossy(content).into_owned();
+        } else if disposition.contains("name=\"file\"") {
+            media.filename = disposition
+                .split("filename=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default()
+                .to_owned();
+            media.content_type = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-type")
+                        .then(|| value.trim().to_owned())
+                })
+                .unwrap_or_default();
+            media.content = Bytes::copy_from_slice(content);
+        }
+    }
+    Some(media)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+fn split_bytes<'a>(body: &'a [u8], delimiter: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
+    let mut rest = Some(body);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match find(current, delimiter) {
+            Some(at) => {
+                rest = Some(&current[at + delimiter.len()..]);
+                Some(&current[..at])
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+fn sign_reply(shared: &Shared, reply: Reply) -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(reply.body.clone()));
+    *response.status_mut() = reply.status;
+    *response.headers_mut() = reply.headers.clone();
+    if reply.fault != Some(Fault::Unsigned) {
+        for (name, value) in signature_headers(shared, &reply) {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+/// The `Wechatpay-*` headers for `reply`, faults applied.
+fn signature_headers(shared: &Shared, reply: &Reply) -> Vec<(&'static str, String)> {
+    let nonce = sign::nonce(32).unwrap_or_else(|_| "mocknonce".to_owned());
+    let mut timestamp = sign::timestamp();
+    if reply.fault == Some(Fault::StaleTimestamp) {
+        timestamp -= 600;
+    }
+    let timestamp = timestamp.to_string();
+    let message = match reply.fault {
+        Some(Fault::BadSignature) => sign::response_message(&timestamp, &nonce, b"tampered"),
+        _ => sign::response_message(&timestamp, &nonce, &reply.body),
+    };
+    let signature = sign::sign_base64(&shared.platform_key, &message).unwrap_or_default();
+    let serial = match reply.fault {
+        Some(Fault::UnknownSerial) => "PUB_KEY_ID_0000000000000000000000000000000000",
+        _ => PLATFORM_KEY_ID,
+    };
+    vec![
+        ("Wechatpay-Nonce", nonce),
+        ("Wechatpay-Serial", serial.to_owned()),
+        ("Wechatpay-Signature", signature),
+        ("Wechatpay-Timestamp", timestamp),
+        (
+            "Wechatpay-Signature-Type",
+            "WECHATPAY2-SHA256-RSA2048".to_owned(),
+        ),
+        (
+            "Request-ID",
+            format!("mock-{}", sign::nonce(16).unwrap_or_default()),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_plus() {
+        assert_eq!(percent_decode("a%20b+c%E4%B8%AD%zz"), "a b+c中%zz");
+    }
+
+    #[test]
+    fn v3_paths_have_a_v3_segment() {
+        assert!(is_v3("/v3/certificates"));
+        assert!(is_v3("/hk/v3/statements"));
+        assert!(!is_v3("/pay/micropay"));
+        assert!(!is_v3("/v30/x"));
+    }
+}

@@ -1,0 +1,260 @@
+//! Request options: the PHP options array as a `serde_json::Value`, or built with methods.
+//!
+//! | key | meaning |
+//! |---|---|
+//! | any name used in the path template | fills `{name}` (RFC 6570, percent-encoded) |
+//! | `json` | the body, serialised as JSON, with `Content-Type: application/json` |
+//! | `query` | the query string: an object (encoded like PHP's `http_build_query(…, PHP_QUERY_RFC3986)`) or a ready string; replaces any query in the path |
+//! | `headers` | extra request headers (`{"Wechatpay-Serial": "PUB_KEY_ID_…"}`); they replace defaults of the same name |
+//! | `body` | a string body sent verbatim (use [`Options::body`] for bytes) |
+//! | `base_uri` | another base URI for this request (`https://apihk.mch.weixin.qq.com/`), resolved like PHP/RFC 3986 |
+//! | `timeout` | seconds (a number) for this request, replacing the client's timeout |
+//! | `xml` | APIv2: the fields of the XML body (or of the query for `GET`) |
+//! | `security` | APIv2: `true` sends the request over mutual TLS with the merchant certificate |
+//! | `nonceless` | APIv2: present and not `null` → no `nonce_str` is added |
+//!
+//! Unknown keys are ignored (they may still fill path variables). A key can be both a path
+//! variable and an option, exactly as in PHP.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::media::Media;
+
+/// The options of one request. Build it from JSON, or with the methods below.
+///
+/// ```
+/// use serde_json::json;
+/// use wechatpay::Options;
+///
+/// let from_json = Options::from(json!({
+///     "out_trade_no": "1217752501201407033233368018",
+///     "query": {"mchid": "1230000109"},
+/// }));
+/// let built = Options::new()
+///     .var("out_trade_no", "1217752501201407033233368018")
+///     .query(json!({"mchid": "1230000109"}));
+/// # let _ = (from_json, built);
+/// ```
+///
+/// A call without options passes `()`: `client["v3/certificates"].get(())`.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub(crate) map: Map<String, Value>,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) media: Option<Media>,
+    pub(crate) not_an_object: Option<&'static str>,
+}
+
+impl Options {
+    /// No options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a top-level option by name, e.g. a path variable: `.var("out_trade_no", "T1")`.
+    pub fn var(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.map.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets the JSON body.
+    pub fn json(self, body: impl Into<Value>) -> Self {
+        self.var("json", body)
+    }
+
+    /// Sets the query: an object (encoded like PHP's `http_build_query`) or a string.
+    pub fn query(self, query: impl Into<Value>) -> Self {
+        self.var("query", query)
+    }
+
+    /// Adds a request header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let headers = self
+            .map
+            .entry("headers")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !headers.is_object() {
+            *headers = Value::Object(Map::new());
+        }
+        if let Value::Object(headers) = headers {
+            headers.insert(name.into(), Value::String(value.into()));
+        }
+        self
+    }
+
+    /// Sets a raw body, sent verbatim (and signed as is).
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sends this request to another base URI, e.g. `https://apihk.mch.weixin.qq.com/`.
+    pub fn base_uri(self, base_uri: impl Into<String>) -> Self {
+        self.var("base_uri", base_uri.into())
+    }
+
+    /// Sets this request's timeout.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.var("timeout", timeout.as_secs_f64())
+    }
+
+    /// APIv2: the fields of the XML body (or of the query for `GET`).
+    pub fn xml(self, fields: impl Into<Value>) -> Self {
+        self.var("xml", fields)
+    }
+
+    /// APIv2: sends the request over mutual TLS with the merchant certificate.
+    pub fn security(self, on: bool) -> Self {
+        self.var("security", on)
+    }
+
+    /// APIv2: does not add `nonce_str`.
+    pub fn nonceless(self) -> Self {
+        self.var("nonceless", true)
+    }
+
+    /// Uploads a file (APIv3 media upload): a multipart body with the `meta` JSON and the
+    /// file, signed over the `meta` JSON.
+    pub fn media(mut self, media: Media) -> Self {
+        self.media = Some(media);
+        self
+    }
+
+    /// The top-level options as a JSON object (path variables, `json`, `query`, …).
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.map
+    }
+}
+
+impl From<Value> for Options {
+    /// An object becomes the options; `null` means none. Anything else is reported as an
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) error by the call.
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Object(map) => Self::from(map),
+            Value::Null => Self::default(),
+            Value::Bool(_) => Self::invalid("a boolean"),
+            Value::Number(_) => Self::invalid("a number"),
+            Value::String(_) => Self::invalid("a string"),
+            Value::Array(_) => Self::invalid("an array"),
+        }
+    }
+}
+
+impl From<Map<String, Value>> for Options {
+    fn from(map: Map<String, Value>) -> Self {
+        Self {
+            map,
+            ..Self::default()
+        }
+    }
+}
+
+impl From<()> for Options {
+    /// No options: `client["v3/certificates"].get(())`.
+    fn from((): ()) -> Self {
+        Self::default()
+    }
+}
+
+impl From<Media> for Options {
+    /// Just a media upload.
+    fn from(media: Media) -> Self {
+        Self::new().media(media)
+    }
+}
+
+impl Options {
+    fn invalid(what: &'static str) -> Self {
+        Self {
+            not_an_object: Some(what),
+            ..Self::default()
+        }
+    }
+
+    /// Fails when the options were built from something that is not an object.
+    pub(crate) fn check_shape(&self) -> Result<()> {
+        match self.not_an_object {
+            Some(what) => Err(Error::invalid(format!(
+                "request options must be a JSON object like {{\"json\": {{…}}}}, not {what}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The `headers` option as name/value pairs.
+    pub(crate) fn headers(&self) -> Result<Vec<(&str, String)>> {
+        let Some(headers) = self.map.get("headers") else {
+            return Ok(Vec::new());
+        };
+        let Value::Object(headers) = headers else {
+            return Err(Error::invalid(
+                "the `headers` option must be an object like {\"Wechatpay-Serial\": \"PUB_KEY_ID_…\"}",
+            ));
+        };
+        headers
+            .iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| {
+                let text = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Number(number) => number.to_string(),
+                    Value::Bool(flag) => if *flag { "1" } else { "" }.to_string(),
+                    _ => {
+                        return Err(Error::invalid(format!(
+                            "the header `{name}` must be a string, not {value}"
+                        )));
+                    }
+                };
+                Ok((name.as_str(), text))
+            })
+            .collect()
+    }
+
+    /// The `timeout` option.
+    pub(crate) fn timeout_option(&self) -> Result<Option<Duration>> {
+        match self.map.get("timeout") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(number)) => number
+                .as_f64()
+                .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+                .map(|seconds| Some(Duration::from_secs_f64(seconds)))
+                .ok_or_else(|| {
+                    Error::invalid("the `timeout` option must be a positive number of seconds")
+                }),
+            Some(other) => Err(Error::invalid(format!(
+                "the `timeout` option must be a number of seconds, not {other}"
+            ))),
+        }
+    }
+
+    /// The `base_uri` option.
+    pub(crate) fn base_uri_option(&self) -> Result<Option<&str>> {
+        match self.map.get("base_uri") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(uri)) => Ok(Some(uri)),
+            Some(other) => Err(Error::invalid(format!(
+                "the `base_uri` option must be a string like \"https://apihk.mch.weixin.qq.com/\", not {other}"
+            ))),
+        }
+    }
+
+    /// The body: the `body` bytes, else the `body` string option.
+    pub(crate) fn raw_body(&self) -> Result<Option<Bytes>> {
+        if let Some(body) = &self.body {
+            return Ok(Some(body.clone()));
+        }
+        match self.map.get("body") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(Bytes::from(text.clone()))),
+            Some(other) => Err(Error::invalid(format!(
+                "the `body` option must be a string (or use Options::body for bytes), not {other}; \
+                 for a JSON body use the `json` option"
+            ))),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Sending requests: the [`Transport`] seam and its default, a pooled hyper-util client over
+//! rustls (HTTP/1.1 and HTTP/2, Mozilla's root certificates).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Sends a signed request and returns the whole answer.
+///
+/// The default is a pooled HTTPS client; replace it with
+/// [`ClientBuilder::transport`](crate::ClientBuilder::transport) to add a proxy, tracing or a
+/// test double. The future runs on the client's own runtime thread (a tokio current-thread
+/// runtime), so it may use tokio.
+///
+/// An APIv2 request marked `security: true` carries the [`MutualTls`] extension: send it with
+/// the merchant's client certificate.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request`; the body of the answer is read completely.
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>>>;
+}
+
+/// Request extension: this request must be sent over mutual TLS with the merchant
+/// certificate (APIv2 `security: true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MutualTls;
+
+type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+/// The default [`Transport`]: hyper-util's pooled client with rustls.
+#[derive(Clone)]
+pub struct HttpsTransport {
+    pool: Pool,
+    mutual: Option<Pool>,
+}
+
+/// A client certificate chain and its key, for mutual TLS.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    pub(crate) chain: Vec<CertificateDer<'static>>,
+    pub(crate) key: Arc<rustls::pki_types::PrivateKeyDer<'static>>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity")
+            .field("certificates", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads every certificate of a PEM text, as DER for rustls.
+pub(crate) fn certificates_from_pem(pem: &str) -> Result<Vec<CertificateDer<'static>>> {
+    let certificates = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::config(format!("a TLS certificate PEM does not parse: {e}")))?;
+    if certificates.is_empty() {
+        return Err(Error::config(
+            "a TLS certificate PEM holds no `-----BEGIN CERTIFICATE-----` block",
+        ));
+    }
+    Ok(certificates)
+}
+
+/// Settings of the default transport.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TransportSettings {
+    pub connect_timeout: Option<Duration>,
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    pub identity: Option<TlsIdentity>,
+}
+
+impl HttpsTransport {
+    /// Builds the client pools. No connection is made until the first request.
+    pub(crate) fn new(settings: &TransportSettings) -> Result<Self> {
+        let pool = build_pool(settings, None)?;
+        let mutual = match &settings.identity {
+            Some(identity) => Some(build_pool(settings, Some(identity))?),
+            None => None,
+        };
+        Ok(Self { pool, mutual })
+    }
+}
+
+fn build_pool(settings: &TransportSettings, identity: Option<&TlsIdentity>) -> Result<Pool> {
+    let tls_error =
+        |e: rustls::Error| Error::config(format!("cannot set up TLS: {e}")).with_source(e);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for root in &settings.extra_roots {
+        roots.add(root.clone()).map_err(tls_error)?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(tls_error)?
+    .with_root_certificates(roots);
+    let config = match identity {
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
+            .map_err(tls_error)?,
+        None => builder.with_no_client_auth(),
+    };
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(settings.connect_timeout);
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_all_versions()
+        .wrap_connector(http);
+    Ok(HyperClient::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build(connector))
+}
+
+impl Transport for HttpsTransport {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>>> {
+        let pool = if request.extensions().get::<MutualTls>().is_some() {
+            match &self.mutual {
+                Some(pool) => pool.clone(),
+                None => {
+                    return Box::pin(async {
+                        Err(Error::config(
+                            "this APIv2 request asks for `security: true` (mutual TLS) but the \
+                             client has no merchant certificate; set it with \
+                             ClientBuilder::merchant_identity",
+                        ))
+                    });
+                }
+            }
+        } else {
+            self.pool.clone()
+        };
+        let request = request.map(Full::new);
+        Box::pin(async move {
+            let host = request.uri().host().unwrap_or_default().to_string();
+            let response = pool.request(request).await.map_err(|e| {
+                let what = if e.is_connect() {
+                    format!("cannot connect to {host}")
+                } else {
+                    format!("the request to {host} failed")
+                };
+                Error::new(ErrorKind::Transport, what).with_source(e)
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("the answer from {host} broke off while being read"),
+                )
+                .with_source(e)
+            })?;
+            Ok(http::Response::from_parts(parts, body.to_bytes()))
+        })
+    }
+}

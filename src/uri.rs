@@ -1,0 +1,386 @@
+//! Percent-encoding, query strings and base URI resolution, matching what the PHP SDK puts
+//! on the wire (PHP `rawurlencode`, `http_build_query(…, PHP_QUERY_RFC3986)`, RFC 3986 §5.2).
+
+use serde_json::{Number, Value};
+
+use crate::error::{Error, Result};
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+fn is_reserved(byte: u8) -> bool {
+    matches!(
+        byte,
+        b':' | b'/'
+            | b'?'
+            | b'#'
+            | b'['
+            | b']'
+            | b'@'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+    )
+}
+
+fn push_escaped(byte: u8, out: &mut String) {
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+}
+
+/// Appends `value` percent-encoded like PHP's `rawurlencode`: everything but
+/// `A-Z a-z 0-9 - . _ ~` becomes `%XX`; with `allow_reserved`, the RFC 3986 reserved
+/// characters stay too (but `%` is still encoded).
+pub(crate) fn encode_value(value: &str, allow_reserved: bool, out: &mut String) {
+    for &byte in value.as_bytes() {
+        if is_unreserved(byte) || (allow_reserved && is_reserved(byte)) {
+            out.push(char::from(byte));
+        } else {
+            push_escaped(byte, out);
+        }
+    }
+}
+
+/// Appends literal template text, percent-encoding only what cannot appear in a URI.
+pub(crate) fn encode_literal(text: &str, out: &mut String) {
+    for &byte in text.as_bytes() {
+        if is_unreserved(byte) || is_reserved(byte) || byte == b'%' {
+            out.push(char::from(byte));
+        } else {
+            push_escaped(byte, out);
+        }
+    }
+}
+
+/// Percent-encodes like PHP's `rawurlencode`.
+pub fn rawurlencode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    encode_value(value, false, &mut out);
+    out
+}
+
+/// A JSON number as PHP's string cast writes it: integers in decimal, `2.0` as `2`.
+pub(crate) fn format_number(number: &Number) -> String {
+    if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+        if float.fract() == 0.0 && float.abs() < 1e15 {
+            return format!("{float:.0}");
+        }
+    }
+    number.to_string()
+}
+
+/// Builds a query string from the `query` option like PHP's
+/// `http_build_query($query, '', '&', PHP_QUERY_RFC3986)`: keys and values
+/// `rawurlencode`d, nested arrays as `d%5B0%5D=x`, nested objects as `a%5Bb%5D=c`, booleans
+/// as `1`/`0`, `null` skipped. A string is used as it is.
+///
+/// ```
+/// use serde_json::json;
+/// assert_eq!(
+///     wechatpay::uri::build_query(&json!({"a": "b c", "d": ["x", "y"], "e": true})).unwrap(),
+///     "a=b%20c&d%5B0%5D=x&d%5B1%5D=y&e=1"
+/// );
+/// ```
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when `query` is neither
+/// an object, an array nor a string.
+pub fn build_query(query: &Value) -> Result<String> {
+    let mut out = String::new();
+    match query {
+        Value::String(text) => out.push_str(text),
+        Value::Object(map) => {
+            for (key, value) in map {
+                push_pair(&mut out, key, value);
+            }
+        }
+        Value::Array(items) => {
+            for (index, value) in items.iter().enumerate() {
+                push_pair(&mut out, &index.to_string(), value);
+            }
+        }
+        Value::Null => {}
+        other => {
+            return Err(Error::invalid(format!(
+                "the `query` option must be an object like {{\"limit\": 10}} or a string, not {other}"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn push_pair(out: &mut String, key: &str, value: &Value) {
+    let scalar = match value {
+        Value::Null => return,
+        Value::Object(map) => {
+            for (sub, item) in map {
+                push_pair(out, &format!("{key}[{sub}]"), item);
+            }
+            return;
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                push_pair(out, &format!("{key}[{index}]"), item);
+            }
+            return;
+        }
+        Value::Bool(flag) => if *flag { "1" } else { "0" }.to_string(),
+        Value::Number(number) => format_number(number),
+        Value::String(text) => text.clone(),
+    };
+    if !out.is_empty() {
+        out.push('&');
+    }
+    encode_value(key, false, out);
+    out.push('=');
+    encode_value(&scalar, false, out);
+}
+
+/// An absolute `http`/`https` base URI, split once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BaseUri {
+    /// `scheme://authority`, without a trailing slash.
+    origin: String,
+    /// The path, `/` when empty.
+    path: String,
+}
+
+impl BaseUri {
+    /// Parses `uri`, which must be absolute `http(s)://host[:port][/path]`.
+    pub(crate) fn parse(uri: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(format!(
+                "the base URI `{uri}` is not an absolute http(s) URI such as \
+                 `https://api.mch.weixin.qq.com/`"
+            ))
+        };
+        let (scheme, rest) = uri.split_once("://").ok_or_else(bad)?;
+        if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
+            return Err(bad());
+        }
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], &rest[slash..]),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() || authority.contains(char::is_whitespace) {
+            return Err(bad());
+        }
+        Ok(Self {
+            origin: format!("{}://{authority}", scheme.to_ascii_lowercase()),
+            path: path.to_string(),
+        })
+    }
+
+    /// `scheme://authority`.
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// Resolves `reference` (an expanded path template) against this base, RFC 3986 §5.2:
+    /// `v3/x` is appended to the base path's directory, `/v3/x` replaces the path, an
+    /// absolute URI wins, dot segments are removed. Returns the origin and the request
+    /// target (`path[?query]`).
+    pub(crate) fn resolve(&self, reference: &str) -> Result<(String, String)> {
+        let reference = reference.split('#').next().unwrap_or_default();
+        if reference.contains("://") && !reference.starts_with('/') {
+            let absolute = BaseUri::parse(reference)?;
+            let (path, query) = split_query(reference_path_and_query(reference));
+            return Ok((absolute.origin, target(&remove_dot_segments(path), query)));
+        }
+        if let Some(network) = reference.strip_prefix("//") {
+            let scheme = self.origin.split("://").next().unwrap_or("https");
+            let absolute = BaseUri::parse(&format!("{scheme}://{network}"))?;
+            let (path, query) = split_query(reference_path_and_query(reference));
+            return Ok((absolute.origin, target(&remove_dot_segments(path), query)));
+        }
+        let (path, query) = split_query(reference);
+        let path = if path.is_empty() {
+            self.path.clone()
+        } else if path.starts_with('/') {
+            remove_dot_segments(path)
+        } else {
+            let directory = &self.path[..self.path.rfind('/').map_or(0, |slash| slash + 1)];
+            remove_dot_segments(&format!("{directory}{path}"))
+        };
+        Ok((self.origin.clone(), target(&path, query)))
+    }
+}
+
+/// The path-and-query part of an absolute or network-path reference.
+fn reference_path_and_query(reference: &str) -> &str {
+    let after_scheme = reference
+        .split_once("//")
+        .map_or(reference, |(_, rest)| rest);
+    after_scheme
+        .find(['/', '?'])
+        .map_or("", |start| &after_scheme[start..])
+}
+
+fn split_query(reference: &str) -> (&str, Option<&str>) {
+    match reference.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (reference, None),
+    }
+}
+
+fn target(path: &str, query: Option<&str>) -> String {
+    let path = if path.is_empty() { "/" } else { path };
+    match query {
+        Some(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path.to_string(),
+    }
+}
+
+/// RFC 3986 §5.2.4.
+fn remove_dot_segments(path: &str) -> String {
+    if !path
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return path.to_string();
+    }
+    let mut output: Vec<&str> = Vec::new();
+    let absolute = path.starts_with('/');
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let last = segments.len().saturating_sub(1);
+    let mut trailing_slash = false;
+    for (index, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." => trailing_slash = index == last,
+            ".." => {
+                output.pop();
+                trailing_slash = index == last;
+            }
+            other => {
+                output.push(other);
+                trailing_slash = false;
+            }
+        }
+    }
+    let mut joined = String::with_capacity(path.len());
+    if absolute {
+        joined.push('/');
+    }
+    joined.push_str(&output.join("/"));
+    if trailing_slash && !joined.ends_with('/') {
+        joined.push('/');
+    }
+    joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolved(base: &str, reference: &str) -> String {
+        let (origin, target) = BaseUri::parse(base)
+            .and_then(|base| base.resolve(reference))
+            .expect("resolves");
+        format!("{origin}{target}")
+    }
+
+    #[test]
+    fn resolves_like_guzzle() {
+        let main = "https://api.mch.weixin.qq.com/";
+        assert_eq!(
+            resolved(main, "v3/certificates"),
+            "https://api.mch.weixin.qq.com/v3/certificates"
+        );
+        assert_eq!(
+            resolved(main, "/v3/certificates"),
+            "https://api.mch.weixin.qq.com/v3/certificates"
+        );
+        assert_eq!(
+            resolved("https://api.mch.weixin.qq.com/hk/", "v3/statements"),
+            "https://api.mch.weixin.qq.com/hk/v3/statements"
+        );
+        assert_eq!(
+            resolved("https://api.mch.weixin.qq.com/hk", "v3/statements"),
+            "https://api.mch.weixin.qq.com/v3/statements"
+        );
+        assert_eq!(
+            resolved("https://api.mch.weixin.qq.com/hk/", "/v3/statements"),
+            "https://api.mch.weixin.qq.com/v3/statements"
+        );
+        assert_eq!(
+            resolved(main, "https://api2.mch.weixin.qq.com/v3/x"),
+            "https://api2.mch.weixin.qq.com/v3/x"
+        );
+        assert_eq!(
+            resolved(main, "v3/a/../b/./c"),
+            "https://api.mch.weixin.qq.com/v3/b/c"
+        );
+        assert_eq!(
+            resolved(main, "v3/x?y=1"),
+            "https://api.mch.weixin.qq.com/v3/x?y=1"
+        );
+        assert_eq!(resolved(main, ""), "https://api.mch.weixin.qq.com/");
+        assert_eq!(
+            resolved(main, "v3/applyment4sub/applyment/"),
+            "https://api.mch.weixin.qq.com/v3/applyment4sub/applyment/"
+        );
+        assert_eq!(
+            resolved("https://apius.mch.weixin.qq.com/v3/sandbox/", "v3/pay"),
+            "https://apius.mch.weixin.qq.com/v3/sandbox/v3/pay"
+        );
+        assert_eq!(
+            resolved("http://127.0.0.1:8080", "v3/x"),
+            "http://127.0.0.1:8080/v3/x"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_base_uris() {
+        for bad in ["api.mch.weixin.qq.com", "ftp://x/", "https:///x", ""] {
+            assert!(BaseUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn builds_queries_like_http_build_query() {
+        assert_eq!(
+            build_query(&json!({"a": "b c", "d": ["x", "y"]})).expect("query"),
+            "a=b%20c&d%5B0%5D=x&d%5B1%5D=y"
+        );
+        assert_eq!(
+            build_query(&json!({"t": true, "f": false, "n": null, "i": 0, "m": {"k": "v"}}))
+                .expect("query"),
+            "f=0&i=0&m%5Bk%5D=v&t=1"
+        );
+        assert_eq!(
+            build_query(&json!("raw=1&b=2")).expect("query"),
+            "raw=1&b=2"
+        );
+        assert!(build_query(&json!(5)).is_err());
+    }
+
+    #[test]
+    fn rawurlencode_matches_php() {
+        assert_eq!(rawurlencode("a b+c/~中"), "a%20b%2Bc%2F~%E4%B8%AD");
+    }
+
+    #[test]
+    fn numbers_print_like_php() {
+        assert_eq!(format_number(&Number::from(10)), "10");
+        assert_eq!(format_number(&Number::from_f64(2.0).expect("finite")), "2");
+        assert_eq!(
+            format_number(&Number::from_f64(1.5).expect("finite")),
+            "1.5"
+        );
+    }
+}
