@@ -97,6 +97,7 @@ impl ErrorResponse {
     }
 
     /// Sets the business `code` and `message` (APIv2 `err_code` / `err_code_des`).
+    #[allow(dead_code)] // TEMP: used by the APIv2 work
     pub(crate) fn with_code(mut self, code: Option<String>, message: Option<String>) -> Self {
         self.code = code;
         self.message = message;

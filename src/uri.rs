@@ -185,11 +185,6 @@ impl BaseUri {
         })
     }
 
-    /// `scheme://authority`.
-    pub(crate) fn origin(&self) -> &str {
-        &self.origin
-    }
-
     /// Resolves `reference` (an expanded path template) against this base, RFC 3986 §5.2:
     /// `v3/x` is appended to the base path's directory, `/v3/x` replaces the path, an
     /// absolute URI wins, dot segments are removed. Returns the origin and the request

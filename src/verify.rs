@@ -74,6 +74,7 @@ impl PlatformKeys {
 
     /// The first configured key whose id starts with `PUB_KEY_ID_`, else the first key: the
     /// one to encrypt sensitive fields with.
+    #[allow(dead_code)] // TEMP: used by the sensitive-field work
     pub(crate) fn preferred(&self) -> Option<(&str, &PublicKey)> {
         self.keys
             .iter()
