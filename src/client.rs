@@ -132,7 +132,6 @@ impl Client {
     pub fn platform_keys(&self) -> &PlatformKeys {
         &self.inner.config.platform_keys
     }
-
 }
 
 impl Index<&str> for Client {
