@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::Inner;
 use crate::error::{Error, ErrorKind, Result};
-use crate::normalize::push_normalized;
+use crate::normalize::{normalized_len, push_normalized};
 use crate::options::Options;
 use crate::pipeline::{self, Check, Stamp};
 use crate::response::Response;
@@ -32,23 +32,23 @@ use crate::sign;
 /// `serde_json::Value`, an [`Options`] built with methods, or `()` for none.
 pub struct Chain {
     inner: Arc<Inner>,
-    path: Arc<str>,
+    path: String,
     children: FrozenMap<String, Box<Chain>>,
 }
 
 impl Chain {
     pub(crate) fn root(inner: Arc<Inner>, path: &str, normalize: bool) -> Self {
         let path = if normalize {
-            let mut normalized = String::with_capacity(path.len() + 8);
+            let mut normalized = String::with_capacity(normalized_len(path));
             push_normalized(&mut normalized, path);
-            Arc::from(normalized)
+            normalized
         } else {
-            Arc::from(path)
+            path.to_owned()
         };
         Self::with_path(inner, path)
     }
 
-    fn with_path(inner: Arc<Inner>, path: Arc<str>) -> Self {
+    fn with_path(inner: Arc<Inner>, path: String) -> Self {
         Self {
             inner,
             path,
@@ -59,17 +59,20 @@ impl Chain {
     /// This chain plus one more segment, normalised like PHP (see
     /// [`Client::chain`](crate::Client::chain)).
     pub fn chain(&self, segment: &str) -> Chain {
-        let mut path = String::with_capacity(self.path.len() + segment.len() + 8);
+        let mut path = String::with_capacity(self.path.len() + 1 + normalized_len(segment));
         path.push_str(&self.path);
         path.push('/');
         push_normalized(&mut path, segment);
-        Self::with_path(self.inner.clone(), Arc::from(path))
+        Self::with_path(self.inner.clone(), path)
     }
 
     /// This chain plus `path`, appended exactly as written.
     pub fn chain_raw(&self, path: &str) -> Chain {
-        let joined = format!("{}/{path}", self.path);
-        Self::with_path(self.inner.clone(), Arc::from(joined))
+        let mut joined = String::with_capacity(self.path.len() + 1 + path.len());
+        joined.push_str(&self.path);
+        joined.push('/');
+        joined.push_str(path);
+        Self::with_path(self.inner.clone(), joined)
     }
 
     /// The path template, e.g. `v3/pay/transactions/id/{transaction_id}`.
@@ -78,15 +81,41 @@ impl Chain {
     }
 
     /// Sends a request with any method and returns its future.
+    ///
+    /// The path template is expanded now (a missing variable is reported when the future is
+    /// first polled); signing and sending wait for the first poll.
     pub fn request_async(&self, method: Method, options: impl Into<Options>) -> ResponseFuture {
-        ResponseFuture {
-            state: State::Start {
+        let options = options.into();
+        let state = match pipeline::expand(&self.path, &options) {
+            Ok(expanded) => State::Start {
                 inner: self.inner.clone(),
                 method,
-                template: self.path.clone(),
-                options: options.into(),
+                expanded,
+                options,
             },
-        }
+            Err(error) => State::Failed(error),
+        };
+        ResponseFuture { state }
+    }
+
+    /// The signed request this chain would send with `options`, the timestamp and the nonce
+    /// given, without sending it. Pure: useful to inspect or log a request (its
+    /// `Authorization` header is a secret-free signature), or to send it yourself.
+    ///
+    /// # Errors
+    ///
+    /// As the verbs, before anything would be sent.
+    pub fn build_request(
+        &self,
+        method: Method,
+        options: impl Into<Options>,
+        timestamp: u64,
+        nonce: &str,
+    ) -> Result<http::Request<Bytes>> {
+        let options = options.into();
+        let stamp = Stamp { timestamp, nonce };
+        pipeline::prepare(&self.inner.config, method, &self.path, &options, stamp)
+            .map(|prepared| prepared.request)
     }
 
     /// Sends a request with any method and waits for the answer.
@@ -170,9 +199,10 @@ enum State {
     Start {
         inner: Arc<Inner>,
         method: Method,
-        template: Arc<str>,
+        expanded: String,
         options: Options,
     },
+    Failed(Error),
     Sending {
         inner: Arc<Inner>,
         check: Check,
@@ -185,7 +215,7 @@ impl ResponseFuture {
     fn start(
         inner: Arc<Inner>,
         method: Method,
-        template: &str,
+        expanded: &str,
         options: &Options,
     ) -> Result<State> {
         let nonce = sign::nonce(32)?;
@@ -193,7 +223,7 @@ impl ResponseFuture {
             timestamp: sign::timestamp(),
             nonce: &nonce,
         };
-        let prepared = pipeline::prepare(&inner.config, method, template, options, stamp)?;
+        let prepared = pipeline::prepare_expanded(&inner.config, method, expanded, options, stamp)?;
         let transport = inner.transport.clone();
         let timeout = prepared.timeout;
         let request = prepared.request;
@@ -234,12 +264,13 @@ impl Future for ResponseFuture {
                 State::Start {
                     inner,
                     method,
-                    template,
+                    expanded,
                     options,
-                } => match ResponseFuture::start(inner, method, &template, &options) {
+                } => match ResponseFuture::start(inner, method, &expanded, &options) {
                     Ok(sending) => this.state = sending,
                     Err(error) => return Poll::Ready(Err(error)),
                 },
+                State::Failed(error) => return Poll::Ready(Err(error)),
                 State::Sending {
                     inner,
                     check,
@@ -286,7 +317,7 @@ impl Drop for ResponseFuture {
 impl fmt::Debug for ResponseFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Start { .. } => "not started",
+            State::Start { .. } | State::Failed(_) => "not started",
             State::Sending { .. } => "sending",
             State::Done => "done",
         };

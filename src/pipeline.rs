@@ -56,11 +56,27 @@ pub(crate) fn prepare(
     options: &Options,
     stamp: Stamp<'_>,
 ) -> Result<Prepared> {
+    let expanded = expand(template, options)?;
+    prepare_expanded(config, method, &expanded, options, stamp)
+}
+
+/// Checks the options and expands the path template with them.
+pub(crate) fn expand(template: &str, options: &Options) -> Result<String> {
     options.check_shape()?;
-    let expanded = template::expand(template, &options.map)?;
-    match v2::strip_prefix(&expanded) {
+    template::expand(template, &options.map)
+}
+
+/// Builds the signed request for an expanded path.
+pub(crate) fn prepare_expanded(
+    config: &Config,
+    method: Method,
+    expanded: &str,
+    options: &Options,
+    stamp: Stamp<'_>,
+) -> Result<Prepared> {
+    match v2::strip_prefix(expanded) {
         Some(path) => v2::prepare(config, method, path, options, stamp),
-        None => prepare_v3(config, method, &expanded, options, stamp),
+        None => prepare_v3(config, method, expanded, options, stamp),
     }
 }
 
