@@ -1,0 +1,136 @@
+//! Criterion benches of the pure functions on every request's path.
+//!
+//! ```text
+//! cargo bench --bench hot_paths
+//! ```
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::json;
+use wechatpay::mock::{self, MockServer};
+use wechatpay::verify::{PlatformKeys, verify_response};
+use wechatpay::{Backend, Client, PrivateKey, PublicKey, Signer, sign};
+
+const TEMPLATE: &str = "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage";
+const NONCE: &str = "593BEC0C930BF1AFEB40B4A08C8FB242";
+const TIMESTAMP: u64 = 1_554_208_460;
+
+/// A signer without RSA, to measure everything else.
+struct NoRsa;
+
+impl Signer for NoRsa {
+    fn sign(&self, _message: &[u8]) -> wechatpay::Result<Vec<u8>> {
+        Ok(vec![0x5a; 256])
+    }
+}
+
+fn options() -> serde_json::Value {
+    json!({
+        "out_order_no": "1234323JKHDFE1243252",
+        "json": {
+            "service_id": "2002000000000558128851361561536",
+            "sub_mchid": "1900000109",
+            "appid": "wxd678efh567hg6787",
+            "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "total_amount": 40000,
+        },
+    })
+}
+
+fn signing(c: &mut Criterion) {
+    let message = sign::request_message(
+        "POST",
+        "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage",
+        TIMESTAMP,
+        NONCE,
+        options()["json"].to_string().as_bytes(),
+    );
+    for backend in [Backend::AwsLc, Backend::RustCrypto] {
+        let key = PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)
+            .expect("mock key parses");
+        c.bench_function(&format!("sign/{backend:?}"), |b| {
+            b.iter(|| sign::sign_base64(&key, black_box(&message)))
+        });
+    }
+    c.bench_function("sign/message+authorization", |b| {
+        b.iter(|| {
+            let message = sign::request_message(
+                "POST",
+                black_box(
+                    "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage",
+                ),
+                TIMESTAMP,
+                NONCE,
+                black_box(b"{\"service_id\":\"2002000000000558128851361561536\"}"),
+            );
+            sign::authorization(
+                "1900000109",
+                mock::MERCHANT_SERIAL,
+                TIMESTAMP,
+                NONCE,
+                &message.len().to_string(),
+            )
+        })
+    });
+}
+
+fn verification(c: &mut Criterion) {
+    let platform = PrivateKey::from_pem(mock::PLATFORM_KEY_PEM).expect("mock key parses");
+    let body = br#"{"out_order_no":"1234323JKHDFE1243252","state":"DOING"}"#;
+    let now = sign::timestamp();
+    let message = sign::response_message(&now.to_string(), NONCE, body);
+    let signature = sign::sign_base64(&platform, &message).expect("signs");
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("wechatpay-nonce", NONCE.to_owned()),
+        ("wechatpay-serial", mock::PLATFORM_KEY_ID.to_owned()),
+        ("wechatpay-signature", signature),
+        ("wechatpay-timestamp", now.to_string()),
+    ] {
+        headers.insert(name, HeaderValue::from_str(&value).expect("header"));
+    }
+    for backend in [Backend::AwsLc, Backend::RustCrypto] {
+        let mut keys = PlatformKeys::new();
+        keys.insert(
+            mock::PLATFORM_KEY_ID,
+            PublicKey::from_pem_with_backend(mock::PLATFORM_PUBLIC_KEY_PEM, backend)
+                .expect("mock key parses"),
+        );
+        c.bench_function(&format!("verify_response/{backend:?}"), |b| {
+            b.iter(|| verify_response("/v3/x", black_box(&headers), black_box(body), now, &keys))
+        });
+    }
+}
+
+fn requests(c: &mut Criterion) {
+    let mock = MockServer::start().expect("mock starts");
+    let client: Client = mock
+        .client_builder()
+        .signer(NoRsa)
+        .build()
+        .expect("client builds");
+    let vars = options();
+    let map = vars.as_object().expect("object").clone();
+    c.bench_function("expand_template", |b| {
+        b.iter(|| wechatpay::expand_template(black_box(TEMPLATE), black_box(&map)))
+    });
+    let chain = &client[TEMPLATE];
+    c.bench_function(
+        "build_request (options → signed request, RSA excluded)",
+        |b| b.iter(|| chain.build_request(Method::POST, black_box(vars.clone()), TIMESTAMP, NONCE)),
+    );
+    c.bench_function("options clone (subtract from build_request)", |b| {
+        b.iter(|| black_box(vars.clone()))
+    });
+    c.bench_function("client[\"…\"] cached lookup", |b| {
+        b.iter(|| black_box(&client[black_box(TEMPLATE)]).path().len())
+    });
+    c.bench_function("client.chain(…)", |b| {
+        b.iter(|| client.chain(black_box(TEMPLATE)))
+    });
+}
+
+criterion_group!(benches, signing, verification, requests);
+criterion_main!(benches);
