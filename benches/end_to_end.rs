@@ -1,0 +1,265 @@
+//! End to end: the documented send-prepaidmessage call against the mock server, in another
+//! process on another core, for each crypto backend, sequentially and with 16 in flight.
+//!
+//! ```text
+//! cargo bench --bench end_to_end            # REQUESTS=10000 by default
+//! REQUESTS=2000 cargo bench --bench end_to_end
+//! ```
+//!
+//! The bench re-runs its own binary in three roles: the mock server (pinned to core 1 with
+//! `taskset` when there are two cores), the client (pinned to core 0), and a memory probe (a
+//! fresh client process that sends 10,000 requests and reports its peak resident memory).
+//! It prints, per backend and mode: requests/s, CPU µs per request (the whole client
+//! process), the backend's raw RSA signing rate measured in the same process, their ratio,
+//! and the CPU left for everything but RSA.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wechatpay::mock::{self, MockServer, Reply};
+use wechatpay::{Backend, Client, PrivateKey, PublicKey, sign};
+
+const TEMPLATE: &str = "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage";
+const PATH: &str = "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage";
+const IN_FLIGHT: usize = 16;
+const ROLE: &str = "WECHATPAY_BENCH_ROLE";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match std::env::var(ROLE).as_deref() {
+        Ok("mock") => serve_mock(),
+        Ok("client") => run_client(),
+        Ok("memory") => probe_memory(),
+        _ => orchestrate(),
+    }
+}
+
+fn requests() -> usize {
+    std::env::var("REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// Starts the mock and the client processes and relays the client's report.
+fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
+    let pin = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+        && Command::new("taskset").arg("-V").output().is_ok();
+    let mut mock = spawn("mock", pin.then_some("1"), Stdio::piped(), "")?;
+    let uri = {
+        let stdout = mock.stdout.take().ok_or("no mock stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        line.trim().to_owned()
+    };
+    println!(
+        "end_to_end: {} requests per run, mock at {uri}, {}",
+        requests(),
+        if pin {
+            "client pinned to core 0, mock to core 1"
+        } else {
+            "not pinned (taskset missing or one core)"
+        }
+    );
+    let mut outcome = Ok(());
+    for role in ["client", "memory"] {
+        let status = spawn(role, pin.then_some("0"), Stdio::inherit(), &uri)?.wait()?;
+        if !status.success() {
+            outcome = Err(format!("the {role} run failed: {status}").into());
+            break;
+        }
+    }
+    let _ = mock.kill();
+    outcome
+}
+
+/// Runs this binary in `role`, under `taskset -c core` when asked.
+fn spawn(role: &str, core: Option<&str>, stdout: Stdio, uri: &str) -> std::io::Result<Child> {
+    let exe = std::env::current_exe()?;
+    let mut command = match core {
+        Some(core) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(core).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    };
+    command
+        .env(ROLE, role)
+        .env("MOCK_URI", uri)
+        .stdout(stdout)
+        .spawn()
+}
+
+fn serve_mock() -> Result<(), Box<dyn std::error::Error>> {
+    let mock = MockServer::start()?;
+    mock.on("POST", PATH, Reply::status(204));
+    mock.reuse_answer_signatures(true);
+    println!("{}", mock.uri());
+    std::io::stdout().flush()?;
+    // Serve until the orchestrator goes away.
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn client(uri: &str, backend: Backend) -> wechatpay::Result<Client> {
+    mock::client_builder(uri)
+        .private_key(PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)?)
+        .platform_key(
+            mock::PLATFORM_KEY_ID,
+            PublicKey::from_pem_with_backend(mock::PLATFORM_PUBLIC_KEY_PEM, backend)?,
+        )
+        .build()
+}
+
+fn options() -> Value {
+    json!({
+        "out_order_no": "1234323JKHDFE1243252",
+        "json": {
+            "service_id": "2002000000000558128851361561536",
+            "sub_mchid": "1900000109",
+            "appid": "wxd678efh567hg6787",
+            "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "total_amount": 40000,
+            "title": "下发服务预扣费消息",
+        },
+    })
+}
+
+/// CPU time of this whole process (all threads), from `/proc/self/stat`.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Raw RSA rates of `backend` in this process: (signatures/s, verifications/s).
+fn raw_rates(backend: Backend) -> wechatpay::Result<(f64, f64)> {
+    let key = PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)?;
+    let public = PublicKey::from_pem_with_backend(mock::MERCHANT_PUBLIC_KEY_PEM, backend)?;
+    let message = sign::request_message("POST", PATH, sign::timestamp(), "n", options()["json"].to_string().as_bytes());
+    let signature = key.sign(&message)?;
+    let rate = |mut op: Box<dyn FnMut() -> wechatpay::Result<()>>| -> wechatpay::Result<f64> {
+        let start = Instant::now();
+        let mut count = 0u32;
+        while start.elapsed() < Duration::from_millis(1500) {
+            op()?;
+            count += 1;
+        }
+        Ok(f64::from(count) / start.elapsed().as_secs_f64())
+    };
+    let signing = rate(Box::new(|| key.sign(&message).map(drop)))?;
+    let verifying = rate(Box::new(|| public.verify(&message, &signature)))?;
+    Ok((signing, verifying))
+}
+
+struct Run {
+    per_second: f64,
+    cpu_per_request: Duration,
+}
+
+fn measure(count: usize, send: impl FnOnce() -> wechatpay::Result<()>) -> wechatpay::Result<Run> {
+    let cpu = process_cpu();
+    let start = Instant::now();
+    send()?;
+    let wall = start.elapsed();
+    let cpu = process_cpu().saturating_sub(cpu);
+    Ok(Run {
+        per_second: count as f64 / wall.as_secs_f64(),
+        cpu_per_request: cpu / count as u32,
+    })
+}
+
+fn sequential(client: &Client, count: usize) -> wechatpay::Result<()> {
+    let options = options();
+    for _ in 0..count {
+        client[TEMPLATE].post(options.clone())?;
+    }
+    Ok(())
+}
+
+fn in_flight(
+    runtime: &tokio::runtime::Runtime,
+    client: &Client,
+    count: usize,
+) -> wechatpay::Result<()> {
+    let options = options();
+    runtime.block_on(async {
+        let lanes = (0..IN_FLIGHT).map(|lane| {
+            let share = count / IN_FLIGHT + usize::from(lane < count % IN_FLIGHT);
+            let options = &options;
+            async move {
+                for _ in 0..share {
+                    client[TEMPLATE].post_async(options.clone()).await?;
+                }
+                Ok::<_, wechatpay::Error>(())
+            }
+        });
+        futures::future::try_join_all(lanes).await.map(drop)
+    })
+}
+
+fn run_client() -> Result<(), Box<dyn std::error::Error>> {
+    let uri = std::env::var("MOCK_URI")?;
+    let count = requests();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    println!(
+        "{:<11} {:<11} {:>10} {:>13} {:>11} {:>7} {:>14}",
+        "backend", "mode", "req/s", "CPU µs/req", "raw sign/s", "ratio", "non-RSA µs/req"
+    );
+    for backend in [Backend::AwsLc, Backend::RustCrypto] {
+        let client = client(&uri, backend)?;
+        sequential(&client, count.min(200))?; // warm up: connections, caches
+        let (signing, verifying) = raw_rates(backend)?;
+        let rsa_per_request = Duration::from_secs_f64(1.0 / signing + 1.0 / verifying);
+        for (mode, run) in [
+            ("sequential", measure(count, || sequential(&client, count))?),
+            ("16 in flight", measure(count, || in_flight(&runtime, &client, count))?),
+        ] {
+            println!(
+                "{:<11} {:<11} {:>10.0} {:>13.1} {:>11.0} {:>6.1}% {:>14.1}",
+                format!("{backend:?}"),
+                mode,
+                run.per_second,
+                run.cpu_per_request.as_secs_f64() * 1e6,
+                signing,
+                100.0 * run.per_second / signing,
+                run.cpu_per_request.saturating_sub(rsa_per_request).as_secs_f64() * 1e6,
+            );
+        }
+    }
+    Ok(())
+}
+
+fn probe_memory() -> Result<(), Box<dyn std::error::Error>> {
+    let uri = std::env::var("MOCK_URI")?;
+    let client = client(&uri, Backend::default())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    in_flight(&runtime, &client, 10_000)?;
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .map_or("?".to_owned(), |line| line[name.len()..].trim().to_owned())
+    };
+    println!(
+        "memory: after 10000 requests (16 in flight, {:?}) peak resident {} (now {})",
+        Backend::default(),
+        field("VmHWM:"),
+        field("VmRSS:")
+    );
+    Ok(())
+}
