@@ -81,7 +81,6 @@ pub(crate) struct Config {
 }
 
 /// A secret that never prints.
-#[allow(dead_code)] // TEMP: read by the APIv2 and notification work
 #[derive(Clone)]
 pub(crate) struct Secret(pub String);
 
@@ -133,6 +132,10 @@ impl Client {
         &self.inner.config.platform_keys
     }
 
+    /// The checked configuration, for the helpers implemented in other modules.
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
 }
 
 impl Index<&str> for Client {

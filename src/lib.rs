@@ -12,6 +12,7 @@ mod media;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod normalize;
+pub mod notify;
 mod options;
 mod pipeline;
 mod response;
@@ -30,6 +31,7 @@ pub use crypto::{Backend, Certificate, PrivateKey, PublicKey, Signer};
 pub use error::{Error, ErrorKind, ErrorResponse, Result, Verification};
 pub use media::Media;
 pub use normalize::normalize_segment;
+pub use notify::Notification;
 pub use options::Options;
 pub use response::Response;
 pub use template::expand as expand_template;
