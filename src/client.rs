@@ -30,6 +30,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// Cheap to clone (clones share keys, connections and the chain cache); `Send + Sync`.
 ///
+/// Every APIv3 request carries `Wechatpay-Serial: <id>` naming the preferred platform key
+/// ([`Client::wechatpay_serial`]: a `PUB_KEY_ID_…` when one is configured) unless the
+/// `headers` option sets that header, as the official Go SDK does: fields encrypted with
+/// [`Client::encrypt`] then always match the header, and during a migration to the WeChat Pay
+/// public key WeChat Pay signs its answers with that key.
+///
 /// ```no_run
 /// use serde_json::json;
 /// use wechatpay::{Client, PrivateKey, PublicKey};

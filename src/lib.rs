@@ -16,6 +16,7 @@ pub mod notify;
 mod options;
 mod pipeline;
 mod response;
+mod sensitive;
 pub mod sign;
 mod template;
 mod transport;

@@ -73,9 +73,9 @@ impl PlatformKeys {
     }
 
     /// The first configured key whose id starts with `PUB_KEY_ID_`, else the first key: the
-    /// one to encrypt sensitive fields with.
-    #[allow(dead_code)] // TEMP: used by the sensitive-field work
-    pub(crate) fn preferred(&self) -> Option<(&str, &PublicKey)> {
+    /// one [`Client::encrypt`](crate::Client::encrypt) encrypts sensitive fields with, and
+    /// whose id every APIv3 request names in `Wechatpay-Serial`.
+    pub fn preferred(&self) -> Option<(&str, &PublicKey)> {
         self.keys
             .iter()
             .find(|(id, _)| id.starts_with("PUB_KEY_ID_"))
