@@ -106,7 +106,10 @@ fn serve_mock() -> Result<(), Box<dyn std::error::Error>> {
 
 fn client(uri: &str, backend: Backend) -> wechatpay::Result<Client> {
     mock::client_builder(uri)
-        .private_key(PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)?)
+        .private_key(PrivateKey::from_pem_with_backend(
+            mock::MERCHANT_KEY_PEM,
+            backend,
+        )?)
         .platform_key(
             mock::PLATFORM_KEY_ID,
             PublicKey::from_pem_with_backend(mock::PLATFORM_PUBLIC_KEY_PEM, backend)?,
@@ -145,7 +148,13 @@ fn process_cpu() -> Duration {
 fn raw_rates(backend: Backend) -> wechatpay::Result<(f64, f64)> {
     let key = PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)?;
     let public = PublicKey::from_pem_with_backend(mock::MERCHANT_PUBLIC_KEY_PEM, backend)?;
-    let message = sign::request_message("POST", PATH, sign::timestamp(), "n", options()["json"].to_string().as_bytes());
+    let message = sign::request_message(
+        "POST",
+        PATH,
+        sign::timestamp(),
+        "n",
+        options()["json"].to_string().as_bytes(),
+    );
     let signature = key.sign(&message)?;
     let rate = |mut op: Box<dyn FnMut() -> wechatpay::Result<()>>| -> wechatpay::Result<f64> {
         let start = Instant::now();
@@ -224,7 +233,10 @@ fn run_client() -> Result<(), Box<dyn std::error::Error>> {
         let rsa_per_request = Duration::from_secs_f64(1.0 / signing + 1.0 / verifying);
         for (mode, run) in [
             ("sequential", measure(count, || sequential(&client, count))?),
-            ("16 in flight", measure(count, || in_flight(&runtime, &client, count))?),
+            (
+                "16 in flight",
+                measure(count, || in_flight(&runtime, &client, count))?,
+            ),
         ] {
             println!(
                 "{:<11} {:<11} {:>10.0} {:>13.1} {:>11.0} {:>6.1}% {:>14.1}",
@@ -234,7 +246,10 @@ fn run_client() -> Result<(), Box<dyn std::error::Error>> {
                 run.cpu_per_request.as_secs_f64() * 1e6,
                 signing,
                 100.0 * run.per_second / signing,
-                run.cpu_per_request.saturating_sub(rsa_per_request).as_secs_f64() * 1e6,
+                run.cpu_per_request
+                    .saturating_sub(rsa_per_request)
+                    .as_secs_f64()
+                    * 1e6,
             );
         }
     }

@@ -30,6 +30,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// Cheap to clone (clones share keys, connections and the chain cache); `Send + Sync`.
 ///
+/// Every APIv3 request carries `Wechatpay-Serial: <id>` naming the preferred platform key
+/// ([`Client::wechatpay_serial`]: a `PUB_KEY_ID_…` when one is configured) unless the
+/// `headers` option sets that header, as the official Go SDK does: fields encrypted with
+/// [`Client::encrypt`] then always match the header, and during a migration to the WeChat Pay
+/// public key WeChat Pay signs its answers with that key.
+///
 /// ```no_run
 /// use serde_json::json;
 /// use wechatpay::{Client, PrivateKey, PublicKey};
@@ -81,7 +87,6 @@ pub(crate) struct Config {
 }
 
 /// A secret that never prints.
-#[allow(dead_code)] // TEMP: read by the APIv2 and notification work
 #[derive(Clone)]
 pub(crate) struct Secret(pub String);
 
@@ -131,6 +136,11 @@ impl Client {
     /// The configured platform keys.
     pub fn platform_keys(&self) -> &PlatformKeys {
         &self.inner.config.platform_keys
+    }
+
+    /// The checked configuration, for the helpers implemented in other modules.
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
     }
 }
 

@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod bill;
 mod blocking;
 mod chain;
 mod client;
@@ -12,9 +13,12 @@ mod media;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod normalize;
+pub mod notify;
 mod options;
+pub mod paysign;
 mod pipeline;
 mod response;
+mod sensitive;
 pub mod sign;
 mod template;
 mod transport;
@@ -30,7 +34,9 @@ pub use crypto::{Backend, Certificate, PrivateKey, PublicKey, Signer};
 pub use error::{Error, ErrorKind, ErrorResponse, Result, Verification};
 pub use media::Media;
 pub use normalize::normalize_segment;
+pub use notify::Notification;
 pub use options::Options;
+pub use paysign::{AppParams, JsapiParams};
 pub use response::Response;
 pub use template::expand as expand_template;
 pub use transport::{HttpsTransport, MutualTls, Transport};

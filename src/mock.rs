@@ -28,6 +28,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -87,6 +88,8 @@ pub enum Fault {
     StaleTimestamp,
     /// Signed with a key id the client does not know.
     UnknownSerial,
+    /// A `WECHATPAY/SIGNTEST/` probe signature, which a client must reject.
+    Probe,
     /// Closes the connection without answering.
     DropConnection,
 }
@@ -264,6 +267,15 @@ struct Shared {
     state: Mutex<State>,
     merchant_key: PublicKey,
     platform_key: PrivateKey,
+    reuse_signatures: AtomicBool,
+    last_signature: Mutex<Option<CachedSignature>>,
+}
+
+/// The signature headers of the last answer, reusable within the same second.
+struct CachedSignature {
+    second: u64,
+    body: Bytes,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Shared {
@@ -297,6 +309,8 @@ impl MockServer {
             }),
             merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
             platform_key: PrivateKey::from_pem(PLATFORM_KEY_PEM)?,
+            reuse_signatures: AtomicBool::new(false),
+            last_signature: Mutex::new(None),
         });
         let io_error = |what: &str, e: std::io::Error| {
             Error::new(ErrorKind::Transport, format!("mock server: {what}: {e}")).with_source(e)
@@ -350,14 +364,15 @@ impl MockServer {
     /// the mock merchant key, the mock platform key under [`PLATFORM_KEY_ID`], the mock
     /// APIv3 and APIv2 keys, and this mock's base URI.
     pub fn client_builder(&self) -> ClientBuilder {
-        ClientBuilder::default()
-            .mchid(MCHID)
-            .serial(MERCHANT_SERIAL)
-            .private_key(merchant_private_key())
-            .platform_key(PLATFORM_KEY_ID, platform_public_key())
-            .apiv3_key(APIV3_KEY)
-            .secret(SECRET)
-            .base_uri(&self.uri())
+        client_builder(&self.uri())
+    }
+
+    /// Signs an answer once per second and body and reuses that signature (with its nonce)
+    /// for identical answers, instead of spending an RSA signature on each. For benchmarks,
+    /// which then measure the client rather than the mock; WeChat Pay itself never reuses a
+    /// nonce.
+    pub fn reuse_answer_signatures(&self, reuse: bool) {
+        self.shared.reuse_signatures.store(reuse, Ordering::Relaxed);
     }
 
     /// Answers every `method` request to `path` (the percent-encoded path, without the
@@ -410,6 +425,19 @@ impl fmt::Debug for MockServer {
             .field("address", &self.address)
             .finish_non_exhaustive()
     }
+}
+
+/// A builder with everything set to talk to a mock at `base_uri` (see
+/// [`MockServer::client_builder`]), e.g. one running in another process.
+pub fn client_builder(base_uri: &str) -> ClientBuilder {
+    ClientBuilder::default()
+        .mchid(MCHID)
+        .serial(MERCHANT_SERIAL)
+        .private_key(merchant_private_key())
+        .platform_key(PLATFORM_KEY_ID, platform_public_key())
+        .apiv3_key(APIV3_KEY)
+        .secret(SECRET)
+        .base_uri(base_uri)
 }
 
 /// The mock merchant private key, parsed.
@@ -676,33 +704,76 @@ fn sign_reply(shared: &Shared, reply: Reply) -> http::Response<Full<Bytes>> {
     let mut response = http::Response::new(Full::new(reply.body.clone()));
     *response.status_mut() = reply.status;
     *response.headers_mut() = reply.headers.clone();
-    if reply.fault != Some(Fault::Unsigned) {
-        for (name, value) in signature_headers(shared, &reply) {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(&value),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-    }
+    insert_signature_headers(shared, &reply.body, reply.fault, response.headers_mut());
     response
 }
 
-/// The `Wechatpay-*` headers for `reply`, faults applied.
-fn signature_headers(shared: &Shared, reply: &Reply) -> Vec<(&'static str, String)> {
+/// Adds the `Wechatpay-*` headers for `body`, faults applied (none for [`Fault::Unsigned`]).
+fn insert_signature_headers(
+    shared: &Shared,
+    body: &[u8],
+    fault: Option<Fault>,
+    headers: &mut HeaderMap,
+) {
+    if fault == Some(Fault::Unsigned) {
+        return;
+    }
+    let signed = if fault.is_none() && shared.reuse_signatures.load(Ordering::Relaxed) {
+        reused_signature_headers(shared, body)
+    } else {
+        signature_headers(shared, body, fault)
+    };
+    for (name, value) in signed {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The `Wechatpay-*` headers for `body`, faults applied.
+fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, String)> {
+    let second = sign::timestamp();
+    let mut last = shared
+        .last_signature
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(cached) = last.as_ref() {
+        if cached.second == second && cached.body.as_ref() == body {
+            return cached.headers.clone();
+        }
+    }
+    let headers = signature_headers(shared, body, None);
+    *last = Some(CachedSignature {
+        second,
+        body: Bytes::copy_from_slice(body),
+        headers: headers.clone(),
+    });
+    headers
+}
+
+fn signature_headers(
+    shared: &Shared,
+    body: &[u8],
+    fault: Option<Fault>,
+) -> Vec<(&'static str, String)> {
     let nonce = sign::nonce(32).unwrap_or_else(|_| "mocknonce".to_owned());
     let mut timestamp = sign::timestamp();
-    if reply.fault == Some(Fault::StaleTimestamp) {
+    if fault == Some(Fault::StaleTimestamp) {
         timestamp -= 600;
     }
     let timestamp = timestamp.to_string();
-    let message = match reply.fault {
+    let message = match fault {
         Some(Fault::BadSignature) => sign::response_message(&timestamp, &nonce, b"tampered"),
-        _ => sign::response_message(&timestamp, &nonce, &reply.body),
+        _ => sign::response_message(&timestamp, &nonce, body),
     };
-    let signature = sign::sign_base64(&shared.platform_key, &message).unwrap_or_default();
-    let serial = match reply.fault {
+    let mut signature = sign::sign_base64(&shared.platform_key, &message).unwrap_or_default();
+    if fault == Some(Fault::Probe) {
+        signature.insert_str(0, crate::verify::PROBE_SIGNATURE_PREFIX);
+    }
+    let serial = match fault {
         Some(Fault::UnknownSerial) => "PUB_KEY_ID_0000000000000000000000000000000000",
         _ => PLATFORM_KEY_ID,
     };
@@ -722,6 +793,116 @@ fn signature_headers(shared: &Shared, reply: &Reply) -> Vec<(&'static str, Strin
     ]
 }
 
+impl MockServer {
+    /// A notification (回调通知) as WeChat Pay would POST it to a `notify_url`: the headers
+    /// and the raw body, signed now with the mock platform key ([`PLATFORM_KEY_ID`]), the
+    /// `plaintext` resource encrypted with [`APIV3_KEY`] (AEAD_AES_256_GCM, a fresh 12-byte
+    /// nonce, `original_type` as the associated data).
+    ///
+    /// Feed them to [`Client::verify_notification`](crate::Client::verify_notification), or
+    /// send them to your own handler.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Crypto`] if encryption or signing fails.
+    pub fn notification(
+        &self,
+        event_type: &str,
+        resource_type: &str,
+        original_type: &str,
+        plaintext: &Value,
+    ) -> Result<(HeaderMap, Bytes)> {
+        self.notification_with(event_type, resource_type, original_type, plaintext, None)
+    }
+
+    /// [`MockServer::notification`] with a fault injected: [`Fault::BadSignature`],
+    /// [`Fault::StaleTimestamp`], [`Fault::UnknownSerial`], [`Fault::Probe`] (a
+    /// `WECHATPAY/SIGNTEST/` signature) or [`Fault::Unsigned`] (no `Wechatpay-*` headers).
+    /// [`Fault::DropConnection`] has no meaning here and is ignored.
+    ///
+    /// # Errors
+    ///
+    /// As [`MockServer::notification`].
+    pub fn notification_with(
+        &self,
+        event_type: &str,
+        resource_type: &str,
+        original_type: &str,
+        plaintext: &Value,
+        fault: Option<Fault>,
+    ) -> Result<(HeaderMap, Bytes)> {
+        let nonce = sign::nonce(12)?;
+        let ciphertext = crate::crypto::aes_gcm_encrypt(
+            APIV3_KEY.as_bytes(),
+            nonce.as_bytes(),
+            original_type.as_bytes(),
+            plaintext.to_string().as_bytes(),
+        )?;
+        let now = sign::timestamp();
+        let summary = match event_type {
+            "TRANSACTION.SUCCESS" => "支付成功",
+            "REFUND.SUCCESS" => "退款成功",
+            _ => "mock notification",
+        };
+        let envelope = json!({
+            "id": format!("EV-{}", sign::nonce(20)?),
+            "create_time": rfc3339_beijing(now),
+            "resource_type": resource_type,
+            "event_type": event_type,
+            "summary": summary,
+            "resource": {
+                "original_type": original_type,
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": ciphertext,
+                "associated_data": original_type,
+                "nonce": nonce,
+            },
+        });
+        let body = Bytes::from(envelope.to_string());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let fault = fault.filter(|fault| *fault != Fault::DropConnection);
+        insert_signature_headers(&self.shared, &body, fault, &mut headers);
+        Ok((headers, body))
+    }
+}
+
+/// `now` (Unix seconds) as RFC 3339 in Beijing time, e.g. `2015-05-20T13:29:35+08:00`.
+fn rfc3339_beijing(now: u64) -> String {
+    let local = now + 8 * 3600;
+    let (days, seconds) = (local / 86_400, local % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+08:00",
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Shift the epoch to 0000-03-01 so that leap days end each 400-year era's years.
+    let days = days + 719_468;
+    let era = days / 146_097;
+    let day_of_era = days % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -729,6 +910,14 @@ mod tests {
     #[test]
     fn percent_decoding_keeps_plus() {
         assert_eq!(percent_decode("a%20b+c%E4%B8%AD%zz"), "a b+c中%zz");
+    }
+
+    #[test]
+    fn dates_are_beijing_time() {
+        assert_eq!(rfc3339_beijing(0), "1970-01-01T08:00:00+08:00");
+        assert_eq!(rfc3339_beijing(1_432_099_775), "2015-05-20T13:29:35+08:00");
+        assert_eq!(rfc3339_beijing(951_782_400), "2000-02-29T08:00:00+08:00");
+        assert_eq!(rfc3339_beijing(1_709_308_799), "2024-03-01T23:59:59+08:00");
     }
 
     #[test]

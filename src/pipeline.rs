@@ -185,6 +185,7 @@ fn prepare_v3(
     );
     headers.insert(USER_AGENT, config.user_agent.clone());
     apply_user_headers(&mut headers, options)?;
+    add_wechatpay_serial(&mut headers, config)?;
 
     let authorization = sign::authorize(
         config.signer.as_ref(),
@@ -211,6 +212,23 @@ fn prepare_v3(
             path: destination.path().to_owned(),
         },
     })
+}
+
+/// Names the preferred platform key in `Wechatpay-Serial` unless the caller set the header:
+/// the key that sensitive fields are encrypted with, and (during a migration to the WeChat
+/// Pay public key) the key WeChat Pay should sign its answer with. The official Go SDK does
+/// the same on every request.
+fn add_wechatpay_serial(headers: &mut HeaderMap, config: &Config) -> Result<()> {
+    if headers.contains_key(verify::HEADER_SERIAL) {
+        return Ok(());
+    }
+    if let Some((id, _)) = config.platform_keys.preferred() {
+        headers.insert(
+            HeaderName::from_static(verify::HEADER_SERIAL),
+            header_value("Wechatpay-Serial", id)?,
+        );
+    }
+    Ok(())
 }
 
 /// Adds the `headers` option over the defaults (same names replace them).

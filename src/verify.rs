@@ -73,9 +73,9 @@ impl PlatformKeys {
     }
 
     /// The first configured key whose id starts with `PUB_KEY_ID_`, else the first key: the
-    /// one to encrypt sensitive fields with.
-    #[allow(dead_code)] // TEMP: used by the sensitive-field work
-    pub(crate) fn preferred(&self) -> Option<(&str, &PublicKey)> {
+    /// one [`Client::encrypt`](crate::Client::encrypt) encrypts sensitive fields with, and
+    /// whose id every APIv3 request names in `Wechatpay-Serial`.
+    pub fn preferred(&self) -> Option<(&str, &PublicKey)> {
         self.keys
             .iter()
             .find(|(id, _)| id.starts_with("PUB_KEY_ID_"))
@@ -179,6 +179,9 @@ fn statement_sha1<'h>(path: &str, headers: &'h HeaderMap) -> Option<&'h str> {
 /// [`MAX_CLOCK_OFFSET`] seconds of `now`, the serial configured, the signature valid and not
 /// a `WECHATPAY/SIGNTEST/` probe. Returns the id of the key that verified it.
 ///
+/// For a notification, [`crate::notify::verify_notification`] does the same and also parses
+/// the body.
+///
 /// # Errors
 ///
 /// [`ErrorKind::Verification`](crate::ErrorKind::Verification) naming the failed step.
@@ -188,32 +191,70 @@ pub fn verify_signed<'k>(
     now: u64,
     keys: &'k PlatformKeys,
 ) -> Result<&'k str> {
-    let nonce = required_header(headers, HEADER_NONCE)?;
-    let serial = required_header(headers, HEADER_SERIAL)?;
-    let signature = required_header(headers, HEADER_SIGNATURE)?;
-    let timestamp = required_header(headers, HEADER_TIMESTAMP)?;
+    verify_signed_as(Subject::Answer, headers, body, now, keys)
+}
 
-    check_timestamp(timestamp, now)?;
+/// What is being verified, for the error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Subject {
+    /// An answer to a request.
+    Answer,
+    /// A notification (callback) WeChat Pay sent to the merchant.
+    Notification,
+}
+
+impl Subject {
+    fn noun(self) -> &'static str {
+        match self {
+            Subject::Answer => "answer",
+            Subject::Notification => "notification",
+        }
+    }
+}
+
+/// [`verify_signed`], with error messages about `subject`.
+pub(crate) fn verify_signed_as<'k>(
+    subject: Subject,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: u64,
+    keys: &'k PlatformKeys,
+) -> Result<&'k str> {
+    let nonce = required_header(subject, headers, HEADER_NONCE)?;
+    let serial = required_header(subject, headers, HEADER_SERIAL)?;
+    let signature = required_header(subject, headers, HEADER_SIGNATURE)?;
+    let timestamp = required_header(subject, headers, HEADER_TIMESTAMP)?;
+
+    check_timestamp(subject, timestamp, now)?;
 
     let (id, key) = keys
         .keys
         .iter()
         .find(|(id, _)| id == serial)
-        .ok_or_else(|| unknown_serial(serial, keys))?;
+        .ok_or_else(|| unknown_serial(subject, serial, keys))?;
 
     if signature.starts_with(PROBE_SIGNATURE_PREFIX) {
+        let reply = match subject {
+            Subject::Answer => "answer it with an error status",
+            Subject::Notification => {
+                "reply with an error status (see `notify::reply_failure`) and do not act on it"
+            }
+        };
         return Err(Error::verification(
             Verification::Probe,
             format!(
                 "the signature is a WeChat Pay probe (`{PROBE_SIGNATURE_PREFIX}…`): WeChat Pay \
-                 checks that merchants reject it; answer it with an error status"
+                 checks that merchants reject it; {reply}"
             ),
         ));
     }
     let raw_signature = STANDARD.decode(signature).map_err(|_| {
         Error::verification(
             Verification::Signature,
-            "`Wechatpay-Signature` is not valid base64: the answer was altered or forged",
+            format!(
+                "`Wechatpay-Signature` is not valid base64: the {} was altered or forged",
+                subject.noun()
+            ),
         )
     })?;
     let message = response_message(timestamp, nonce, body);
@@ -230,14 +271,23 @@ pub fn verify_signed<'k>(
     Ok(id)
 }
 
-fn required_header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str> {
+fn required_header<'h>(
+    subject: Subject,
+    headers: &'h HeaderMap,
+    name: &'static str,
+) -> Result<&'h str> {
     let missing = || {
+        let (every, one) = match subject {
+            Subject::Answer => ("every successful answer", "an answer"),
+            Subject::Notification => ("every notification", "a notification"),
+        };
         Error::verification(
             Verification::MissingHeader,
             format!(
-                "the answer lacks a usable `{}` header; WeChat Pay signs every successful answer \
+                "the {} lacks a usable `{}` header; WeChat Pay signs {every} \
                  with `Wechatpay-Nonce`, `Wechatpay-Serial`, `Wechatpay-Signature` and \
-                 `Wechatpay-Timestamp`, so an answer without them must not be trusted",
+                 `Wechatpay-Timestamp`, so {one} without them must not be trusted",
+                subject.noun(),
                 canonical(name)
             ),
         )
@@ -257,7 +307,7 @@ fn canonical(name: &str) -> &'static str {
     }
 }
 
-fn check_timestamp(timestamp: &str, now: u64) -> Result<()> {
+fn check_timestamp(subject: Subject, timestamp: &str, now: u64) -> Result<()> {
     let signed_at: u64 = timestamp.trim().parse().map_err(|_| {
         Error::verification(
             Verification::Timestamp,
@@ -268,23 +318,25 @@ fn check_timestamp(timestamp: &str, now: u64) -> Result<()> {
         return Err(Error::verification(
             Verification::Timestamp,
             format!(
-                "the answer was signed at {signed_at} but the local clock says {now}: more than \
+                "the {} was signed at {signed_at} but the local clock says {now}: more than \
                  {MAX_CLOCK_OFFSET} s apart, so it may be a replay; if the local clock is wrong, \
-                 fix it (NTP)"
+                 fix it (NTP)",
+                subject.noun()
             ),
         ));
     }
     Ok(())
 }
 
-fn unknown_serial(serial: &str, keys: &PlatformKeys) -> Error {
+fn unknown_serial(subject: Subject, serial: &str, keys: &PlatformKeys) -> Error {
     let known: Vec<&str> = keys.ids().collect();
     Error::verification(
         Verification::UnknownSerial,
         format!(
-            "the answer is signed by `{serial}`, which is not a configured platform key (known: \
+            "the {} is signed by `{serial}`, which is not a configured platform key (known: \
              {}); add it with ClientBuilder::platform_key (a `PUB_KEY_ID_…` and its pub_key.pem \
              from the merchant platform) or ClientBuilder::platform_certificate",
+            subject.noun(),
             known.join(", ")
         ),
     )
@@ -318,10 +370,11 @@ mod tests {
 
     #[test]
     fn timestamps_are_checked_to_the_second() {
-        assert!(check_timestamp("1000", 1300).is_ok());
-        assert!(check_timestamp("1300", 1000).is_ok());
-        assert!(check_timestamp("1000", 1301).is_err());
-        assert!(check_timestamp("abc", 1000).is_err());
-        assert!(check_timestamp("", 1000).is_err());
+        let answer = Subject::Answer;
+        assert!(check_timestamp(answer, "1000", 1300).is_ok());
+        assert!(check_timestamp(answer, "1300", 1000).is_ok());
+        assert!(check_timestamp(answer, "1000", 1301).is_err());
+        assert!(check_timestamp(answer, "abc", 1000).is_err());
+        assert!(check_timestamp(answer, "", 1000).is_err());
     }
 }

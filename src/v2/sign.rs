@@ -60,17 +60,56 @@ impl SignType {
 /// before lower case, and digits compared as text (`10` before `9`). The field named exactly
 /// `sign` and fields with an empty value are left out; nothing is URL-encoded. Fields with
 /// the same key (which a PHP array cannot hold) stay in the order given.
+///
+/// This is [`query_string_like`]`(`[`ksort`]`(fields))`.
 pub fn string_to_sign<'a, I>(fields: I) -> String
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {
-    let mut pairs: Vec<(&str, &str)> = fields
-        .into_iter()
-        .filter(|&(key, value)| key != "sign" && !value.is_empty())
-        .collect();
-    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    query_string_like(ksort(fields))
+}
+
+/// The fields sorted by key bytes (PHP `Formatter::ksort`, i.e. `ksort($a, SORT_STRING)`):
+/// dictionary order, case-sensitive (`A`–`Z` < `_` < `a`–`z`), digits compared as text.
+/// The sort is stable: fields with the same key keep their order.
+///
+/// ```
+/// use wechatpay::v2::sign::ksort;
+///
+/// let sorted = ksort([("remark", "1"), ("re_openid", "2"), ("REMARK", "3")]);
+/// assert_eq!(sorted, [("REMARK", "3"), ("re_openid", "2"), ("remark", "1")]);
+/// ```
+pub fn ksort<K, V, I>(fields: I) -> Vec<(K, V)>
+where
+    K: AsRef<str>,
+    I: IntoIterator<Item = (K, V)>,
+{
+    let mut fields: Vec<(K, V)> = fields.into_iter().collect();
+    fields.sort_by(|a, b| a.0.as_ref().as_bytes().cmp(b.0.as_ref().as_bytes()));
+    fields
+}
+
+/// `k=v` pairs joined with `&`, in the order given (PHP `Formatter::queryStringLike`): the
+/// field named exactly `sign` (case-sensitive) and fields with an empty value are left out;
+/// nothing is URL-encoded or trimmed.
+///
+/// ```
+/// use wechatpay::v2::sign::query_string_like;
+///
+/// assert_eq!(query_string_like([("b", "3"), ("a", "1"), ("sign", "X"), ("c", "")]), "b=3&a=1");
+/// ```
+pub fn query_string_like<K, V, I>(fields: I) -> String
+where
+    K: AsRef<str>,
+    V: AsRef<str>,
+    I: IntoIterator<Item = (K, V)>,
+{
     let mut out = String::new();
-    for (key, value) in pairs {
+    for (key, value) in fields {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        if key == "sign" || value.is_empty() {
+            continue;
+        }
         if !out.is_empty() {
             out.push('&');
         }
@@ -135,6 +174,74 @@ where
 {
     let expected = sign(sign_type, fields, key)?;
     Ok(constant_time_eq(expected.as_bytes(), given_sign.as_bytes()))
+}
+
+/// The lower-case hex MD5 of `message + "&key=" + key` (PHP `Hash::md5($message, $key)`);
+/// with an empty `key`, the MD5 of `message` alone.
+///
+/// [`sign`] with [`SignType::Md5`] is this, upper-cased, over [`string_to_sign`]. (PHP also
+/// treats the key `"0"` as no key; here only the empty key does.)
+pub fn md5_with_key(message: &str, key: &str) -> String {
+    md5_with(message, "&key=", key)
+}
+
+/// The lower-case hex MD5 of `message + "&secret=" + key`, the agency variant (PHP
+/// `Hash::md5($message, $key, true)`); with an empty `key`, the MD5 of `message` alone.
+pub fn md5_with_secret(message: &str, key: &str) -> String {
+    md5_with(message, "&secret=", key)
+}
+
+fn md5_with(message: &str, joint: &str, key: &str) -> String {
+    let mut md5 = Md5::new();
+    md5.update(message.as_bytes());
+    if !key.is_empty() {
+        md5.update(joint.as_bytes());
+        md5.update(key.as_bytes());
+    }
+    lower_hex(&md5.finalize())
+}
+
+/// The lower-case hex HMAC-SHA256, keyed with `key`, of `message + "&key=" + key` (PHP
+/// `Hash::hmac($message, $key)`: the key is appended to the message too).
+///
+/// [`sign`] with [`SignType::HmacSha256`] is this, upper-cased, over [`string_to_sign`].
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] when `key` is empty.
+pub fn hmac_sha256_with_key(message: &str, key: &str) -> Result<String> {
+    Ok(lower_hex(&hmac_with_key::<Sha256>(message, key)?))
+}
+
+/// The lower-case hex HMAC-MD5, keyed with `key`, of `message + "&key=" + key` (PHP
+/// `Hash::hmac($message, $key, 'md5')`).
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`] when `key` is empty.
+pub fn hmac_md5_with_key(message: &str, key: &str) -> Result<String> {
+    Ok(lower_hex(&hmac_with_key::<Md5>(message, key)?))
+}
+
+fn hmac_with_key<D>(message: &str, key: &str) -> Result<Vec<u8>>
+where
+    D: hmac::EagerHash,
+{
+    if key.is_empty() {
+        return Err(Error::invalid(
+            "an HMAC needs a key; the APIv2 key (secret) is empty",
+        ));
+    }
+    let mut mac = Hmac::<D>::new_from_slice(key.as_bytes())
+        .map_err(|_| Error::crypto("HMAC refused the APIv2 key"))?;
+    mac.update(message.as_bytes());
+    mac.update(b"&key=");
+    mac.update(key.as_bytes());
+    Ok(mac.finalize().into_bytes().to_vec())
+}
+
+fn lower_hex(bytes: &[u8]) -> String {
+    hex_upper(bytes).to_ascii_lowercase()
 }
 
 #[cfg(test)]
