@@ -120,6 +120,9 @@ impl Chain {
 
     /// Sends a request with any method and waits for the answer.
     ///
+    /// It parks the calling thread: fine on any thread and in `spawn_blocking`; inside an
+    /// `async fn` use the `*_async` verbs instead, or the executor thread stalls meanwhile.
+    ///
     /// # Errors
     ///
     /// See [`Error`]: missing path variables and bad options before anything is sent,

@@ -117,6 +117,10 @@ impl Client {
     /// (`"v3/pay/transactions/native"`) and template variables (`{out_trade_no}`), whose
     /// values come from the options and are never case-changed.
     ///
+    /// Rule 3 (`_name_` → `{name}`) applies to the whole argument, as in PHP: in
+    /// `"v3/pay/_out_trade_no_"` the `_out_trade_no_` stays literal; write `{out_trade_no}`
+    /// in multi-segment strings.
+    ///
     /// Allocates the path once; use `client["…"]` to reuse a cached chain instead.
     pub fn chain(&self, path: &str) -> Chain {
         Chain::root(self.inner.clone(), path, true)
@@ -350,7 +354,7 @@ impl ClientBuilder {
                         .concat(),
                     identity: None,
                 };
-                Arc::new(HttpsTransport::new(&settings)?)
+                Arc::new(HttpsTransport::with_settings(&settings)?)
             }
         };
         let config = Config {

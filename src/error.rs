@@ -145,8 +145,10 @@ fn json_code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
 }
 
 impl Error {
-    /// A new error of `kind` whose message says what went wrong and what to fix.
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+    /// A new error of `kind` whose message says what went wrong and what to fix. For your
+    /// own [`Signer`](crate::Signer) or [`Transport`](crate::Transport), e.g.
+    /// `Error::new(ErrorKind::Crypto, "the HSM is offline").with_source(cause)`.
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             inner: Box::new(Inner {
                 kind,
@@ -158,11 +160,8 @@ impl Error {
         }
     }
 
-    /// Attaches the underlying cause.
-    pub(crate) fn with_source(
-        mut self,
-        source: impl Into<Box<dyn StdError + Send + Sync>>,
-    ) -> Self {
+    /// Attaches the underlying cause (returned by [`std::error::Error::source`]).
+    pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         self.inner.source = Some(source.into());
         self
     }
@@ -215,9 +214,15 @@ impl Error {
         self.response().map(ErrorResponse::status)
     }
 
-    /// WeChat Pay's error code of the answer behind this error, if any.
+    /// WeChat Pay's error code, for an [`ErrorKind::Api`] error. (The body of an answer that
+    /// failed verification is untrusted, so its `code` is only in [`Error::response`].)
     pub fn code(&self) -> Option<&str> {
-        self.response().and_then(ErrorResponse::code)
+        self.api_response().and_then(ErrorResponse::code)
+    }
+
+    fn api_response(&self) -> Option<&ErrorResponse> {
+        self.response()
+            .filter(|_| self.inner.kind == ErrorKind::Api)
     }
 
     /// For [`ErrorKind::MissingPathVariable`]: the names of the variables that were missing.
@@ -235,9 +240,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)?;
         let details = self
-            .inner
-            .response
-            .as_ref()
+            .api_response()
             .and_then(|response| Some((response.code()?, response.message()?)));
         if let Some((code, message)) = details {
             write!(f, " ({code}: {message})")?;

@@ -105,7 +105,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// An answer with `status` and an empty body (e.g. `204`).
+    /// An answer with `status` and an empty body (e.g. `204`); a number that is not an HTTP
+    /// status (below 100 or above 999) becomes `500`.
     pub fn status(status: u16) -> Self {
         Self {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -319,8 +320,10 @@ impl MockServer {
             .enable_all()
             .build()
             .map_err(|e| io_error("cannot start a runtime", e))?;
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
+        // Bound with std on the caller's thread, so that starting a mock works inside a tokio
+        // runtime too; the mock's own runtime takes the socket over.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
             .map_err(|e| io_error("cannot bind 127.0.0.1", e))?;
         let address = listener
             .local_addr()
@@ -331,6 +334,9 @@ impl MockServer {
             .name("wechatpay-mock".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(listener) else {
+                        return;
+                    };
                     tokio::select! {
                         _ = stopped => {}
                         _ = accept_loop(listener, serving) => {}
@@ -703,8 +709,11 @@ fn split_bytes<'a>(body: &'a [u8], delimiter: &'a [u8]) -> impl Iterator<Item = 
 fn sign_reply(shared: &Shared, reply: Reply) -> http::Response<Full<Bytes>> {
     let mut response = http::Response::new(Full::new(reply.body.clone()));
     *response.status_mut() = reply.status;
-    *response.headers_mut() = reply.headers.clone();
     insert_signature_headers(shared, &reply.body, reply.fault, response.headers_mut());
+    // The reply's own headers win, so a test can send any `Wechatpay-*` value it wants.
+    for (name, value) in &reply.headers {
+        response.headers_mut().insert(name, value.clone());
+    }
     response
 }
 

@@ -8,7 +8,7 @@
 //! | `headers` | extra request headers (`{"Wechatpay-Serial": "PUB_KEY_ID_…"}`); they replace defaults of the same name |
 //! | `body` | a string body sent verbatim (use [`Options::body`] for bytes) |
 //! | `base_uri` | another base URI for this request (`https://apihk.mch.weixin.qq.com/`), resolved like PHP/RFC 3986 |
-//! | `timeout` | seconds (a number) for this request, replacing the client's timeout |
+//! | `timeout` | seconds (a number) for this request, replacing the client's timeout; `0` means no limit |
 //! | `xml` | APIv2: the fields of the XML body (or of the query for `GET`) |
 //! | `security` | APIv2: `true` sends the request over mutual TLS with the merchant certificate |
 //! | `nonceless` | APIv2: present and not `null` → no `nonce_str` is added |
@@ -97,7 +97,7 @@ impl Options {
         self.var("base_uri", base_uri.into())
     }
 
-    /// Sets this request's timeout.
+    /// Sets this request's timeout; zero means no limit (as `"timeout": 0` in PHP/Guzzle).
     pub fn timeout(self, timeout: Duration) -> Self {
         self.var("timeout", timeout.as_secs_f64())
     }
@@ -216,13 +216,21 @@ impl Options {
     }
 
     /// The `timeout` option.
-    pub(crate) fn timeout_option(&self) -> Result<Option<Duration>> {
+    /// `None` when not given (the client's timeout applies), `Some(None)` for no limit (`0`,
+    /// as in Guzzle, or more seconds than a `Duration` holds).
+    pub(crate) fn timeout_option(&self) -> Result<Option<Option<Duration>>> {
         match self.map.get("timeout") {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) => number
                 .as_f64()
-                .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-                .map(|seconds| Some(Duration::from_secs_f64(seconds)))
+                .filter(|seconds| *seconds >= 0.0)
+                .map(|seconds| {
+                    Some(
+                        Duration::try_from_secs_f64(seconds)
+                            .ok()
+                            .filter(|limit| !limit.is_zero()),
+                    )
+                })
                 .ok_or_else(|| {
                     Error::invalid("the `timeout` option must be a positive number of seconds")
                 }),

@@ -207,7 +207,7 @@ fn prepare_v3(
     let request = build_request(method, destination.uri()?, headers, body.wire)?;
     Ok(Prepared {
         request,
-        timeout: options.timeout_option()?.or(config.timeout),
+        timeout: options.timeout_option()?.unwrap_or(config.timeout),
         check: Check::V3 {
             path: destination.path().to_owned(),
         },

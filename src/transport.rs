@@ -84,8 +84,21 @@ pub(crate) struct TransportSettings {
 }
 
 impl HttpsTransport {
+    /// The default transport with default settings (Mozilla roots, a 10 s connect timeout,
+    /// no client certificate), e.g. to wrap in a [`Transport`] of your own that adds tracing.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if TLS cannot be set up.
+    pub fn new() -> Result<Self> {
+        Self::with_settings(&TransportSettings {
+            connect_timeout: Some(crate::client::DEFAULT_CONNECT_TIMEOUT),
+            ..TransportSettings::default()
+        })
+    }
+
     /// Builds the client pools. No connection is made until the first request.
-    pub(crate) fn new(settings: &TransportSettings) -> Result<Self> {
+    pub(crate) fn with_settings(settings: &TransportSettings) -> Result<Self> {
         let pool = build_pool(settings, None)?;
         let mutual = match &settings.identity {
             Some(identity) => Some(build_pool(settings, Some(identity))?),

@@ -217,7 +217,6 @@ fn per_request_timeout() {
 }
 
 #[test]
-#[ignore = "BUG: a `timeout` option beyond u64::MAX seconds (Options::timeout(Duration::MAX), json 1e20) panics in Duration::from_secs_f64"]
 fn huge_timeout_option_does_not_panic() {
     let (_mock, client) = prepaid_mock();
     let outcomes = [

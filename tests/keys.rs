@@ -386,7 +386,6 @@ fn aws_lc_refuses_keys_below_2048_bits() {
 }
 
 #[test]
-#[ignore = "BUG: the RustCrypto backend accepts 1024-bit RSA keys that the AwsLc backend refuses"]
 fn backends_agree_on_keys_below_2048_bits() {
     for backend in BACKENDS {
         let private = PrivateKey::from_pem_with_backend(RSA1024_KEY_PEM, backend);

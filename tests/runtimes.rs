@@ -22,20 +22,7 @@ fn options_for(out_order_no: &str) -> serde_json::Value {
     options
 }
 
-/// Starts a mock on a thread of its own, outside any tokio runtime.
-///
-/// `MockServer::start` panics when called inside a tokio runtime (see
-/// `mock_starts_inside_a_tokio_runtime`), so the `#[tokio::test]`s below start theirs from a
-/// fresh thread; what they test is the client, which is fine inside a runtime.
-fn start_mock_outside_runtime() -> MockServer {
-    std::thread::spawn(MockServer::start)
-        .join()
-        .expect("the thread ran")
-        .expect("the mock starts")
-}
-
 #[tokio::test]
-#[ignore = "BUG: MockServer::start panics inside a tokio runtime (it block_on()s the bind on the caller's thread)"]
 async fn mock_starts_inside_a_tokio_runtime() {
     let (mock, client) = prepaid_mock();
     let response = client[TEMPLATE].post_async(prepaid_options()).await;
@@ -45,7 +32,7 @@ async fn mock_starts_inside_a_tokio_runtime() {
 
 /// A mock answering the documented call for every order number `N{i}` with `i < count`.
 fn many_orders(count: usize) -> (MockServer, wechatpay::Client) {
-    let mock = start_mock_outside_runtime();
+    let mock = MockServer::start().expect("the mock starts");
     for i in 0..count {
         mock.on(
             "POST",
@@ -93,7 +80,7 @@ fn blocking_verbs_from_plain_threads_sharing_one_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_verbs_inside_spawn_blocking() {
-    let (mock, client) = prepaid_on(start_mock_outside_runtime());
+    let (mock, client) = prepaid_on(MockServer::start().expect("the mock starts"));
     let response = tokio::task::spawn_blocking(move || client[TEMPLATE].post(prepaid_options()))
         .await
         .expect("the task ran")
@@ -105,7 +92,7 @@ async fn blocking_verbs_inside_spawn_blocking() {
 
 #[tokio::test]
 async fn async_verbs_under_current_thread_tokio() {
-    let (mock, client) = prepaid_on(start_mock_outside_runtime());
+    let (mock, client) = prepaid_on(MockServer::start().expect("the mock starts"));
     let response = client[TEMPLATE]
         .post_async(prepaid_options())
         .await
@@ -125,7 +112,7 @@ async fn async_verbs_under_current_thread_tokio() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_verbs_under_multi_thread_tokio() {
-    let (mock, client) = prepaid_on(start_mock_outside_runtime());
+    let (mock, client) = prepaid_on(MockServer::start().expect("the mock starts"));
     let tasks: Vec<_> = (0..4)
         .map(|_| tokio::spawn(client[TEMPLATE].post_async(prepaid_options())))
         .collect();

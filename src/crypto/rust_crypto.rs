@@ -20,6 +20,7 @@ impl Private {
                  RSA-2048 PEM files named apiclient_key.pem"
             ))
         })?;
+        check_size(key.size())?;
         Ok(Self { key })
     }
 
@@ -39,6 +40,18 @@ impl Private {
     }
 }
 
+/// Refuses keys below 2048 bits, as aws-lc-rs does, so that both backends accept the same
+/// keys.
+fn check_size(bytes: usize) -> Result<()> {
+    if bytes < 256 {
+        return Err(Error::crypto(format!(
+            "the RSA key has {} bits; WeChat Pay keys have 2048 bits or more",
+            bytes * 8
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) struct Public {
     key: rsa::PublicKey,
 }
@@ -51,6 +64,7 @@ impl Public {
                  platform certificate"
             ))
         })?;
+        check_size(key.size())?;
         Ok(Self { key })
     }
 
