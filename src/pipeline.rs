@@ -37,7 +37,6 @@ pub(crate) enum Check {
     /// APIv3: verify the `Wechatpay-*` signature of a request to this path.
     V3 { path: String },
     /// APIv2: check `return_code`, `result_code` and `sign`.
-    #[allow(dead_code)] // TEMP: built by the APIv2 work
     V2(v2::AnswerCheck),
 }
 
