@@ -12,7 +12,7 @@ use crate::blocking::RuntimeThread;
 use crate::chain::Chain;
 use crate::crypto::{Certificate, PrivateKey, PublicKey, Signer};
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{HttpsTransport, Transport, TransportSettings};
+use crate::transport::{HttpsTransport, TlsIdentity, Transport, TransportSettings};
 use crate::uri::BaseUri;
 use crate::verify::PlatformKeys;
 
@@ -72,7 +72,6 @@ pub(crate) struct Inner {
 }
 
 /// The checked configuration.
-#[allow(dead_code)] // TEMP: the APIv2 and notification work reads every field
 pub(crate) struct Config {
     pub mchid: String,
     pub serial: String,
@@ -84,6 +83,9 @@ pub(crate) struct Config {
     pub user_agent: HeaderValue,
     pub apiv3_key: Option<Secret>,
     pub secret: Option<Secret>,
+    /// The default transport is in use and has no merchant certificate: an APIv2
+    /// `security: true` request cannot be sent.
+    pub mutual_tls_unavailable: bool,
 }
 
 /// A secret that never prints.
@@ -197,6 +199,7 @@ pub struct ClientBuilder {
     apiv3_key: Option<String>,
     secret: Option<String>,
     tls_roots: Vec<String>,
+    merchant_identity: Option<Result<(String, String)>>,
 }
 
 impl ClientBuilder {
@@ -281,9 +284,61 @@ impl ClientBuilder {
         self
     }
 
-    /// The APIv2 key (API密钥, 32 bytes): signs APIv2 requests and checks their answers.
+    /// The APIv2 key (API密钥, 32 bytes): signs APIv2 requests (`v2/…`), checks their
+    /// answers and APIv2 notifications, and decrypts refund notifications. Only needed for
+    /// APIv2; [`ClientBuilder::build`] refuses an empty one.
     pub fn secret(mut self, secret: &str) -> Self {
         self.secret = Some(secret.to_owned());
+        self
+    }
+
+    /// The merchant API certificate and its private key, for the APIv2 calls that need
+    /// mutual TLS (option `security: true`: refunds `v2/secapi/pay/refund`, red packets,
+    /// transfers to change, …): the texts of `apiclient_cert.pem` and `apiclient_key.pem`.
+    ///
+    /// [`ClientBuilder::build`] parses both and checks that they belong together. The
+    /// default transport keeps a second connection pool with this client certificate for
+    /// those requests; a transport given with [`ClientBuilder::transport`] receives them
+    /// marked with [`MutualTls`](crate::MutualTls) and must present the certificate itself.
+    ///
+    /// Only PEM is read. The merchant certificate download also holds `apiclient_cert.p12`
+    /// (password: the merchant id); to turn a `.p12` into the two PEM files:
+    ///
+    /// ```text
+    /// openssl pkcs12 -in apiclient_cert.p12 -passin pass:1900000109 -clcerts -nokeys -out apiclient_cert.pem
+    /// openssl pkcs12 -in apiclient_cert.p12 -passin pass:1900000109 -nocerts -nodes -out apiclient_key.pem
+    /// ```
+    ///
+    /// (OpenSSL 3 needs `-legacy` as well when it reports an unsupported RC2 algorithm.)
+    pub fn merchant_identity(mut self, cert_pem: &str, key_pem: &str) -> Self {
+        self.merchant_identity = Some(Ok((cert_pem.to_owned(), key_pem.to_owned())));
+        self
+    }
+
+    /// [`ClientBuilder::merchant_identity`] read from files, e.g. `apiclient_cert.pem` and
+    /// `apiclient_key.pem`. The files are read now; a file that cannot be read is reported by
+    /// [`ClientBuilder::build`].
+    pub fn merchant_identity_files(
+        mut self,
+        cert_path: impl AsRef<std::path::Path>,
+        key_path: impl AsRef<std::path::Path>,
+    ) -> Self {
+        let read = |path: &std::path::Path, what: &str| {
+            std::fs::read_to_string(path).map_err(|e| {
+                Error::config(format!(
+                    "merchant_identity_files: cannot read the {what} `{}`: {e}",
+                    path.display()
+                ))
+                .with_source(e)
+            })
+        };
+        let pair = read(cert_path.as_ref(), "certificate (apiclient_cert.pem)").and_then(|cert| {
+            Ok((
+                cert,
+                read(key_path.as_ref(), "private key (apiclient_key.pem)")?,
+            ))
+        });
+        self.merchant_identity = Some(pair);
         self
     }
 
@@ -340,7 +395,15 @@ impl ClientBuilder {
         let base_uri = BaseUri::parse(self.base_uri.as_deref().unwrap_or(DEFAULT_BASE_URI))
             .map_err(|e| Error::config(format!("base_uri: {e}")))?;
         let apiv3_key = self.apiv3_key.map(check_apiv3_key).transpose()?;
-        let secret = self.secret.map(Secret);
+        let secret = self.secret.map(check_secret).transpose()?;
+        let identity = match self.merchant_identity {
+            Some(pair) => {
+                let (cert, key) = pair?;
+                Some(TlsIdentity::from_pem(&cert, &key)?)
+            }
+            None => None,
+        };
+        let mutual_tls_unavailable = self.transport.is_none() && identity.is_none();
         let transport: Arc<dyn Transport> = match self.transport {
             Some(transport) => transport,
             None => {
@@ -352,7 +415,7 @@ impl ClientBuilder {
                         .map(|pem| crate::transport::certificates_from_pem(pem))
                         .collect::<Result<Vec<_>>>()?
                         .concat(),
-                    identity: None,
+                    identity,
                 };
                 Arc::new(HttpsTransport::with_settings(&settings)?)
             }
@@ -368,6 +431,7 @@ impl ClientBuilder {
             user_agent: HeaderValue::from_static(USER_AGENT),
             apiv3_key,
             secret,
+            mutual_tls_unavailable,
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -408,6 +472,16 @@ fn check_apiv3_key(key: String) -> Result<Secret> {
         )));
     }
     Ok(Secret(key))
+}
+
+fn check_secret(secret: String) -> Result<Secret> {
+    if secret.is_empty() {
+        return Err(Error::config(
+            "the APIv2 key (ClientBuilder::secret) is empty; copy it from the merchant platform \
+             (账户中心 → API安全 → API密钥), or leave it unset if you only call APIv3",
+        ));
+    }
+    Ok(Secret(secret))
 }
 
 impl fmt::Debug for ClientBuilder {

@@ -80,6 +80,7 @@ pub struct ErrorResponse {
     body: Bytes,
     code: Option<String>,
     message: Option<String>,
+    fields: Option<serde_json::Value>,
 }
 
 impl ErrorResponse {
@@ -93,11 +94,11 @@ impl ErrorResponse {
             body,
             code,
             message,
+            fields: None,
         }
     }
 
     /// Sets the business `code` and `message` (APIv2 `err_code` / `err_code_des`).
-    #[allow(dead_code)] // TEMP: used by the APIv2 work
     pub(crate) fn with_code(mut self, code: Option<String>, message: Option<String>) -> Self {
         self.code = code;
         self.message = message;
@@ -129,6 +130,20 @@ impl ErrorResponse {
     /// `return_msg`), when there is one.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+
+    /// Attaches the parsed fields of an APIv2 XML answer.
+    pub(crate) fn with_fields(mut self, fields: serde_json::Value) -> Self {
+        self.fields = Some(fields);
+        self
+    }
+
+    /// For an APIv2 answer: its parsed XML fields as a JSON object (every value a string,
+    /// nested elements as objects, repeated elements as arrays), e.g.
+    /// `{"return_code": "SUCCESS", "result_code": "FAIL", "err_code": "ORDERPAID", …}`.
+    /// `None` for APIv3 answers and for bodies that are not XML (read [`ErrorResponse::body`]).
+    pub fn fields(&self) -> Option<&serde_json::Value> {
+        self.fields.as_ref()
     }
 }
 

@@ -1,11 +1,23 @@
 //! A mock WeChat Pay server for tests and examples (feature `mock`).
 //!
-//! A real HTTP server on `127.0.0.1`, on a thread of its own, that checks every APIv3
-//! request the way WeChat Pay does (the `Authorization` format, merchant id, merchant serial,
-//! a timestamp within 300 s, and the RSA signature over the exact method, target and body —
-//! the `meta` JSON for media uploads), answering `401 SIGN_ERROR` when a check fails. Its
-//! answers are signed with its own platform key ([`PLATFORM_KEY_ID`]). Tests register
-//! answers per method and path, inject faults, and read back what was received.
+//! A real HTTP server on `127.0.0.1`, on a thread of its own, that checks every request the
+//! way WeChat Pay does. Tests register answers per method and path, inject faults, and read
+//! back what was received.
+//!
+//! * APIv3 (a path with a `v3` segment): the `Authorization` format, merchant id, merchant
+//!   serial, a timestamp within 300 s, and the RSA signature over the exact method, target
+//!   and body (the `meta` JSON for media uploads); a failure is answered `401 SIGN_ERROR`.
+//!   Answers are signed with the mock platform key ([`PLATFORM_KEY_ID`]).
+//! * APIv2 (every other path): the fields of the XML body (the query for `GET`), whose
+//!   `mch_id` / `mchid` / `combine_mch_id` must be [`MCHID`] when present and whose `sign`
+//!   must match under [`SECRET`] and the request's `sign_type`; a failure is answered
+//!   `<xml><return_code>FAIL</return_code><return_msg>签名错误…</return_msg></xml>`. Answers
+//!   made with [`Reply::xml`] are signed like WeChat Pay's, with the request's `sign_type`.
+//! * The same service is also served over TLS on a second port ([`MockServer::tls_uri`]),
+//!   with a certificate for `127.0.0.1` and `localhost` from a mock CA, and it requires a
+//!   client certificate from that CA: the mutual TLS of APIv2 `security: true` calls.
+//!   [`MockServer::client_builder`] trusts the mock CA and carries the mock merchant
+//!   certificate ([`MERCHANT_TLS_CERTIFICATE_PEM`]).
 //!
 //! It ships test-only keys, so neither the examples nor your own tests need files:
 //!
@@ -39,14 +51,20 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 use crate::client::ClientBuilder;
 use crate::crypto::{PrivateKey, PublicKey};
 use crate::error::{Error, ErrorKind, Result};
 use crate::sign;
+use crate::v2;
+use crate::v2::sign::SignType;
+use crate::v2::xml::XmlMap;
 
 /// The merchant id the mock expects (the conformance corpus uses it too).
 pub const MCHID: &str = "1900000109";
@@ -75,14 +93,27 @@ pub const PLATFORM_PUBLIC_KEY_PEM: &str = include_str!("mock/platform_pub.pem");
 /// A mock platform certificate for the platform key, serial
 /// [`PLATFORM_CERTIFICATE_SERIAL`].
 pub const PLATFORM_CERTIFICATE_PEM: &str = include_str!("mock/platform_cert.pem");
+/// The mock merchant's TLS client certificate (its `apiclient_cert.pem` for APIv2 mutual
+/// TLS): the key [`MERCHANT_KEY_PEM`], serial [`MERCHANT_SERIAL`], issued by
+/// [`TLS_CA_CERTIFICATE_PEM`].
+pub const MERCHANT_TLS_CERTIFICATE_PEM: &str = include_str!("mock/merchant_tls_cert.pem");
+/// The mock TLS certificate authority: issues the mock's server certificate and the mock
+/// merchant's client certificate. Trust it with
+/// [`ClientBuilder::tls_root_certificate`](crate::ClientBuilder::tls_root_certificate).
+pub const TLS_CA_CERTIFICATE_PEM: &str = include_str!("mock/tls_ca_cert.pem");
+/// The certificate of the mock's TLS port, for `127.0.0.1` and `localhost`.
+pub const TLS_SERVER_CERTIFICATE_PEM: &str = include_str!("mock/tls_server_cert.pem");
+/// The private key of the mock's TLS port. Test-only.
+pub const TLS_SERVER_KEY_PEM: &str = include_str!("mock/tls_server_key.pem");
 
 /// A fault to inject into an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// No `Wechatpay-*` headers.
+    /// No `Wechatpay-*` headers (APIv3), no `sign` field ([`Reply::xml`]).
     Unsigned,
-    /// A signature that does not match the body.
+    /// A signature that does not match the body (APIv3), a `sign` that does not match the
+    /// fields ([`Reply::xml`]).
     BadSignature,
     /// Signed ten minutes ago.
     StaleTimestamp,
@@ -100,6 +131,7 @@ pub struct Reply {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
+    xml: Option<Value>,
     fault: Option<Fault>,
     delay: Option<Duration>,
 }
@@ -112,9 +144,29 @@ impl Reply {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            xml: None,
             fault: None,
             delay: None,
         }
+    }
+
+    /// An APIv2 answer: `fields` (a JSON object; values written as
+    /// [`v2::fields_from_json`] does) as `<xml>…</xml>`, plus a `sign` computed when
+    /// answering, with [`SECRET`] and the request's `sign_type` (`HMAC-SHA256` when the
+    /// request used it, else `MD5`), like WeChat Pay. [`Fault::Unsigned`] leaves the `sign`
+    /// out; [`Fault::BadSignature`] makes it wrong.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wechatpay::mock::Reply;
+    ///
+    /// let reply = Reply::xml(200, json!({"return_code": "SUCCESS", "return_msg": "OK"}));
+    /// # let _ = reply;
+    /// ```
+    pub fn xml(status: u16, fields: Value) -> Self {
+        let mut reply = Self::status(status).header("Content-Type", "text/xml; charset=utf-8");
+        reply.xml = Some(fields);
+        reply
     }
 
     /// A JSON answer.
@@ -129,9 +181,10 @@ impl Reply {
         Self::json(status, json!({"code": code, "message": message}))
     }
 
-    /// Sets the body, sent verbatim.
+    /// Sets the body, sent verbatim (replacing the fields of [`Reply::xml`]).
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
+        self.xml = None;
         self
     }
 
@@ -179,6 +232,9 @@ pub struct RecordedRequest {
     pub verdict: std::result::Result<(), String>,
     /// For a multipart media upload: the parts.
     pub media: Option<RecordedMedia>,
+    /// For a request to the TLS port ([`MockServer::tls_uri`]): the DER of the client
+    /// certificate it presented.
+    pub client_certificate: Option<Bytes>,
 }
 
 /// The parts of a media upload.
@@ -202,17 +258,7 @@ impl RecordedRequest {
 
     /// The query, percent-decoded into pairs (a `+` stays a `+`).
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        let Some((_, query)) = self.target.split_once('?') else {
-            return Vec::new();
-        };
-        query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(key), percent_decode(value))
-            })
-            .collect()
+        query_pairs(&self.target)
     }
 
     /// The body parsed as JSON, if it is JSON.
@@ -224,6 +270,30 @@ impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
+
+    /// The fields of an APIv2 request, in the order sent: the query for `GET`, else the XML
+    /// body; `None` when the body is not XML.
+    pub fn v2_fields(&self) -> Option<XmlMap> {
+        if self.method == Method::GET {
+            return Some(self.query_pairs().into_iter().collect());
+        }
+        v2::xml::parse(&self.body).ok()
+    }
+}
+
+/// The query of `target`, percent-decoded into pairs.
+fn query_pairs(target: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = target.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(key), percent_decode(value))
+        })
+        .collect()
 }
 
 /// Plain percent-decoding (a `+` stays a `+`); invalid escapes are kept as they are.
@@ -291,12 +361,14 @@ impl Shared {
 /// The mock WeChat Pay server. It stops when dropped.
 pub struct MockServer {
     address: SocketAddr,
+    tls_address: SocketAddr,
     shared: Arc<Shared>,
     _shutdown: oneshot::Sender<()>,
 }
 
 impl MockServer {
-    /// Starts a mock on `127.0.0.1` with a free port, on a thread of its own.
+    /// Starts a mock on `127.0.0.1` with two free ports (plain HTTP, and TLS with client
+    /// certificates), on a thread of its own.
     ///
     /// # Errors
     ///
@@ -320,32 +392,45 @@ impl MockServer {
             .enable_all()
             .build()
             .map_err(|e| io_error("cannot start a runtime", e))?;
-        // Bound with std on the caller's thread, so that starting a mock works inside a tokio
-        // runtime too; the mock's own runtime takes the socket over.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
-            .map_err(|e| io_error("cannot bind 127.0.0.1", e))?;
-        let address = listener
-            .local_addr()
-            .map_err(|e| io_error("no local address", e))?;
+        // Bound with std so that `start` also works inside an async runtime; tokio takes the
+        // sockets over on the mock's own thread.
+        let bind = || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")
+                .map_err(|e| io_error("cannot bind 127.0.0.1", e))?;
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| io_error("cannot make the socket non-blocking", e))?;
+            let address = listener
+                .local_addr()
+                .map_err(|e| io_error("no local address", e))?;
+            Ok::<_, Error>((listener, address))
+        };
+        let (listener, address) = bind()?;
+        let (tls_listener, tls_address) = bind()?;
+        let acceptor = tls_acceptor()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let serving = shared.clone();
         std::thread::Builder::new()
             .name("wechatpay-mock".into())
             .spawn(move || {
                 runtime.block_on(async move {
-                    let Ok(listener) = TcpListener::from_std(listener) else {
+                    let (Ok(listener), Ok(tls_listener)) = (
+                        TcpListener::from_std(listener),
+                        TcpListener::from_std(tls_listener),
+                    ) else {
                         return;
                     };
                     tokio::select! {
                         _ = stopped => {}
-                        _ = accept_loop(listener, serving) => {}
+                        _ = accept_loop(listener, serving.clone()) => {}
+                        _ = accept_tls_loop(tls_listener, acceptor, serving) => {}
                     }
                 });
             })
             .map_err(|e| io_error("cannot start a thread", e))?;
         Ok(Self {
             address,
+            tls_address,
             shared,
             _shutdown: shutdown,
         })
@@ -366,9 +451,41 @@ impl MockServer {
         self.address
     }
 
+    /// The base URI of the TLS port, `https://127.0.0.1:{port}/`: the same mock, served over
+    /// TLS with the certificate of [`TLS_SERVER_CERTIFICATE_PEM`], requiring a client
+    /// certificate issued by [`TLS_CA_CERTIFICATE_PEM`] (a connection without one fails its
+    /// handshake).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wechatpay::mock::{MockServer, Reply};
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let mock = MockServer::start()?;
+    /// mock.on("POST", "/secapi/pay/refund", Reply::xml(200, json!({"return_code": "SUCCESS", "result_code": "SUCCESS"})));
+    /// let client = mock.client_builder().base_uri(&mock.tls_uri()).build()?;
+    /// client["v2/secapi/pay/refund"].post(json!({
+    ///     "security": true,
+    ///     "xml": {"mch_id": "1900000109", "out_trade_no": "1217752501201407033233368018", "out_refund_no": "R1"},
+    /// }))?;
+    /// assert!(mock.requests()[0].client_certificate.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_uri(&self) -> String {
+        format!("https://{}/", self.tls_address)
+    }
+
+    /// The address of the TLS port.
+    pub fn tls_address(&self) -> SocketAddr {
+        self.tls_address
+    }
+
     /// A builder with everything set to talk to this mock: [`MCHID`], [`MERCHANT_SERIAL`],
     /// the mock merchant key, the mock platform key under [`PLATFORM_KEY_ID`], the mock
-    /// APIv3 and APIv2 keys, and this mock's base URI.
+    /// APIv3 and APIv2 keys, the mock merchant's TLS certificate
+    /// ([`MERCHANT_TLS_CERTIFICATE_PEM`]), trust in the mock CA, and this mock's plain base
+    /// URI (use [`MockServer::tls_uri`] for the TLS port).
     pub fn client_builder(&self) -> ClientBuilder {
         client_builder(&self.uri())
     }
@@ -443,6 +560,8 @@ pub fn client_builder(base_uri: &str) -> ClientBuilder {
         .platform_key(PLATFORM_KEY_ID, platform_public_key())
         .apiv3_key(APIV3_KEY)
         .secret(SECRET)
+        .merchant_identity(MERCHANT_TLS_CERTIFICATE_PEM, MERCHANT_KEY_PEM)
+        .tls_root_certificate(TLS_CA_CERTIFICATE_PEM)
         .base_uri(base_uri)
 }
 
@@ -462,17 +581,82 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         };
         let _ = stream.set_nodelay(true);
+        tokio::spawn(serve(stream, shared.clone(), None));
+    }
+}
+
+async fn accept_tls_loop(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let shared = shared.clone();
-                async move { handle(&shared, request).await }
-            });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            // A failed handshake (no client certificate, an unknown CA) just closes.
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let certificate = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|certificate| Bytes::copy_from_slice(certificate.as_ref()));
+            serve(stream, shared, certificate).await;
         });
     }
+}
+
+async fn serve<S>(stream: S, shared: Arc<Shared>, client_certificate: Option<Bytes>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let shared = shared.clone();
+        let client_certificate = client_certificate.clone();
+        async move { handle(&shared, request, client_certificate).await }
+    });
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// The TLS side of the mock: its server certificate, and client certificates required.
+fn tls_acceptor() -> Result<TlsAcceptor> {
+    let tls_error = |e: &dyn fmt::Display| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("mock server: cannot set up TLS: {e}"),
+        )
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(TLS_CA_CERTIFICATE_PEM.as_bytes()) {
+        roots
+            .add(ca.map_err(|e| tls_error(&e))?)
+            .map_err(|e| tls_error(&e))?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| tls_error(&e))?;
+    let chain = CertificateDer::pem_slice_iter(TLS_SERVER_CERTIFICATE_PEM.as_bytes())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| tls_error(&e))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(TLS_SERVER_KEY_PEM.as_bytes()).map_err(|e| tls_error(&e))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(&e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)
+        .map_err(|e| tls_error(&e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// The error that makes hyper drop a connection without answering.
@@ -490,6 +674,7 @@ impl std::error::Error for Dropped {}
 async fn handle(
     shared: &Shared,
     request: http::Request<Incoming>,
+    client_certificate: Option<Bytes>,
 ) -> std::result::Result<http::Response<Full<Bytes>>, Dropped> {
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
@@ -503,17 +688,19 @@ async fn handle(
         .unwrap_or_else(|| "/".to_owned());
     let path = target.split('?').next().unwrap_or_default().to_owned();
     let media = multipart_media(&parts.headers, &body);
-    let verdict = if is_v3(&path) {
-        check_v3(
+    let v3 = is_v3(&path);
+    let (verdict, sign_type) = if v3 {
+        let verdict = check_v3(
             shared,
             &parts.method,
             &target,
             &parts.headers,
             &body,
             media.as_ref(),
-        )
+        );
+        (verdict, SignType::Md5)
     } else {
-        Ok(())
+        check_v2(&parts.method, &target, &body)
     };
     let reply = {
         let mut state = shared.state();
@@ -524,9 +711,13 @@ async fn handle(
             body: body.clone(),
             verdict: verdict.clone(),
             media,
+            client_certificate,
         });
         match verdict {
-            Err(reason) => Reply::error(401, "SIGN_ERROR", &reason),
+            Err(reason) if v3 => Reply::error(401, "SIGN_ERROR", &reason),
+            Err(reason) => Reply::status(200)
+                .header("Content-Type", "text/xml; charset=utf-8")
+                .body(v2::reply(false, &reason)),
             Ok(()) => take_reply(&mut state, &parts.method, &path),
         }
     };
@@ -536,7 +727,7 @@ async fn handle(
     if reply.fault == Some(Fault::DropConnection) {
         return Err(Dropped);
     }
-    Ok(sign_reply(shared, reply))
+    Ok(sign_reply(shared, reply, v3, sign_type))
 }
 
 fn take_reply(state: &mut State, method: &Method, path: &str) -> Reply {
@@ -620,6 +811,103 @@ fn check_v3(
         check_media(media)?;
     }
     Ok(())
+}
+
+/// Checks an APIv2 request like WeChat Pay: the merchant id and the `sign`. Also returns the
+/// request's sign type, which signs the answer.
+fn check_v2(
+    method: &Method,
+    target: &str,
+    body: &[u8],
+) -> (std::result::Result<(), String>, SignType) {
+    let fields: XmlMap = if method == Method::GET {
+        query_pairs(target).into_iter().collect()
+    } else {
+        match v2::xml::parse(body) {
+            Ok(fields) => fields,
+            Err(e) => {
+                return (
+                    Err(format!("XML格式错误: the body is not XML: {e}")),
+                    SignType::Md5,
+                );
+            }
+        }
+    };
+    let sign_type = match fields.get_str("sign_type") {
+        None | Some("") => SignType::Md5,
+        Some(name) => match SignType::from_name(name) {
+            Some(sign_type) => sign_type,
+            None => {
+                return (
+                    Err(format!(
+                        "签名类型错误: sign_type `{name}` is neither MD5 nor HMAC-SHA256"
+                    )),
+                    SignType::Md5,
+                );
+            }
+        },
+    };
+    (check_v2_fields(&fields, sign_type), sign_type)
+}
+
+fn check_v2_fields(fields: &XmlMap, sign_type: SignType) -> std::result::Result<(), String> {
+    let merchant = ["mch_id", "mchid", "combine_mch_id"]
+        .into_iter()
+        .find_map(|key| Some((key, fields.get(key)?)));
+    if let Some((key, value)) = merchant {
+        if value.as_str() != Some(MCHID) {
+            return Err(format!(
+                "商户号错误: `{key}` {} is not the mock merchant `{MCHID}`",
+                value.to_json()
+            ));
+        }
+    }
+    let given = fields
+        .get_str("sign")
+        .ok_or("签名错误: the request has no `sign`")?;
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(key, _)| *key != "sign")
+        .map(|(key, value)| {
+            value
+                .as_str()
+                .map(|text| (key, text))
+                .ok_or_else(|| format!("签名错误: the field `{key}` is not text"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    match v2::sign::sign_matches(sign_type, pairs, SECRET, given) {
+        Ok(true) => Ok(()),
+        _ => Err(format!(
+            "签名错误: the `sign` does not match the fields under {} with the mock APIv2 key",
+            sign_type.name()
+        )),
+    }
+}
+
+/// The body of `reply`: its bytes, or for [`Reply::xml`] the fields with their `sign`.
+fn reply_body(reply: &Reply, sign_type: SignType) -> Bytes {
+    let Some(xml) = &reply.xml else {
+        return reply.body.clone();
+    };
+    let mut fields = xml
+        .as_object()
+        .map(v2::fields_from_json)
+        .unwrap_or_default();
+    let key = match reply.fault {
+        Some(Fault::Unsigned) => None,
+        Some(Fault::BadSignature) => Some("not-the-mock-apiv2-secret-000000"),
+        _ => Some(SECRET),
+    };
+    if let Some(key) = key {
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?)))
+            .collect();
+        if let Ok(sign) = v2::sign::sign(sign_type, pairs, key) {
+            fields.insert("sign", sign);
+        }
+    }
+    Bytes::from(v2::xml::to_xml_from(&fields).unwrap_or_default())
 }
 
 fn check_media(media: &RecordedMedia) -> std::result::Result<(), String> {
@@ -706,10 +994,18 @@ fn split_bytes<'a>(body: &'a [u8], delimiter: &'a [u8]) -> impl Iterator<Item = 
     })
 }
 
-fn sign_reply(shared: &Shared, reply: Reply) -> http::Response<Full<Bytes>> {
-    let mut response = http::Response::new(Full::new(reply.body.clone()));
+fn sign_reply(
+    shared: &Shared,
+    reply: Reply,
+    v3: bool,
+    sign_type: SignType,
+) -> http::Response<Full<Bytes>> {
+    let body = reply_body(&reply, sign_type);
+    let mut response = http::Response::new(Full::new(body.clone()));
     *response.status_mut() = reply.status;
-    insert_signature_headers(shared, &reply.body, reply.fault, response.headers_mut());
+    if v3 {
+        insert_signature_headers(shared, &body, reply.fault, response.headers_mut());
+    }
     // The reply's own headers win, so a test can send any `Wechatpay-*` value it wants.
     for (name, value) in &reply.headers {
         response.headers_mut().insert(name, value.clone());

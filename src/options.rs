@@ -216,9 +216,13 @@ impl Options {
     }
 
     /// The `timeout` option.
-    /// `None` when not given (the client's timeout applies), `Some(None)` for no limit (`0`,
-    /// as in Guzzle, or more seconds than a `Duration` holds).
-    pub(crate) fn timeout_option(&self) -> Result<Option<Option<Duration>>> {
+    /// The request's time limit: the `timeout` option, else `default` (the client's). `0`
+    /// means no limit, as in Guzzle, and so does more seconds than a `Duration` holds.
+    pub(crate) fn timeout_or(&self, default: Option<Duration>) -> Result<Option<Duration>> {
+        Ok(self.timeout_option()?.unwrap_or(default))
+    }
+
+    fn timeout_option(&self) -> Result<Option<Option<Duration>>> {
         match self.map.get("timeout") {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(number)) => number

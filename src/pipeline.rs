@@ -37,7 +37,6 @@ pub(crate) enum Check {
     /// APIv3: verify the `Wechatpay-*` signature of a request to this path.
     V3 { path: String },
     /// APIv2: check `return_code`, `result_code` and `sign`.
-    #[allow(dead_code)] // TEMP: built by the APIv2 work
     V2(v2::AnswerCheck),
 }
 
@@ -207,7 +206,7 @@ fn prepare_v3(
     let request = build_request(method, destination.uri()?, headers, body.wire)?;
     Ok(Prepared {
         request,
-        timeout: options.timeout_option()?.unwrap_or(config.timeout),
+        timeout: options.timeout_or(config.timeout)?,
         check: Check::V3 {
             path: destination.path().to_owned(),
         },

@@ -5,6 +5,7 @@ use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::v2::xml::{self, XmlMap};
 
 /// A successful answer from WeChat Pay, already verified (see [`Response::verified_by`]).
 #[derive(Debug, Clone)]
@@ -74,14 +75,35 @@ impl Response {
         })
     }
 
-    /// The id of the platform key (`PUB_KEY_ID_…` or certificate serial) whose signature was
-    /// verified; `None` for the download endpoints that WeChat Pay does not sign, and for
-    /// APIv2 answers (see [`Response::is_verified`]).
+    /// The body parsed as APIv2 XML: the fields of `<xml>…</xml>` in document order.
+    ///
+    /// ```text
+    /// res.xml()?.get_str("prepay_id")
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`](crate::ErrorKind::Decode) when the body is not well-formed XML
+    /// (for example a CSV bill from `v2/pay/downloadbill`; read [`Response::text`] then).
+    pub fn xml(&self) -> Result<XmlMap> {
+        xml::parse(&self.body)
+    }
+
+    /// What vouched for this answer:
+    ///
+    /// * APIv3: the id of the platform key (`PUB_KEY_ID_…` or certificate serial) whose
+    ///   `Wechatpay-Signature` was verified;
+    /// * APIv2: the algorithm of the `sign` field that was checked, `"MD5"` or
+    ///   `"HMAC-SHA256"`;
+    /// * `None` for the answers WeChat Pay does not sign: the APIv3 downloads (bills, images,
+    ///   …) and the APIv2 paths of [`v2::NO_SIGNATURE_PATHS`](crate::v2::NO_SIGNATURE_PATHS)
+    ///   (bills, red packets, transfers, …), which are handed back untouched.
     pub fn verified_by(&self) -> Option<&str> {
         self.verified_by.as_deref()
     }
 
-    /// Whether a signature was checked: an APIv3 `Wechatpay-Signature` or an APIv2 `sign`.
+    /// Whether a signature was checked: an APIv3 `Wechatpay-Signature` or an APIv2 `sign`
+    /// (see [`Response::verified_by`]).
     pub fn is_verified(&self) -> bool {
         self.verified_by.is_some()
     }

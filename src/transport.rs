@@ -11,8 +11,8 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -51,7 +51,59 @@ pub struct HttpsTransport {
 #[derive(Clone)]
 pub struct TlsIdentity {
     pub(crate) chain: Vec<CertificateDer<'static>>,
-    pub(crate) key: Arc<rustls::pki_types::PrivateKeyDer<'static>>,
+    pub(crate) key: Arc<PrivateKeyDer<'static>>,
+}
+
+impl TlsIdentity {
+    /// Reads a client certificate chain (`apiclient_cert.pem`, the merchant certificate
+    /// first) and its private key (`apiclient_key.pem`), and checks that they belong
+    /// together.
+    pub(crate) fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self> {
+        let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| {
+                Error::config(format!(
+                    "merchant_identity: the certificate PEM (apiclient_cert.pem) does not parse: {e}"
+                ))
+            })?;
+        if chain.is_empty() {
+            return Err(Error::config(
+                "merchant_identity: the certificate PEM (apiclient_cert.pem) holds no \
+                 `-----BEGIN CERTIFICATE-----` block; is it the key file?",
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| {
+            let what = match e {
+                rustls::pki_types::pem::Error::NoItemsFound => {
+                    "holds no `-----BEGIN PRIVATE KEY-----` (or RSA/EC PRIVATE KEY) block; is it \
+                     the certificate file?"
+                        .to_owned()
+                }
+                other => format!("does not parse: {other}"),
+            };
+            Error::config(format!(
+                "merchant_identity: the private key PEM (apiclient_key.pem) {what}"
+            ))
+        })?;
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider).map_err(
+            |e| {
+                let what = match e {
+                    rustls::Error::InconsistentKeys(_) => {
+                        "the certificate (apiclient_cert.pem) is not the one of the private key \
+                         (apiclient_key.pem); give the pair downloaded together"
+                            .to_owned()
+                    }
+                    other => format!("the pair cannot be used for TLS: {other}"),
+                };
+                Error::config(format!("merchant_identity: {what}"))
+            },
+        )?;
+        Ok(Self {
+            chain,
+            key: Arc::new(key),
+        })
+    }
 }
 
 impl std::fmt::Debug for TlsIdentity {

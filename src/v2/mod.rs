@@ -1,4 +1,83 @@
-//! APIv2: XML bodies, MD5 / HMAC-SHA256 `sign`, mutual TLS, checked answers.
+//! APIv2: XML bodies, MD5 / HMAC-SHA256 `sign`, mutual TLS, checked answers and callbacks.
+//!
+//! A path template whose expansion starts with `v2/` (any case) is an APIv2 call; the prefix
+//! is dropped, so `v2/pay/micropay` goes to `https://api.mch.weixin.qq.com/pay/micropay`. The
+//! client needs the APIv2 key ([`ClientBuilder::secret`](crate::ClientBuilder::secret)), and
+//! the merchant certificate
+//! ([`ClientBuilder::merchant_identity`](crate::ClientBuilder::merchant_identity)) for the
+//! calls made with `security: true`.
+//!
+//! ```
+//! use serde_json::json;
+//! use wechatpay::mock::{MockServer, Reply};
+//!
+//! # fn main() -> wechatpay::Result<()> {
+//! let mock = MockServer::start()?;
+//! mock.on("POST", "/pay/micropay", Reply::xml(200, json!({
+//!     "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
+//!     "transaction_id": "1217752501201407033233368018",
+//! })));
+//! let client = mock.client_builder().build()?;
+//!
+//! let res = client["v2/pay/micropay"].post(json!({
+//!     "xml": {
+//!         "appid": "wxd678efh567hg6787",
+//!         "mch_id": "1900000109",
+//!         "body": "image形象店-深圳腾大- QQ公仔",
+//!         "out_trade_no": "1217752501201407033233368018",
+//!         "total_fee": 888,
+//!         "spbill_create_ip": "8.8.8.8",
+//!         "auth_code": "120061098828009406",
+//!     },
+//! }))?;
+//! assert_eq!(res.verified_by(), Some("MD5"));
+//! assert_eq!(res.xml()?.get_str("transaction_id"), Some("1217752501201407033233368018"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Requests
+//!
+//! The fields come from the `xml` option (an object), or for a `GET` without `xml` from the
+//! query of the request (the `query` option or the template). Each value is sent as PHP would
+//! cast it to a string: numbers in decimal, `true` as `1`, `false` and `null` as empty text;
+//! nested objects and arrays are sent as their compact JSON text, which is what WeChat Pay
+//! expects in fields such as `detail` and `scene_info` (PHP would write nested XML instead).
+//! Then, like the PHP SDK:
+//!
+//! 1. the merchant id field (`mch_id`, else `mchid`, else `combine_mch_id`; the first one
+//!    present and not `null`) must be the client's merchant id, or nothing is sent;
+//! 2. `sign_type` picks the algorithm: `MD5` when absent, else `MD5` or `HMAC-SHA256` (any
+//!    other value is an error here; PHP would send an empty `sign`);
+//! 3. `nonce_str` is added (32 random characters, appended) unless the fields have one or the
+//!    `nonceless` option is present and not `null` (even `false`, as in PHP);
+//! 4. `sign` is computed over the fields and appended last (replacing a `sign` given);
+//! 5. `GET` sends the fields as the query (`rawurlencode`d, in order, `sign` last) and no
+//!    body; other methods send them as the XML body, with
+//!    `Content-Type: text/xml; charset=utf-8` and
+//!    `Accept: text/xml, text/plain, application/x-gzip`;
+//! 6. `security: true` (exactly `true`) sends the request over mutual TLS with the merchant
+//!    certificate ([`MutualTls`](crate::MutualTls)).
+//!
+//! The `base_uri`, `query`, `headers` and `timeout` options apply as for APIv3; `json` and
+//! `body` are ignored.
+//!
+//! # Answers
+//!
+//! A status of 400 or more is an [`ErrorKind::Api`](crate::ErrorKind::Api) error. The paths
+//! of [`NO_SIGNATURE_PATHS`] (bills, red packets, transfers, …) are answered without a `sign`
+//! and handed back untouched (they may not even be XML). Every other answer is parsed and
+//! checked: `return_code` must be `SUCCESS`, `result_code` (when present) must be `SUCCESS`,
+//! and `sign` must match (MD5, or HMAC-SHA256 when it is 64 characters long). A failure
+//! keeps the answer: [`Error::response`](crate::Error::response) gives the body, `code` and
+//! `message` (`return_code`/`return_msg` or `err_code`/`err_code_des`) and the parsed
+//! [`fields`](crate::ErrorResponse::fields).
+//!
+//! # Callbacks
+//!
+//! [`Client::verify_v2_notification`](crate::Client::verify_v2_notification) checks a payment
+//! notification, [`Client::decrypt_v2_refund`](crate::Client::decrypt_v2_refund) decrypts the
+//! `req_info` of a refund notification, and [`reply`] writes the answer WeChat Pay expects.
 
 use bytes::Bytes;
 use http::Method;
@@ -9,8 +88,16 @@ use crate::options::Options;
 use crate::pipeline::{Prepared, Stamp};
 use crate::response::Response;
 
+mod answer;
+mod notify;
+mod request;
 pub mod sign;
 pub mod xml;
+
+pub(crate) use answer::AnswerCheck;
+pub use answer::{NO_SIGNATURE_PATHS, is_unsigned_path};
+pub use notify::{decrypt_refund, reply, verify_notification};
+pub use request::{fields_from_json, sign_request, to_query};
 
 /// The APIv2 path of an expanded template that starts with `v2/` (any case).
 pub(crate) fn strip_prefix(expanded: &str) -> Option<&str> {
@@ -18,23 +105,36 @@ pub(crate) fn strip_prefix(expanded: &str) -> Option<&str> {
     prefix.eq_ignore_ascii_case("v2/").then(|| &expanded[3..])
 }
 
-/// How to check an APIv2 answer.
-pub(crate) struct AnswerCheck;
-
-pub(crate) fn prepare(
-    _config: &Config,
-    _method: Method,
-    _path: &str,
-    _options: &Options,
-    _stamp: Stamp<'_>,
-) -> Result<Prepared> {
-    Err(Error::invalid("APIv2 is not supported yet"))
+/// The APIv2 key of the client, or the error that says how to set it.
+pub(crate) fn secret(config: &Config) -> Result<&str> {
+    config
+        .secret
+        .as_ref()
+        .map(|secret| secret.0.as_str())
+        .ok_or_else(|| {
+            Error::config(
+                "APIv2 calls and callbacks are signed with the APIv2 key, which this client \
+                 lacks: set ClientBuilder::secret (the APIv2 key, API密钥)",
+            )
+        })
 }
 
+/// Builds the signed request of an APIv2 call to `path` (the expansion without `v2/`).
+pub(crate) fn prepare(
+    config: &Config,
+    method: Method,
+    path: &str,
+    options: &Options,
+    stamp: Stamp<'_>,
+) -> Result<Prepared> {
+    request::prepare(config, method, path, options, stamp)
+}
+
+/// Checks the answer to an APIv2 call.
 pub(crate) fn finish(
-    _config: &Config,
-    _check: &AnswerCheck,
-    _response: http::Response<Bytes>,
+    config: &Config,
+    check: &AnswerCheck,
+    response: http::Response<Bytes>,
 ) -> Result<Response> {
-    Err(Error::invalid("APIv2 is not supported yet"))
+    answer::finish(config, check, response)
 }

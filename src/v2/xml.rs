@@ -417,12 +417,12 @@ fn is_xml_name(name: &str) -> bool {
 }
 
 /// XML 1.0 `Char`: what a document may hold.
-fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c,
         '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-fn number_text(number: &Number) -> String {
+pub(crate) fn number_text(number: &Number) -> String {
     if number.is_i64() || number.is_u64() {
         return number.to_string();
     }
