@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use elsa::sync::FrozenMap;
+use futures::future::BoxFuture;
 use http::Method;
 use tokio::task::JoinHandle;
 
@@ -84,14 +85,23 @@ impl Chain {
     ///
     /// The path template is expanded now (a missing variable is reported when the future is
     /// first polled); signing and sending wait for the first poll.
+    ///
+    /// Polled inside a tokio runtime (which needs IO and time enabled, as `#[tokio::main]` and
+    /// `#[tokio::test]` have), the request's I/O runs right there, on pooled connections of
+    /// that runtime; under any other executor it runs on the client's own runtime thread. Do
+    /// not `futures::executor::block_on` it inside a tokio task: await it.
     pub fn request_async(&self, method: Method, options: impl Into<Options>) -> ResponseFuture {
-        let options = options.into();
+        self.future(method, options.into(), Placement::Caller)
+    }
+
+    fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
         let state = match pipeline::expand(&self.path, &options) {
             Ok(expanded) => State::Start {
                 inner: self.inner.clone(),
                 method,
                 expanded,
                 options,
+                placement,
             },
             Err(error) => State::Failed(error),
         };
@@ -129,7 +139,8 @@ impl Chain {
     /// transport failures and timeouts, API errors, answers that fail verification.
     #[cfg(feature = "blocking")]
     pub fn request(&self, method: Method, options: impl Into<Options>) -> Result<Response> {
-        crate::blocking::wait(self.request_async(method, options))
+        let options = options.into();
+        crate::blocking::wait(|placement| self.future(method, options, placement))
     }
 }
 
@@ -198,18 +209,36 @@ pub struct ResponseFuture {
     state: State,
 }
 
+/// Where a request's I/O runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// On the tokio runtime polling the future, if there is one, else the runtime thread.
+    Caller,
+    /// On the client's runtime thread.
+    RuntimeThread,
+}
+
+/// The answer being awaited.
+enum Answer {
+    /// Polled by this future, on the caller's runtime.
+    Inline(BoxFuture<'static, Result<http::Response<Bytes>>>),
+    /// Running on the client's runtime thread.
+    Remote(JoinHandle<Result<http::Response<Bytes>>>),
+}
+
 enum State {
     Start {
         inner: Arc<Inner>,
         method: Method,
         expanded: String,
         options: Options,
+        placement: Placement,
     },
     Failed(Error),
     Sending {
         inner: Arc<Inner>,
         check: Check,
-        answer: JoinHandle<Result<http::Response<Bytes>>>,
+        answer: Answer,
     },
     Done,
 }
@@ -220,6 +249,7 @@ impl ResponseFuture {
         method: Method,
         expanded: &str,
         options: &Options,
+        placement: Placement,
     ) -> Result<State> {
         let nonce = sign::nonce(32)?;
         let stamp = Stamp {
@@ -230,7 +260,7 @@ impl ResponseFuture {
         let transport = inner.transport.clone();
         let timeout = prepared.timeout;
         let request = prepared.request;
-        let answer = inner.runtime()?.spawn(async move {
+        let sending: BoxFuture<'static, _> = Box::pin(async move {
             let sending = transport.send(request);
             match timeout {
                 Some(limit) => tokio::time::timeout(limit, sending)
@@ -239,6 +269,12 @@ impl ResponseFuture {
                 None => sending.await,
             }
         });
+        let in_tokio = tokio::runtime::Handle::try_current().is_ok();
+        let answer = if placement == Placement::Caller && in_tokio {
+            Answer::Inline(sending)
+        } else {
+            Answer::Remote(inner.runtime()?.spawn(sending))
+        };
         Ok(State::Sending {
             inner,
             check: prepared.check,
@@ -269,7 +305,8 @@ impl Future for ResponseFuture {
                     method,
                     expanded,
                     options,
-                } => match ResponseFuture::start(inner, method, &expanded, &options) {
+                    placement,
+                } => match ResponseFuture::start(inner, method, &expanded, &options, placement) {
                     Ok(sending) => this.state = sending,
                     Err(error) => return Poll::Ready(Err(error)),
                 },
@@ -279,7 +316,7 @@ impl Future for ResponseFuture {
                     check,
                     mut answer,
                 } => {
-                    let Poll::Ready(joined) = Pin::new(&mut answer).poll(cx) else {
+                    let Poll::Ready(answered) = answer.poll(cx) else {
                         this.state = State::Sending {
                             inner,
                             check,
@@ -287,17 +324,9 @@ impl Future for ResponseFuture {
                         };
                         return Poll::Pending;
                     };
-                    return Poll::Ready(match joined {
-                        Ok(Ok(response)) => {
-                            pipeline::finish(&inner.config, &check, response, sign::timestamp())
-                        }
-                        Ok(Err(error)) => Err(error),
-                        Err(join_error) => Err(Error::new(
-                            ErrorKind::Transport,
-                            "the client's runtime stopped before the answer arrived",
-                        )
-                        .with_source(join_error)),
-                    });
+                    return Poll::Ready(answered.and_then(|response| {
+                        pipeline::finish(&inner.config, &check, response, sign::timestamp())
+                    }));
                 }
                 State::Done => {
                     return Poll::Ready(Err(Error::invalid(
@@ -309,10 +338,31 @@ impl Future for ResponseFuture {
     }
 }
 
+impl Answer {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<http::Response<Bytes>>> {
+        match self {
+            Answer::Inline(sending) => sending.as_mut().poll(cx),
+            Answer::Remote(handle) => Pin::new(handle).poll(cx).map(|joined| {
+                joined.unwrap_or_else(|join_error| {
+                    Err(Error::new(
+                        ErrorKind::Transport,
+                        "the client's runtime stopped before the answer arrived",
+                    )
+                    .with_source(join_error))
+                })
+            }),
+        }
+    }
+}
+
 impl Drop for ResponseFuture {
     fn drop(&mut self) {
-        if let State::Sending { answer, .. } = &self.state {
-            answer.abort();
+        if let State::Sending {
+            answer: Answer::Remote(handle),
+            ..
+        } = &self.state
+        {
+            handle.abort();
         }
     }
 }

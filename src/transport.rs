@@ -1,7 +1,8 @@
 //! Sending requests: the [`Transport`] seam and its default, a pooled hyper-util client over
 //! rustls (HTTP/1.1 and HTTP/2, Mozilla's root certificates).
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::sync::oneshot;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -20,8 +22,8 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// The default is a pooled HTTPS client; replace it with
 /// [`ClientBuilder::transport`](crate::ClientBuilder::transport) to add a proxy, tracing or a
-/// test double. The future runs on the client's own runtime thread (a tokio current-thread
-/// runtime), so it may use tokio.
+/// test double. The future always runs inside a tokio runtime (the caller's, a per-thread one
+/// for the blocking verbs, or the client's own runtime thread), so it may use tokio.
 ///
 /// An APIv2 request marked `security: true` carries the [`MutualTls`] extension: send it with
 /// the merchant's client certificate.
@@ -38,13 +40,43 @@ pub trait Transport: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MutualTls;
 
-type Pool = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type Connector = HttpsConnector<HttpConnector>;
+type Pool = HyperClient<Connector, Full<Bytes>>;
 
 /// The default [`Transport`]: hyper-util's pooled client with rustls.
+///
+/// Connections belong to the tokio runtime that opened them, so the transport keeps one
+/// connection pool per runtime it is used from (the caller's runtime, the per-thread runtimes
+/// of the blocking verbs, the client's runtime thread) and forgets a pool when its runtime
+/// shuts down. The TLS configuration is built once and shared by all pools.
 #[derive(Clone)]
 pub struct HttpsTransport {
+    shared: Arc<Pools>,
+}
+
+struct Pools {
+    plain: Connector,
+    mutual: Option<Connector>,
+    by_runtime: Mutex<Vec<RuntimePool>>,
+}
+
+/// The pool of one runtime.
+struct RuntimePool {
+    runtime: tokio::runtime::Id,
+    mutual: bool,
     pool: Pool,
-    mutual: Option<Pool>,
+    alive: Arc<AtomicBool>,
+    // Dropping this ends the runtime's sentinel task.
+    _stop: oneshot::Sender<()>,
+}
+
+/// Marks its pool dead when dropped: by the sentinel task, when the runtime shuts down.
+struct AliveGuard(Arc<AtomicBool>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 /// A client certificate chain and its key, for mutual TLS.
@@ -149,18 +181,78 @@ impl HttpsTransport {
         })
     }
 
-    /// Builds the client pools. No connection is made until the first request.
+    /// Builds the TLS configuration(s). No connection is made until the first request.
     pub(crate) fn with_settings(settings: &TransportSettings) -> Result<Self> {
-        let pool = build_pool(settings, None)?;
+        let plain = build_connector(settings, None)?;
         let mutual = match &settings.identity {
-            Some(identity) => Some(build_pool(settings, Some(identity))?),
+            Some(identity) => Some(build_connector(settings, Some(identity))?),
             None => None,
         };
-        Ok(Self { pool, mutual })
+        Ok(Self {
+            shared: Arc::new(Pools {
+                plain,
+                mutual,
+                by_runtime: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The pool of the current tokio runtime, made at its first use there.
+    fn pool(&self, mutual: bool) -> Result<Pool> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::Transport,
+                "HttpsTransport::send must be polled inside a tokio runtime",
+            )
+        })?;
+        let id = runtime.id();
+        let mut pools = self
+            .shared
+            .by_runtime
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        pools.retain(|pool| pool.alive.load(Ordering::Acquire));
+        if let Some(found) = pools
+            .iter()
+            .find(|pool| pool.runtime == id && pool.mutual == mutual)
+        {
+            return Ok(found.pool.clone());
+        }
+        let connector = if mutual {
+            self.shared.mutual.clone().ok_or_else(|| {
+                Error::config(
+                    "this APIv2 request asks for `security: true` (mutual TLS) but the client has \
+                     no merchant certificate; set it with ClientBuilder::merchant_identity",
+                )
+            })?
+        } else {
+            self.shared.plain.clone()
+        };
+        let pool = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build(connector);
+        let alive = Arc::new(AtomicBool::new(true));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let guard = AliveGuard(alive.clone());
+        runtime.spawn(async move {
+            let _guard = guard;
+            let _ = stopped.await;
+        });
+        pools.push(RuntimePool {
+            runtime: id,
+            mutual,
+            pool: pool.clone(),
+            alive,
+            _stop: stop,
+        });
+        Ok(pool)
     }
 }
 
-fn build_pool(settings: &TransportSettings, identity: Option<&TlsIdentity>) -> Result<Pool> {
+fn build_connector(
+    settings: &TransportSettings,
+    identity: Option<&TlsIdentity>,
+) -> Result<Connector> {
     let tls_error =
         |e: rustls::Error| Error::config(format!("cannot set up TLS: {e}")).with_source(e);
     let mut roots = rustls::RootCertStore::empty();
@@ -184,14 +276,11 @@ fn build_pool(settings: &TransportSettings, identity: Option<&TlsIdentity>) -> R
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(settings.connect_timeout);
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(config)
         .https_or_http()
         .enable_all_versions()
-        .wrap_connector(http);
-    Ok(HyperClient::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(connector))
+        .wrap_connector(http))
 }
 
 impl Transport for HttpsTransport {
@@ -199,24 +288,11 @@ impl Transport for HttpsTransport {
         &self,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>>> {
-        let pool = if request.extensions().get::<MutualTls>().is_some() {
-            match &self.mutual {
-                Some(pool) => pool.clone(),
-                None => {
-                    return Box::pin(async {
-                        Err(Error::config(
-                            "this APIv2 request asks for `security: true` (mutual TLS) but the \
-                             client has no merchant certificate; set it with \
-                             ClientBuilder::merchant_identity",
-                        ))
-                    });
-                }
-            }
-        } else {
-            self.pool.clone()
-        };
+        let mutual = request.extensions().get::<MutualTls>().is_some();
+        let transport = self.clone();
         let request = request.map(Full::new);
         Box::pin(async move {
+            let pool = transport.pool(mutual)?;
             let host = request.uri().host().unwrap_or_default().to_string();
             let response = pool.request(request).await.map_err(|e| {
                 let what = if e.is_connect() {

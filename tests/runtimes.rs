@@ -270,3 +270,56 @@ fn a_completed_future_polled_again_is_an_error() {
     let err = futures::executor::block_on(future.as_mut()).expect_err("already done");
     assert_eq!(err.kind(), wechatpay::ErrorKind::InvalidArgument);
 }
+
+#[test]
+fn one_client_across_runtimes_that_come_and_go() {
+    // Connections belong to the runtime that opened them: a client shared by successive
+    // runtimes (a static client in `#[tokio::test]`s) must not reuse a dead runtime's pool.
+    let (mock, client) = prepaid_mock();
+    for _ in 0..3 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let response = runtime.block_on(client[TEMPLATE].post_async(prepaid_options()));
+        assert_eq!(response.expect("ok").status(), 204);
+        drop(runtime);
+        // A blocking call on this thread, between runtimes, uses the thread's own runtime.
+        client[TEMPLATE].post(prepaid_options()).expect("ok");
+    }
+    assert_eq!(mock.requests().len(), 6);
+}
+
+#[tokio::test]
+async fn a_blocking_verb_inside_an_async_fn_does_not_deadlock() {
+    // Not recommended (it stalls this executor thread), but it must finish: inside a tokio
+    // context the blocking verbs use the client's own runtime thread.
+    let (mock, client) = prepaid_mock();
+    let response = client[TEMPLATE].post(prepaid_options());
+    assert_eq!(response.expect("ok").status(), 204);
+    assert_eq!(mock.requests().len(), 1);
+}
+
+#[test]
+fn blocking_and_async_callers_share_a_client() {
+    let (mock, client) = prepaid_mock();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let background = {
+        let client = client.clone();
+        runtime.spawn(async move {
+            for _ in 0..5 {
+                client[TEMPLATE].post_async(prepaid_options()).await?;
+            }
+            Ok::<_, wechatpay::Error>(())
+        })
+    };
+    for _ in 0..5 {
+        client[TEMPLATE].post(prepaid_options()).expect("ok");
+    }
+    runtime.block_on(background).unwrap().expect("ok");
+    assert_eq!(mock.requests().len(), 10);
+}
