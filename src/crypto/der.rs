@@ -7,6 +7,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::hash::hex_upper;
 use crate::error::{Error, Result};
 
 /// One `-----BEGIN {label}-----` … `-----END {label}-----` block.
@@ -164,7 +165,7 @@ fn parse_certificate(der: &[u8]) -> Option<CertificateParts> {
         .iter()
         .position(|b| *b != 0)
         .unwrap_or(serial_bytes.len().saturating_sub(1));
-    let serial = upper_hex(&serial_bytes[first_significant..]);
+    let serial = hex_upper(&serial_bytes[first_significant..]);
     // signature, issuer, validity, subject, then subjectPublicKeyInfo
     for _ in 0..4 {
         (_, rest) = read_tlv(rest)?;
@@ -174,16 +175,6 @@ fn parse_certificate(der: &[u8]) -> Option<CertificateParts> {
         serial,
         spki: spki.whole.to_vec(),
     })
-}
-
-fn upper_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
 }
 
 #[cfg(test)]

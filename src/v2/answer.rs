@@ -54,7 +54,7 @@ pub(crate) struct AnswerCheck {
 }
 
 /// Checks the answer to an APIv2 request.
-pub(super) fn finish(
+pub(crate) fn finish(
     config: &Config,
     check: &AnswerCheck,
     response: http::Response<Bytes>,

@@ -79,14 +79,8 @@
 //! notification, [`Client::decrypt_v2_refund`](crate::Client::decrypt_v2_refund) decrypts the
 //! `req_info` of a refund notification, and [`reply`] writes the answer WeChat Pay expects.
 
-use bytes::Bytes;
-use http::Method;
-
 use crate::client::Config;
 use crate::error::{Error, Result};
-use crate::options::Options;
-use crate::pipeline::{Prepared, Stamp};
-use crate::response::Response;
 
 mod answer;
 mod notify;
@@ -94,9 +88,10 @@ mod request;
 pub mod sign;
 pub mod xml;
 
-pub(crate) use answer::AnswerCheck;
+pub(crate) use answer::{AnswerCheck, finish};
 pub use answer::{NO_SIGNATURE_PATHS, is_unsigned_path};
 pub use notify::{decrypt_refund, reply, verify_notification};
+pub(crate) use request::prepare;
 pub use request::{fields_from_json, sign_request, to_query};
 
 /// The APIv2 path of an expanded template that starts with `v2/` (any case).
@@ -117,24 +112,4 @@ pub(crate) fn secret(config: &Config) -> Result<&str> {
                  lacks: set ClientBuilder::secret (the APIv2 key, API密钥)",
             )
         })
-}
-
-/// Builds the signed request of an APIv2 call to `path` (the expansion without `v2/`).
-pub(crate) fn prepare(
-    config: &Config,
-    method: Method,
-    path: &str,
-    options: &Options,
-    stamp: Stamp<'_>,
-) -> Result<Prepared> {
-    request::prepare(config, method, path, options, stamp)
-}
-
-/// Checks the answer to an APIv2 call.
-pub(crate) fn finish(
-    config: &Config,
-    check: &AnswerCheck,
-    response: http::Response<Bytes>,
-) -> Result<Response> {
-    answer::finish(config, check, response)
 }

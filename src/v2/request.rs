@@ -163,7 +163,7 @@ pub fn to_query(fields: &XmlMap) -> String {
 }
 
 /// Builds the signed request of an APIv2 call.
-pub(super) fn prepare(
+pub(crate) fn prepare(
     config: &Config,
     method: Method,
     path: &str,
