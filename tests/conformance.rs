@@ -7,6 +7,7 @@
 //! failure, and fails when anything failed.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -25,7 +26,8 @@ fn corpus() {
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if !explicit => {
-            println!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "conformance: no corpus at {} ({e}); set WECHATPAY_CORPUS to run it",
                 path.display()
             );
@@ -69,15 +71,18 @@ fn corpus() {
             Outcome::Failed(reason) => report.fail(id, reason),
         }
     }
-    println!(
-        "conformance: {} passed, {} failed, {} skipped",
+    // Written to stderr directly, past the test harness's capture, so that every
+    // `cargo test` shows the summary.
+    let mut summary = format!(
+        "conformance: {} passed, {} failed, {} skipped\n",
         report.passed,
         report.failures.len(),
         report.skipped
     );
     for (id, reason) in &report.failures {
-        println!("{id}: {reason}");
+        summary.push_str(&format!("{id}: {reason}\n"));
     }
+    let _ = std::io::stderr().write_all(summary.as_bytes());
     assert!(
         report.failures.is_empty(),
         "{} conformance cases failed",
