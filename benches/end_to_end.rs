@@ -100,6 +100,7 @@ fn serve_mock() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockServer::start()?;
     mock.on("POST", PATH, Reply::status(204));
     mock.reuse_answer_signatures(true);
+    mock.record_requests(false);
     println!("{}", mock.uri());
     std::io::stdout().flush()?;
     // Serve until the orchestrator goes away.

@@ -5,11 +5,10 @@
 //! current-thread runtime that the client starts on its own thread at the first such request
 //! (the reqwest design), so their futures run under any executor.
 //!
-//! The blocking verbs drive the request on a runtime of the calling thread (made at the
-//! thread's first blocking call), so a blocking call costs no thread hop; inside a tokio
-//! context (an async task, `spawn_blocking`), where a nested runtime is not allowed, they park
-//! on the client's runtime thread instead. Either way they work from any thread and never
-//! nest runtimes.
+//! The blocking verbs always hand their request to that runtime thread and park until the
+//! answer is back, so they work from any thread, inside `spawn_blocking` too, and never nest
+//! runtimes; their connections stay driven (closed keep-alive connections are noticed) while
+//! the calling threads do other things.
 //!
 //! The runtime thread ends when the last clone of the client is dropped.
 
@@ -19,7 +18,6 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::chain::Placement;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A tokio runtime on a thread of its own.
@@ -74,35 +72,10 @@ fn current_thread_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// Parks the calling thread until `future` is done. The future must do its I/O on the
+/// client's runtime thread (`Placement::RuntimeThread`), never on a runtime this thread may
+/// be driving.
 #[cfg(feature = "blocking")]
-thread_local! {
-    /// The runtime that drives the blocking calls of this thread; `None` if it could not be
-    /// made.
-    static THREAD_RUNTIME: std::cell::OnceCell<Option<tokio::runtime::Runtime>> =
-        const { std::cell::OnceCell::new() };
-}
-
-/// Runs the request future that `make` builds to completion, parking the calling thread: on
-/// this thread's own runtime when the thread is outside any tokio context, else on the
-/// client's runtime thread.
-#[cfg(feature = "blocking")]
-pub(crate) fn wait<F: Future>(make: impl FnOnce(Placement) -> F) -> F::Output {
-    match on_thread_runtime(make) {
-        Ok(output) => output,
-        Err(make) => futures::executor::block_on(make(Placement::RuntimeThread)),
-    }
-}
-
-/// Runs the future on this thread's runtime, or gives `make` back when there is none to use.
-#[cfg(feature = "blocking")]
-fn on_thread_runtime<F: Future, M: FnOnce(Placement) -> F>(make: M) -> Result<F::Output, M> {
-    if Handle::try_current().is_ok() {
-        return Err(make);
-    }
-    THREAD_RUNTIME.with(
-        |cell| match cell.get_or_init(|| current_thread_runtime().ok()) {
-            Some(runtime) => Ok(runtime.block_on(make(Placement::Caller))),
-            None => Err(make),
-        },
-    )
+pub(crate) fn wait<F: Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
 }

@@ -139,8 +139,7 @@ impl Chain {
     /// transport failures and timeouts, API errors, answers that fail verification.
     #[cfg(feature = "blocking")]
     pub fn request(&self, method: Method, options: impl Into<Options>) -> Result<Response> {
-        let options = options.into();
-        crate::blocking::wait(|placement| self.future(method, options, placement))
+        crate::blocking::wait(self.future(method, options.into(), Placement::RuntimeThread))
     }
 }
 

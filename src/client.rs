@@ -272,6 +272,12 @@ impl ClientBuilder {
     }
 
     /// Sends requests with `transport` instead of the default HTTPS client.
+    ///
+    /// [`connect_timeout`](Self::connect_timeout),
+    /// [`tls_root_certificate`](Self::tls_root_certificate) and the certificate of
+    /// [`merchant_identity`](Self::merchant_identity) configure the default client only; a
+    /// transport of your own applies its own (requests that need mutual TLS carry
+    /// [`MutualTls`](crate::MutualTls)).
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
@@ -479,6 +485,12 @@ fn check_secret(secret: String) -> Result<Secret> {
         return Err(Error::config(
             "the APIv2 key (ClientBuilder::secret) is empty; copy it from the merchant platform \
              (账户中心 → API安全 → API密钥), or leave it unset if you only call APIv3",
+        ));
+    }
+    if secret.trim() != secret {
+        return Err(Error::config(
+            "the APIv2 key (ClientBuilder::secret) starts or ends with whitespace (a line break \
+             from a file or an environment variable?); every sign would be wrong: trim it",
         ));
     }
     Ok(Secret(secret))

@@ -256,11 +256,13 @@ impl fmt::Display for Error {
         f.write_str(&self.inner.message)?;
         let details = self
             .api_response()
-            .and_then(|response| Some((response.code()?, response.message()?)));
-        if let Some((code, message)) = details {
-            write!(f, " ({code}: {message})")?;
+            .map(|response| (response.code(), response.message()));
+        match details {
+            Some((Some(code), Some(message))) => write!(f, " ({code}: {message})"),
+            Some((Some(code), None)) => write!(f, " ({code})"),
+            Some((None, Some(message))) => write!(f, " ({message})"),
+            _ => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -272,7 +274,7 @@ impl fmt::Debug for Error {
         if let Some(response) = &self.inner.response {
             out.field("status", &response.status)
                 .field("code", &response.code)
-                .field("body", &String::from_utf8_lossy(&response.body));
+                .field("body", &preview(&response.body));
         }
         if !self.inner.variables.is_empty() {
             out.field("variables", &self.inner.variables);
@@ -282,6 +284,20 @@ impl fmt::Debug for Error {
         }
         out.finish()
     }
+}
+
+/// The start of a body, for `Debug`: enough to recognise it, never a whole bill file.
+pub(crate) fn preview(body: &[u8]) -> String {
+    const LIMIT: usize = 120;
+    let text = String::from_utf8_lossy(body);
+    let mut preview: String = text.chars().take(LIMIT).collect();
+    if text.chars().nth(LIMIT).is_some() {
+        preview.push('…');
+    }
+    if preview.is_empty() {
+        preview.push_str("(empty)");
+    }
+    preview
 }
 
 impl StdError for Error {

@@ -129,7 +129,7 @@ pub(crate) fn boundary() -> Result<String> {
     let mut bytes = [0u8; 20];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| Error::crypto("the operating system gave no random bytes for a boundary"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::crypto::hash::hex_lower(&bytes))
 }
 
 /// A JSON string the way PHP's `json_encode` writes it with no flags: `/` as `\/` and every

@@ -236,7 +236,7 @@ impl Options {
                     )
                 })
                 .ok_or_else(|| {
-                    Error::invalid("the `timeout` option must be a positive number of seconds")
+                    Error::invalid("the `timeout` option must be a number of seconds, 0 or more")
                 }),
             Some(other) => Err(Error::invalid(format!(
                 "the `timeout` option must be a number of seconds, not {other}"

@@ -9,7 +9,7 @@ use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::client::Config;
-use crate::error::{Error, ErrorKind, ErrorResponse, Result};
+use crate::error::{Error, ErrorKind, ErrorResponse, Result, preview};
 use crate::media;
 use crate::options::Options;
 use crate::response::Response;
@@ -198,12 +198,12 @@ fn prepare_v3(
             body: &body.signed,
         },
     )?;
-    headers.insert(
-        AUTHORIZATION,
-        header_value("Authorization", &authorization)?,
-    );
+    let mut authorization = header_value("Authorization", &authorization)?;
+    // Keeps it out of `Debug` output of the request (logs, custom transports).
+    authorization.set_sensitive(true);
+    headers.insert(AUTHORIZATION, authorization);
 
-    let request = build_request(method, destination.uri()?, headers, body.wire)?;
+    let request = build_request(method, destination.uri()?, headers, body.wire);
     Ok(Prepared {
         request,
         timeout: options.timeout_or(config.timeout)?,
@@ -255,12 +255,12 @@ pub(crate) fn build_request(
     uri: http::Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<http::Request<Bytes>> {
+) -> http::Request<Bytes> {
     let mut request = http::Request::new(body);
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    Ok(request)
+    request
 }
 
 /// Checks the answer to a prepared request.
@@ -310,16 +310,4 @@ pub(crate) fn status_error(status: StatusCode, headers: HeaderMap, body: Bytes) 
         format!("WeChat Pay answered {status}, which is not a success; redirects are not followed")
     };
     Error::new(ErrorKind::Api, message).with_response(response)
-}
-
-fn preview(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut preview: String = text.chars().take(120).collect();
-    if text.chars().count() > 120 {
-        preview.push('…');
-    }
-    if preview.is_empty() {
-        preview.push_str("(empty)");
-    }
-    preview
 }

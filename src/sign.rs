@@ -151,13 +151,21 @@ pub fn nonce(len: usize) -> Result<String> {
     if len == 0 {
         return Err(Error::invalid("a nonce needs at least one character"));
     }
-    let mut bytes = vec![0u8; len];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| Error::crypto("the operating system gave no random bytes for a nonce"))?;
-    Ok(bytes
-        .iter()
-        .map(|b| char::from(NONCE_ALPHABET[usize::from(*b) % NONCE_ALPHABET.len()]))
-        .collect())
+    // Bytes from 248 on are dropped: 248 = 4 × 62, so every character is equally likely.
+    const UNBIASED: u8 = 248;
+    let mut nonce = String::with_capacity(len);
+    let mut random = [0u8; 48];
+    while nonce.len() < len {
+        aws_lc_rs::rand::fill(&mut random)
+            .map_err(|_| Error::crypto("the operating system gave no random bytes for a nonce"))?;
+        let usable = random.iter().filter(|byte| **byte < UNBIASED);
+        for byte in usable.take(len - nonce.len()) {
+            nonce.push(char::from(
+                NONCE_ALPHABET[usize::from(*byte) % NONCE_ALPHABET.len()],
+            ));
+        }
+    }
+    Ok(nonce)
 }
 
 /// The current Unix time in seconds (PHP's `Formatter::timestamp`).

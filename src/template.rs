@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::uri::{encode_literal, encode_value, format_number};
+use crate::uri::{encode_literal, encode_value, number_text};
 
 /// Expands `template` with `vars` (the top-level request options).
 ///
@@ -53,12 +53,18 @@ pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
         .map(|name| format!("\"{name}\": \"…\""))
         .collect::<Vec<_>>()
         .join(", ");
+    let kebab_hint = if missing.iter().any(|name| name.contains('-')) {
+        " (a name with `-` comes from a camelCase segment such as `_outTradeNo_`, which \
+         normalisation turns into `{out-trade-no}`: write `_out_trade_no_` instead)"
+    } else {
+        ""
+    };
     Err(Error::new(
         ErrorKind::MissingPathVariable,
         format!(
-            "the path `{template}` needs {names} but the options leave it missing, null or \
-             empty, so nothing was sent; pass it as a top-level option, e.g. \
-             json!({{{example}, \"json\": {{…}}}}); if you meant an empty segment (PHP's \
+            "the path `{template}` needs {names}{kebab_hint} but the options leave it missing, \
+             null or empty, so nothing was sent; pass it as a top-level option next to `json` \
+             or `query`, e.g. json!({{{example}}}); if you meant an empty segment (PHP's \
              `_empty_` trick for a trailing slash), write the literal path instead, e.g. \
              `v3/applyment4sub/applyment/`"
         ),
@@ -205,7 +211,7 @@ fn expand_value(
 fn scalar_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
-        Value::Number(number) => format_number(number),
+        Value::Number(number) => number_text(number),
         Value::Bool(true) => "1".to_string(),
         Value::Bool(false) | Value::Null => String::new(),
         nested => nested.to_string(),

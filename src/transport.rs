@@ -283,6 +283,43 @@ fn build_connector(
         .wrap_connector(http))
 }
 
+/// The error for a request that could not be completed, naming the root cause (DNS, TLS,
+/// refused, reset, …); a connect timeout is [`ErrorKind::Timeout`].
+fn sending_failed(
+    host: &str,
+    connecting: bool,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    let mut root: &(dyn std::error::Error + 'static) = &error;
+    while let Some(source) = root.source() {
+        root = source;
+    }
+    let timed_out = root
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+    let (kind, what) = if connecting {
+        let kind = if timed_out {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Transport
+        };
+        (
+            kind,
+            format!("cannot connect to {host}: {root}; nothing was sent"),
+        )
+    } else {
+        (
+            ErrorKind::Transport,
+            format!(
+                "the exchange with {host} broke off ({root}); WeChat Pay may still have \
+                 processed the request, so query it (or retry with the same merchant order \
+                 number) before sending it again"
+            ),
+        )
+    };
+    Error::new(kind, what).with_source(error)
+}
+
 impl Transport for HttpsTransport {
     fn send(
         &self,
@@ -294,22 +331,15 @@ impl Transport for HttpsTransport {
         Box::pin(async move {
             let pool = transport.pool(mutual)?;
             let host = request.uri().host().unwrap_or_default().to_string();
-            let response = pool.request(request).await.map_err(|e| {
-                let what = if e.is_connect() {
-                    format!("cannot connect to {host}")
-                } else {
-                    format!("the request to {host} failed")
-                };
-                Error::new(ErrorKind::Transport, what).with_source(e)
-            })?;
+            let response = pool
+                .request(request)
+                .await
+                .map_err(|e| sending_failed(&host, e.is_connect(), e))?;
             let (parts, body) = response.into_parts();
-            let body = body.collect().await.map_err(|e| {
-                Error::new(
-                    ErrorKind::Transport,
-                    format!("the answer from {host} broke off while being read"),
-                )
-                .with_source(e)
-            })?;
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| sending_failed(&host, false, e))?;
             Ok(http::Response::from_parts(parts, body.to_bytes()))
         })
     }

@@ -71,14 +71,73 @@ pub fn rawurlencode(value: &str) -> String {
     out
 }
 
-/// A JSON number as PHP's string cast writes it: integers in decimal, `2.0` as `2`.
-pub(crate) fn format_number(number: &Number) -> String {
-    if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
-        if float.fract() == 0.0 && float.abs() < 1e15 {
-            return format!("{float:.0}");
+/// Decodes `%XX` escapes (an invalid escape is kept as it is); with `plus_as_space`, a `+` is a
+/// space first, as in form encoding (PHP's `parse_str`, Guzzle's `Query::parse`).
+pub(crate) fn percent_decode_bytes(text: &str, plus_as_space: bool) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[index], escaped) {
+            (_, Some(decoded)) => {
+                out.push(decoded);
+                index += 3;
+            }
+            (b'+', None) if plus_as_space => {
+                out.push(b' ');
+                index += 1;
+            }
+            (other, None) => {
+                out.push(other);
+                index += 1;
+            }
         }
     }
-    number.to_string()
+    out
+}
+
+/// A JSON number as PHP's `(string)` cast writes it: integers in decimal, floats with 14
+/// significant digits (`2.0` → `2`, `0.1 + 0.2` → `0.3`, `1e20` → `1.0E+20`).
+pub(crate) fn number_text(number: &Number) -> String {
+    if number.is_i64() || number.is_u64() {
+        return number.to_string();
+    }
+    number.as_f64().map(php_float).unwrap_or_default()
+}
+
+/// A float as PHP's `(string)` cast writes it: 14 significant digits (`precision` = 14),
+/// exponent form below `1e-4` or from `1e14` on (`1.0E+20`, `1.5E-7`).
+fn php_float(f: f64) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let formatted = format!("{:.13e}", f.abs());
+    let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_end_matches('0');
+    let sign = if f < 0.0 { "-" } else { "" };
+    if !(-4..14).contains(&exponent) {
+        let (first, rest) = digits.split_at(1.min(digits.len()));
+        let rest = if rest.is_empty() { "0" } else { rest };
+        let exp_sign = if exponent < 0 { '-' } else { '+' };
+        format!("{sign}{first}.{rest}E{exp_sign}{}", exponent.unsigned_abs())
+    } else if exponent < 0 {
+        let zeros = "0".repeat(exponent.unsigned_abs() as usize - 1);
+        format!("{sign}0.{zeros}{digits}")
+    } else {
+        let point = exponent as usize + 1;
+        if digits.len() <= point {
+            format!("{sign}{digits}{}", "0".repeat(point - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..point], &digits[point..])
+        }
+    }
 }
 
 /// Builds a query string from the `query` option like PHP's
@@ -138,7 +197,7 @@ fn push_pair(out: &mut String, key: &str, value: &Value) {
             return;
         }
         Value::Bool(flag) => if *flag { "1" } else { "0" }.to_string(),
-        Value::Number(number) => format_number(number),
+        Value::Number(number) => number_text(number),
         Value::String(text) => text.clone(),
     };
     if !out.is_empty() {
@@ -191,7 +250,7 @@ impl BaseUri {
     /// target (`path[?query]`).
     pub(crate) fn resolve(&self, reference: &str) -> Result<(String, String)> {
         let reference = reference.split('#').next().unwrap_or_default();
-        if reference.contains("://") && !reference.starts_with('/') {
+        if has_scheme(reference) {
             let absolute = BaseUri::parse(reference)?;
             let (path, query) = split_query(reference_path_and_query(reference));
             return Ok((absolute.origin, target(&remove_dot_segments(path), query)));
@@ -213,6 +272,20 @@ impl BaseUri {
         };
         Ok((self.origin.clone(), target(&path, query)))
     }
+}
+
+/// Whether `reference` starts with an RFC 3986 scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" /
+/// "." ) ":"`), i.e. is an absolute URI rather than a path that merely holds `://` later on
+/// (`v3/x?notify_url=https://…`).
+fn has_scheme(reference: &str) -> bool {
+    let Some((scheme, _)) = reference.split_once(':') else {
+        return false;
+    };
+    let mut bytes = scheme.bytes();
+    bytes
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 /// The path-and-query part of an absolute or network-path reference.
@@ -337,6 +410,10 @@ mod tests {
             resolved("http://127.0.0.1:8080", "v3/x"),
             "http://127.0.0.1:8080/v3/x"
         );
+        assert_eq!(
+            resolved(main, "v3/x?notify_url=https://example.com/n"),
+            "https://api.mch.weixin.qq.com/v3/x?notify_url=https://example.com/n"
+        );
     }
 
     #[test]
@@ -371,11 +448,12 @@ mod tests {
 
     #[test]
     fn numbers_print_like_php() {
-        assert_eq!(format_number(&Number::from(10)), "10");
-        assert_eq!(format_number(&Number::from_f64(2.0).expect("finite")), "2");
+        assert_eq!(number_text(&Number::from(10)), "10");
+        assert_eq!(number_text(&Number::from_f64(2.0).expect("finite")), "2");
+        assert_eq!(number_text(&Number::from_f64(1.5).expect("finite")), "1.5");
         assert_eq!(
-            format_number(&Number::from_f64(1.5).expect("finite")),
-            "1.5"
+            number_text(&Number::from_f64(1e20).expect("finite")),
+            "1.0E+20"
         );
     }
 }

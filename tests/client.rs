@@ -747,3 +747,24 @@ fn per_request_timeout_overrides_the_client() {
     options["timeout"] = json!(2);
     assert_eq!(client[TEMPLATE].post(options).unwrap().status(), 204);
 }
+
+#[test]
+fn debug_output_of_a_request_hides_the_authorization_header() {
+    let (mock, client) = prepaid_mock();
+    let request = client[TEMPLATE]
+        .build_request(http::Method::POST, prepaid_options(), 1554208460, "n0nce")
+        .expect("builds");
+    let authorization = request.headers()["authorization"].to_str().expect("text");
+    assert!(authorization.starts_with("WECHATPAY2-SHA256-RSA2048 "));
+    let signature = authorization
+        .rsplit("signature=\"")
+        .next()
+        .expect("signature");
+    let printed = format!("{request:?}");
+    assert!(!printed.contains(&signature[..40]), "{printed}");
+    assert!(printed.contains("Sensitive"), "{printed}");
+
+    client[TEMPLATE].post(prepaid_options()).expect("ok");
+    let recorded = format!("{:?}", mock.requests());
+    assert!(!recorded.contains("signature=\""), "{recorded}");
+}

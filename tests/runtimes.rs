@@ -284,7 +284,7 @@ fn one_client_across_runtimes_that_come_and_go() {
         let response = runtime.block_on(client[TEMPLATE].post_async(prepaid_options()));
         assert_eq!(response.expect("ok").status(), 204);
         drop(runtime);
-        // A blocking call on this thread, between runtimes, uses the thread's own runtime.
+        // A blocking call between runtimes goes through the client's runtime thread.
         client[TEMPLATE].post(prepaid_options()).expect("ok");
     }
     assert_eq!(mock.requests().len(), 6);

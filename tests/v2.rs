@@ -969,3 +969,56 @@ fn replies() {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_forged_business_error_is_a_verification_error() {
+    // `result_code FAIL` with `err_code USERPAYING` drives payment logic: only a signed one
+    // may come back as an API error with that code.
+    let mock = MockServer::start().unwrap();
+    let forged = json!({"return_code": "SUCCESS", "result_code": "FAIL",
+                        "err_code": "USERPAYING", "err_code_des": "用户支付中"});
+    mock.once(
+        "POST",
+        "/pay/micropay",
+        Reply::xml(200, forged.clone()).fault(Fault::BadSignature),
+    );
+    let client = mock.client_builder().build().unwrap();
+    let call = || client["v2/pay/micropay"].post(json!({"xml": {"mch_id": mock::MCHID}}));
+    let err = call().unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Verification(Verification::Signature),
+        "{err}"
+    );
+    assert_eq!(err.code(), None);
+
+    mock.once("POST", "/pay/micropay", Reply::xml(200, forged));
+    let err = call().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api, "{err}");
+    assert_eq!(err.code(), Some("USERPAYING"));
+}
+
+#[test]
+fn apiv2_calls_refuse_options_they_would_ignore_or_leak() {
+    let mock = MockServer::start().unwrap();
+    let client = mock.client_builder().build().unwrap();
+    for options in [
+        json!({"json": {"mch_id": mock::MCHID}}),
+        json!({"body": "<xml/>", "xml": {"mch_id": mock::MCHID}}),
+    ] {
+        let err = client["v2/pay/orderquery"].post(options).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+        assert!(err.to_string().contains("`xml` option"), "{err}");
+    }
+    // The merchant certificate never goes over plain http to another machine.
+    let err = client["v2/secapi/pay/refund"]
+        .post(json!({
+            "security": true,
+            "base_uri": "http://api.mch.weixin.qq.com/",
+            "xml": {"mch_id": mock::MCHID},
+        }))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("https"), "{err}");
+    assert!(mock.requests().is_empty());
+}

@@ -42,7 +42,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `bytes` as lower-case hex.
-fn hex_lower(bytes: &[u8]) -> String {
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     encode_hex(bytes, LOWER_DIGITS)
 }
 

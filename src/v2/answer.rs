@@ -171,17 +171,25 @@ impl Answer {
     }
 }
 
-/// Checks `return_code`, `result_code` and `sign`; the algorithm of the `sign` when all pass.
+/// Checks `return_code`, then `sign`, then `result_code`; the algorithm of the `sign` when
+/// all pass. The `sign` comes before `result_code` so that a business error code
+/// (`USERPAYING`, `ORDERPAID`, …), which callers act on, is only reported when WeChat Pay
+/// signed it; a communication failure (`return_code` not `SUCCESS`) is unsigned.
 fn check_fields(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, Failure> {
     if fields.get_str("return_code") != Some("SUCCESS") {
         return Err(Failure::Return);
     }
+    let sign_type = check_sign(fields, secret)?;
     if fields
         .get("result_code")
         .is_some_and(|code| code.as_str() != Some("SUCCESS"))
     {
         return Err(Failure::Result);
     }
+    Ok(sign_type)
+}
+
+fn check_sign(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, Failure> {
     let given = match fields.get("sign") {
         None => return Err(Failure::MissingSign),
         Some(XmlValue::Text(given)) => given,

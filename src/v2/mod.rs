@@ -91,7 +91,7 @@ pub mod xml;
 pub(crate) use answer::{AnswerCheck, finish};
 pub use answer::{NO_SIGNATURE_PATHS, is_unsigned_path};
 pub use notify::{decrypt_refund, reply, verify_notification};
-pub(crate) use request::prepare;
+pub(crate) use request::{MCHID_FIELDS, prepare};
 pub use request::{fields_from_json, sign_request, to_query};
 
 /// The APIv2 path of an expanded template that starts with `v2/` (any case).

@@ -52,7 +52,7 @@ pub fn verify_notification(body: &[u8], secret: &str) -> Result<XmlMap> {
         None => SignType::Md5,
         Some(value) => value
             .as_str()
-            .and_then(SignType::from_name)
+            .and_then(|name| SignType::from_field(Some(name)))
             .ok_or_else(|| {
                 Error::verification(
                     Verification::Signature,

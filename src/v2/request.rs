@@ -22,7 +22,7 @@ const V2_ACCEPT: &str = "text/xml, text/plain, application/x-gzip";
 /// The `Content-Type` the PHP SDK sends to APIv2.
 const V2_CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 /// The fields that carry the merchant id, in the order PHP looks at them.
-const MCHID_FIELDS: [&str; 3] = ["mch_id", "mchid", "combine_mch_id"];
+pub(crate) const MCHID_FIELDS: [&str; 3] = ["mch_id", "mchid", "combine_mch_id"];
 
 /// The fields of an APIv2 request from a JSON object, in the object's iteration order
 /// (`serde_json` sorts keys), each value as PHP's string cast writes it.
@@ -53,7 +53,7 @@ pub fn fields_from_json(object: &Map<String, Value>) -> XmlMap {
 fn field_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
-        Value::Number(number) => xml::number_text(number),
+        Value::Number(number) => crate::uri::number_text(number),
         Value::Bool(true) => "1".to_owned(),
         Value::Bool(false) | Value::Null => String::new(),
         Value::Array(_) | Value::Object(_) => serde_json::to_string(value).unwrap_or_default(),
@@ -92,8 +92,7 @@ fn field_text(value: &Value) -> String {
 pub fn sign_request(fields: &mut XmlMap, secret: &str, nonce: Option<&str>) -> Result<SignType> {
     let sign_type = match fields.get("sign_type") {
         None => SignType::Md5,
-        Some(XmlValue::Text(name)) if name.is_empty() => SignType::Md5,
-        Some(XmlValue::Text(name)) => SignType::from_name(name).ok_or_else(|| {
+        Some(XmlValue::Text(name)) => SignType::from_field(Some(name)).ok_or_else(|| {
             Error::invalid(format!(
                 "the APIv2 field `sign_type` is `{}`; WeChat Pay signs with `MD5` (the default) \
                  or `HMAC-SHA256` (exactly so, in upper case)",
@@ -179,7 +178,25 @@ pub(crate) fn prepare(
              (apiclient_cert.pem and apiclient_key.pem)",
         ));
     }
+    let given = |key: &str| options.map.get(key).is_some_and(|value| !value.is_null());
+    let raw = options.body.is_some() || options.media.is_some();
+    for ignored in ["json", "body"] {
+        if given(ignored) || (raw && ignored == "body") {
+            return Err(Error::invalid(format!(
+                "APIv2 calls send their fields from the `xml` option, not `{ignored}`: write \
+                 json!({{\"xml\": {{\"mch_id\": \"{}\", …}}}})",
+                config.mchid
+            )));
+        }
+    }
     let mut destination = Destination::resolve(config, path, options)?;
+    if security && !sends_securely(&destination.origin) {
+        return Err(Error::invalid(format!(
+            "`security: true` presents the merchant certificate, which needs https, but this \
+             request goes to `{}`; use an https base URI",
+            destination.origin
+        )));
+    }
     let is_get = method == Method::GET;
 
     let (mut fields, merchant) = match options.map.get("xml") {
@@ -230,7 +247,7 @@ pub(crate) fn prepare(
     headers.insert(USER_AGENT, config.user_agent.clone());
     pipeline::apply_user_headers(&mut headers, options)?;
 
-    let mut request = pipeline::build_request(method, destination.uri()?, headers, body)?;
+    let mut request = pipeline::build_request(method, destination.uri()?, headers, body);
     if security {
         request.extensions_mut().insert(MutualTls);
     }
@@ -241,6 +258,19 @@ pub(crate) fn prepare(
             path: destination.path().to_owned(),
         }),
     })
+}
+
+/// Whether a mutual-TLS request may go to `origin`: https, or plain http to this machine (the
+/// mock server in tests).
+fn sends_securely(origin: &str) -> bool {
+    let Some(authority) = origin.strip_prefix("http://") else {
+        return true;
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// Checks that the merchant id field of the request is the client's merchant id.
@@ -282,31 +312,7 @@ fn query_fields(target: &str) -> Result<XmlMap> {
 
 /// `+` as a space, then `%XX` escapes decoded; an invalid escape is kept as it is.
 fn form_decode(text: &str) -> Result<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        let escaped = (byte == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (byte, escaped) {
-            (_, Some(decoded)) => {
-                out.push(decoded);
-                index += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                index += 1;
-            }
-            (other, None) => {
-                out.push(other);
-                index += 1;
-            }
-        }
-    }
+    let out = crate::uri::percent_decode_bytes(text, true);
     String::from_utf8(out).map_err(|_| {
         Error::invalid(format!(
             "the query of this APIv2 GET request does not decode to UTF-8 text: `{text}`"

@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
 
-use crate::crypto::hash::{constant_time_eq, hex_upper};
+use crate::crypto::hash::{constant_time_eq, hex_lower, hex_upper};
 #[cfg(doc)]
 use crate::error::ErrorKind;
 use crate::error::{Error, Result};
@@ -32,6 +32,15 @@ impl SignType {
             "MD5" => Some(SignType::Md5),
             "HMAC-SHA256" => Some(SignType::HmacSha256),
             _ => None,
+        }
+    }
+
+    /// The algorithm a message's `sign_type` field asks for: `MD5` when the field is absent
+    /// (`None`) or empty, else [`SignType::from_name`]; `None` for an unknown name.
+    pub fn from_field(field: Option<&str>) -> Option<SignType> {
+        match field {
+            None | Some("") => Some(SignType::Md5),
+            Some(name) => SignType::from_name(name),
         }
     }
 
@@ -198,7 +207,7 @@ fn md5_with(message: &str, joint: &str, key: &str) -> String {
         md5.update(joint.as_bytes());
         md5.update(key.as_bytes());
     }
-    lower_hex(&md5.finalize())
+    hex_lower(&md5.finalize())
 }
 
 /// The lower-case hex HMAC-SHA256, keyed with `key`, of `message + "&key=" + key` (PHP
@@ -210,7 +219,7 @@ fn md5_with(message: &str, joint: &str, key: &str) -> String {
 ///
 /// [`ErrorKind::InvalidArgument`] when `key` is empty.
 pub fn hmac_sha256_with_key(message: &str, key: &str) -> Result<String> {
-    Ok(lower_hex(&hmac_with_key::<Sha256>(message, key)?))
+    Ok(hex_lower(&hmac_with_key::<Sha256>(message, key)?))
 }
 
 /// The lower-case hex HMAC-MD5, keyed with `key`, of `message + "&key=" + key` (PHP
@@ -220,7 +229,7 @@ pub fn hmac_sha256_with_key(message: &str, key: &str) -> Result<String> {
 ///
 /// [`ErrorKind::InvalidArgument`] when `key` is empty.
 pub fn hmac_md5_with_key(message: &str, key: &str) -> Result<String> {
-    Ok(lower_hex(&hmac_with_key::<Md5>(message, key)?))
+    Ok(hex_lower(&hmac_with_key::<Md5>(message, key)?))
 }
 
 fn hmac_with_key<D>(message: &str, key: &str) -> Result<Vec<u8>>
@@ -238,10 +247,6 @@ where
     mac.update(b"&key=");
     mac.update(key.as_bytes());
     Ok(mac.finalize().into_bytes().to_vec())
-}
-
-fn lower_hex(bytes: &[u8]) -> String {
-    hex_upper(bytes).to_ascii_lowercase()
 }
 
 #[cfg(test)]

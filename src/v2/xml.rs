@@ -10,12 +10,17 @@ use std::borrow::Cow;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
 /// How deep elements may nest in a parsed document, the root included.
 const MAX_DEPTH: usize = 64;
+
+/// The most elements a document may hold. APIv2 messages have a few dozen; the bound keeps
+/// an untrusted body (a notification is parsed before its `sign` is checked) from costing
+/// more than a few milliseconds.
+const MAX_ELEMENTS: usize = 10_000;
 
 /// The element name used where a key cannot be one, as in PHP.
 const ITEM: &str = "item";
@@ -292,7 +297,9 @@ fn write_json(out: &mut String, path: &str, key: &str, value: &Value) -> Result<
                 .try_for_each(|(k, v)| write_json(out, &path, k, v))
         }),
         Value::String(text) => write_text(out, name, text, || join(path, key)),
-        Value::Number(number) => write_text(out, name, &number_text(number), || join(path, key)),
+        Value::Number(number) => write_text(out, name, &crate::uri::number_text(number), || {
+            join(path, key)
+        }),
         Value::Bool(true) => write_text(out, name, "1", || join(path, key)),
         Value::Bool(false) | Value::Null => write_text(out, name, "", || join(path, key)),
     }
@@ -422,43 +429,6 @@ pub(crate) fn is_xml_char(c: char) -> bool {
         '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-pub(crate) fn number_text(number: &Number) -> String {
-    if number.is_i64() || number.is_u64() {
-        return number.to_string();
-    }
-    number.as_f64().map(php_float).unwrap_or_default()
-}
-
-/// A float as PHP's `(string)` cast writes it: 14 significant digits (`precision` = 14),
-/// exponent form below `1e-4` or from `1e14` on (`1.0E+20`, `1.5E-7`).
-fn php_float(f: f64) -> String {
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
-    }
-    let formatted = format!("{:.13e}", f.abs());
-    let (mantissa, exponent) = formatted.split_once('e').unwrap_or((&formatted, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.trim_end_matches('0');
-    let sign = if f < 0.0 { "-" } else { "" };
-    if !(-4..14).contains(&exponent) {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let rest = if rest.is_empty() { "0" } else { rest };
-        let exp_sign = if exponent < 0 { '-' } else { '+' };
-        format!("{sign}{first}.{rest}E{exp_sign}{}", exponent.unsigned_abs())
-    } else if exponent < 0 {
-        let zeros = "0".repeat(exponent.unsigned_abs() as usize - 1);
-        format!("{sign}0.{zeros}{digits}")
-    } else {
-        let point = exponent as usize + 1;
-        if digits.len() <= point {
-            format!("{sign}{digits}{}", "0".repeat(point - digits.len()))
-        } else {
-            format!("{sign}{}.{}", &digits[..point], &digits[point..])
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading
 
@@ -538,6 +508,7 @@ struct Parser {
     open: Vec<Frame>,
     root: Option<XmlMap>,
     doctype: bool,
+    elements: usize,
 }
 
 impl Parser {
@@ -584,6 +555,12 @@ impl Parser {
         if self.open.len() >= MAX_DEPTH {
             return Err(Error::decode(format!(
                 "the XML body nests elements more than {MAX_DEPTH} deep"
+            )));
+        }
+        self.elements += 1;
+        if self.elements > MAX_ELEMENTS {
+            return Err(Error::decode(format!(
+                "the XML body has more than {MAX_ELEMENTS} elements; no APIv2 message is that large"
             )));
         }
         let name = start.name().0.to_owned();
@@ -1096,6 +1073,8 @@ mod tests {
     fn nesting_is_limited() {
         let nested = |depth: usize| format!("{}x{}", "<a>".repeat(depth), "</a>".repeat(depth));
         assert!(parse(nested(MAX_DEPTH).as_bytes()).is_ok());
+        let many = format!("<xml>{}</xml>", "<a/>".repeat(MAX_ELEMENTS));
+        assert!(parse_err(many.as_bytes()).contains("elements"));
         assert!(parse_err(nested(MAX_DEPTH + 1).as_bytes()).contains("deep"));
         assert!(parse_err(format!("<a>{}", "<a/>".repeat(10)).as_bytes()).contains("ends before"));
         let deep = "<a>".repeat(100_000);
