@@ -22,8 +22,8 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// The default is a pooled HTTPS client; replace it with
 /// [`ClientBuilder::transport`](crate::ClientBuilder::transport) to add a proxy, tracing or a
-/// test double. The future always runs inside a tokio runtime (the caller's, a per-thread one
-/// for the blocking verbs, or the client's own runtime thread), so it may use tokio.
+/// test double. The future always runs inside a tokio runtime (the caller's for the async
+/// verbs, else the client's own runtime thread), so it may use tokio.
 ///
 /// An APIv2 request marked `security: true` carries the [`MutualTls`] extension: send it with
 /// the merchant's client certificate.
@@ -46,9 +46,9 @@ type Pool = HyperClient<Connector, Full<Bytes>>;
 /// The default [`Transport`]: hyper-util's pooled client with rustls.
 ///
 /// Connections belong to the tokio runtime that opened them, so the transport keeps one
-/// connection pool per runtime it is used from (the caller's runtime, the per-thread runtimes
-/// of the blocking verbs, the client's runtime thread) and forgets a pool when its runtime
-/// shuts down. The TLS configuration is built once and shared by all pools.
+/// connection pool per runtime it is used from (callers' runtimes, the client's runtime
+/// thread) and forgets a pool when its runtime shuts down. The TLS configuration is built once
+/// and shared by all pools.
 #[derive(Clone)]
 pub struct HttpsTransport {
     shared: Arc<Pools>,
