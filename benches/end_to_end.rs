@@ -15,18 +15,18 @@
 //! took inside the run, and the CPU left for everything but RSA (CPU per request minus the
 //! in-run signature and one raw verification).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use common::{PATH, TEMPLATE, options};
 use wechatpay::mock::{self, MockServer, Reply};
 use wechatpay::{Backend, Client, PrivateKey, PublicKey, Signer, sign};
 
-const TEMPLATE: &str = "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage";
-const PATH: &str = "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage";
 const IN_FLIGHT: usize = 16;
 const ROLE: &str = "WECHATPAY_BENCH_ROLE";
 
@@ -135,20 +135,6 @@ fn client(uri: &str, backend: Backend, signer: TimedSigner) -> wechatpay::Result
             PublicKey::from_pem_with_backend(mock::PLATFORM_PUBLIC_KEY_PEM, backend)?,
         )
         .build()
-}
-
-fn options() -> Value {
-    json!({
-        "out_order_no": "1234323JKHDFE1243252",
-        "json": {
-            "service_id": "2002000000000558128851361561536",
-            "sub_mchid": "1900000109",
-            "appid": "wxd678efh567hg6787",
-            "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-            "total_amount": 40000,
-            "title": "下发服务预扣费消息",
-        },
-    })
 }
 
 /// CPU time of this whole process (all threads), from `/proc/self/stat`.

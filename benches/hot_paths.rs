@@ -4,16 +4,17 @@
 //! cargo bench --bench hot_paths
 //! ```
 
+mod common;
+
 use std::hint::black_box;
 
+use common::{PATH, TEMPLATE, options};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Method};
-use serde_json::json;
 use wechatpay::mock::{self, MockServer};
 use wechatpay::verify::{PlatformKeys, verify_response};
 use wechatpay::{Backend, Client, PrivateKey, PublicKey, Signer, sign};
 
-const TEMPLATE: &str = "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage";
 const NONCE: &str = "593BEC0C930BF1AFEB40B4A08C8FB242";
 const TIMESTAMP: u64 = 1_554_208_460;
 
@@ -26,23 +27,10 @@ impl Signer for NoRsa {
     }
 }
 
-fn options() -> serde_json::Value {
-    json!({
-        "out_order_no": "1234323JKHDFE1243252",
-        "json": {
-            "service_id": "2002000000000558128851361561536",
-            "sub_mchid": "1900000109",
-            "appid": "wxd678efh567hg6787",
-            "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-            "total_amount": 40000,
-        },
-    })
-}
-
 fn signing(c: &mut Criterion) {
     let message = sign::request_message(
         "POST",
-        "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage",
+        PATH,
         TIMESTAMP,
         NONCE,
         options()["json"].to_string().as_bytes(),
@@ -58,9 +46,7 @@ fn signing(c: &mut Criterion) {
         b.iter(|| {
             let message = sign::request_message(
                 "POST",
-                black_box(
-                    "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage",
-                ),
+                black_box(PATH),
                 TIMESTAMP,
                 NONCE,
                 black_box(b"{\"service_id\":\"2002000000000558128851361561536\"}"),

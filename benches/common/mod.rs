@@ -1,0 +1,24 @@
+//! The call both benches send: the documented "下发服务预扣费消息".
+
+use serde_json::{Value, json};
+
+/// The path template.
+pub const TEMPLATE: &str = "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage";
+
+/// The path it expands to with [`options`].
+pub const PATH: &str = "/v3/payscore/partner/serviceorder/1234323JKHDFE1243252/send-prepaidmessage";
+
+/// The documented example request.
+pub fn options() -> Value {
+    json!({
+        "out_order_no": "1234323JKHDFE1243252",
+        "json": {
+            "service_id": "2002000000000558128851361561536",
+            "sub_mchid": "1900000109",
+            "appid": "wxd678efh567hg6787",
+            "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+            "total_amount": 40000,
+            "title": "下发服务预扣费消息",
+        },
+    })
+}
