@@ -24,8 +24,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{PATH, TEMPLATE, options};
+use wechatpay::crypto::Backend;
 use wechatpay::mock::{self, MockServer, Reply};
-use wechatpay::{Backend, Client, PrivateKey, PublicKey, Signer, sign};
+use wechatpay::v3::sign;
+use wechatpay::{Client, PrivateKey, PublicKey, Signer, toolkit};
 
 const IN_FLIGHT: usize = 16;
 const ROLE: &str = "WECHATPAY_BENCH_ROLE";
@@ -157,7 +159,7 @@ fn raw_rates(backend: Backend) -> wechatpay::Result<(f64, f64)> {
     let message = sign::request_message(
         "POST",
         PATH,
-        sign::timestamp(),
+        toolkit::timestamp(),
         "n",
         options()["json"].to_string().as_bytes(),
     );
@@ -239,7 +241,7 @@ fn run_client() -> Result<(), Box<dyn std::error::Error>> {
         "sign µs/req",
         "non-RSA µs/req"
     );
-    for backend in [Backend::AwsLc, Backend::RustCrypto] {
+    for backend in Backend::available().iter().copied() {
         let signer = TimedSigner {
             key: PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)?,
             nanos: Arc::new(AtomicU64::new(0)),

@@ -11,9 +11,12 @@ use std::hint::black_box;
 use common::{PATH, TEMPLATE, options};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Method};
+use wechatpay::crypto::Backend;
+use wechatpay::crypto::PlatformKeys;
 use wechatpay::mock::{self, MockServer};
-use wechatpay::verify::{PlatformKeys, verify_response};
-use wechatpay::{Backend, Client, PrivateKey, PublicKey, Signer, sign};
+use wechatpay::v3::sign;
+use wechatpay::v3::verify::verify_response;
+use wechatpay::{Client, PrivateKey, PublicKey, Signer, toolkit};
 
 const NONCE: &str = "593BEC0C930BF1AFEB40B4A08C8FB242";
 const TIMESTAMP: u64 = 1_554_208_460;
@@ -35,7 +38,7 @@ fn signing(c: &mut Criterion) {
         NONCE,
         options()["json"].to_string().as_bytes(),
     );
-    for backend in [Backend::AwsLc, Backend::RustCrypto] {
+    for backend in Backend::available().iter().copied() {
         let key = PrivateKey::from_pem_with_backend(mock::MERCHANT_KEY_PEM, backend)
             .expect("mock key parses");
         c.bench_function(&format!("sign/{backend:?}"), |b| {
@@ -65,7 +68,7 @@ fn signing(c: &mut Criterion) {
 fn verification(c: &mut Criterion) {
     let platform = PrivateKey::from_pem(mock::PLATFORM_KEY_PEM).expect("mock key parses");
     let body = br#"{"out_order_no":"1234323JKHDFE1243252","state":"DOING"}"#;
-    let now = sign::timestamp();
+    let now = toolkit::timestamp();
     let message = sign::response_message(&now.to_string(), NONCE, body);
     let signature = sign::sign_base64(&platform, &message).expect("signs");
     let mut headers = HeaderMap::new();
@@ -77,7 +80,7 @@ fn verification(c: &mut Criterion) {
     ] {
         headers.insert(name, HeaderValue::from_str(&value).expect("header"));
     }
-    for backend in [Backend::AwsLc, Backend::RustCrypto] {
+    for backend in Backend::available().iter().copied() {
         let mut keys = PlatformKeys::new();
         keys.insert(
             mock::PLATFORM_KEY_ID,
@@ -100,7 +103,7 @@ fn requests(c: &mut Criterion) {
     let vars = options();
     let map = vars.as_object().expect("object").clone();
     c.bench_function("expand_template", |b| {
-        b.iter(|| wechatpay::expand_template(black_box(TEMPLATE), black_box(&map)))
+        b.iter(|| toolkit::expand_template(black_box(TEMPLATE), black_box(&map)))
     });
     let chain = &client[TEMPLATE];
     c.bench_function(

@@ -101,7 +101,7 @@ fn report(
     call: impl FnOnce() -> wechatpay::Result<Response>,
 ) -> wechatpay::Result<()> {
     let response = call()?;
-    let verified = response.verified_by().unwrap_or("unsigned download");
+    let verified = response.verified_by();
     println!(
         "{style:<20} status {}  verified by {verified}",
         response.status().as_u16()

@@ -25,6 +25,8 @@ struct Inner {
     source: Option<Box<dyn StdError + Send + Sync>>,
     response: Option<ErrorResponse>,
     variables: Vec<String>,
+    /// Nothing of the request was sent: it failed while connecting.
+    connect: bool,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -161,7 +163,7 @@ fn json_code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
 
 impl Error {
     /// A new error of `kind` whose message says what went wrong and what to fix. For your
-    /// own [`Signer`](crate::Signer) or [`Transport`](crate::Transport), e.g.
+    /// own [`Signer`](crate::Signer) or [`Transport`](crate::transport::Transport), e.g.
     /// `Error::new(ErrorKind::Crypto, "the HSM is offline").with_source(cause)`.
     pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
@@ -171,6 +173,7 @@ impl Error {
                 source: None,
                 response: None,
                 variables: Vec::new(),
+                connect: false,
             }),
         }
     }
@@ -178,6 +181,20 @@ impl Error {
     /// Attaches the underlying cause (returned by [`std::error::Error::source`]).
     pub fn with_source(mut self, source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Marks that this error happened while connecting (DNS, a refused connection, the TLS
+    /// handshake, a connect timeout): nothing of the request was sent, so WeChat Pay never saw
+    /// it and sending it again is safe. For your own transport (`transport::Transport`).
+    pub fn nothing_sent(mut self) -> Self {
+        self.inner.connect = true;
+        self
+    }
+
+    /// Appends a sentence to the message.
+    pub(crate) fn with_note(mut self, note: impl AsRef<str>) -> Self {
+        self.inner.message.to_mut().push_str(note.as_ref());
         self
     }
 
@@ -245,9 +262,29 @@ impl Error {
         &self.inner.variables
     }
 
-    /// Whether this is a timeout.
+    /// Whether the request ran out of time ([`ErrorKind::Timeout`]): connecting, or waiting
+    /// for the answer. With [`Error::is_connect`] false, WeChat Pay may have received it.
     pub fn is_timeout(&self) -> bool {
         self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether the request failed while connecting (DNS, a refused connection, the TLS
+    /// handshake, a connect timeout): nothing was sent, so WeChat Pay never saw it and sending
+    /// it again cannot charge twice.
+    pub fn is_connect(&self) -> bool {
+        self.inner.connect
+    }
+
+    /// Whether WeChat Pay answered with an error ([`ErrorKind::Api`]): see [`Error::code`]
+    /// and [`Error::response`].
+    pub fn is_api(&self) -> bool {
+        self.inner.kind == ErrorKind::Api
+    }
+
+    /// Whether an answer or a notification failed verification
+    /// ([`ErrorKind::Verification`]): it must not be trusted.
+    pub fn is_verification(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Verification(_))
     }
 }
 
@@ -279,11 +316,31 @@ impl fmt::Debug for Error {
         if !self.inner.variables.is_empty() {
             out.field("variables", &self.inner.variables);
         }
+        if self.inner.connect {
+            out.field("nothing_sent", &true);
+        }
         if let Some(source) = &self.inner.source {
             out.field("source", source);
         }
         out.finish()
     }
+}
+
+/// The error for an answer whose status is not a success.
+pub(crate) fn status_error(status: StatusCode, headers: HeaderMap, body: Bytes) -> Error {
+    let response = ErrorResponse::new(status, headers, body);
+    let message = if status.is_client_error() || status.is_server_error() {
+        match (response.code(), response.message()) {
+            (Some(_), _) => format!("WeChat Pay answered {status}"),
+            _ => format!(
+                "WeChat Pay answered {status} with a body that is not a WeChat Pay error: {}",
+                preview(response.body())
+            ),
+        }
+    } else {
+        format!("WeChat Pay answered {status}, which is not a success; redirects are not followed")
+    };
+    Error::new(ErrorKind::Api, message).with_response(response)
 }
 
 /// The start of a body, for `Debug`: enough to recognise it, never a whole bill file.

@@ -1,49 +1,52 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod bill;
-mod blocking;
-mod chain;
-mod client;
+// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML. None of
+// these modules imports the client, the chains, the request future, the runtime, the
+// transport or the mock.
+pub mod config;
 pub mod crypto;
 mod error;
 mod media;
+mod normalize;
+mod options;
+mod plan;
+mod protocol;
+mod request;
+mod response;
+mod template;
+pub mod toolkit;
+mod uri;
+pub mod v2;
+pub mod v3;
+pub mod xml;
+
+// The shell: the client and its chains, the request future, the runtime thread, the
+// transport, and the mock server.
+mod chain;
+mod client;
+mod future;
 #[cfg(feature = "mock")]
 pub mod mock;
-mod normalize;
-pub mod notify;
-mod options;
-pub mod paysign;
-mod pipeline;
-mod response;
-mod sensitive;
-pub mod sign;
-mod template;
-mod transport;
-pub mod uri;
-pub mod v2;
-pub mod verify;
+mod runtime;
+pub mod transport;
 
-pub use chain::{Chain, ResponseFuture};
-pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URI, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-};
-pub use crypto::{Backend, Certificate, PrivateKey, PublicKey, Signer};
+pub use chain::Chain;
+pub use client::{Client, ClientBuilder};
+pub use crypto::{Certificate, PrivateKey, PublicKey, Signer};
 pub use error::{Error, ErrorKind, ErrorResponse, Result, Verification};
+pub use future::ResponseFuture;
 pub use media::Media;
-pub use normalize::normalize_segment;
-pub use notify::Notification;
 pub use options::Options;
-pub use paysign::{AppParams, JsapiParams};
-pub use response::Response;
-pub use template::expand as expand_template;
-pub use transport::{HttpsTransport, MutualTls, Transport};
+pub use response::{Response, VerifiedBy};
+pub use v3::notify::Notification;
+pub use v3::{bill, notify, paysign};
 #[cfg(feature = "macros")]
 pub use wechatpay_macros::chain;
 
-/// Re-exported so that no hyper type is needed to use a [`Transport`] or read a
-/// [`Response`].
+/// Re-exported so that no hyper type is needed to use a [`Transport`](transport::Transport)
+/// or read a [`Response`].
 pub use bytes;
 pub use http;

@@ -127,8 +127,7 @@ impl fmt::Debug for Media {
 /// A fresh multipart boundary: 40 lower-case hex characters, like Guzzle's.
 pub(crate) fn boundary() -> Result<String> {
     let mut bytes = [0u8; 20];
-    aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| Error::crypto("the operating system gave no random bytes for a boundary"))?;
+    crate::crypto::random::fill(&mut bytes)?;
     Ok(crate::crypto::hash::hex_lower(&bytes))
 }
 

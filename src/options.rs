@@ -9,19 +9,24 @@
 //! | `body` | a string body sent verbatim (use [`Options::body`] for bytes) |
 //! | `base_uri` | another base URI for this request (`https://apihk.mch.weixin.qq.com/`), resolved like PHP/RFC 3986 |
 //! | `timeout` | seconds (a number) for this request, replacing the client's timeout; `0` means no limit |
+//! | `connect_timeout` | seconds (a number) allowed to connect (TCP and TLS) for this request; `0` means no limit |
 //! | `xml` | APIv2: the fields of the XML body (or of the query for `GET`) |
 //! | `security` | APIv2: `true` sends the request over mutual TLS with the merchant certificate |
 //! | `nonceless` | APIv2: present and not `null` → no `nonce_str` is added |
 //!
-//! Unknown keys are ignored (they may still fill path variables). A key can be both a path
-//! variable and an option, exactly as in PHP.
+//! The options are decoded once, before anything is signed or sent. A key that is neither a
+//! variable of the path nor one of the options above is an
+//! [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) error that names it and
+//! the nearest known name (`jsno` → did you mean `json`?). Guzzle's other request options
+//! (`debug`, `verify`, `proxy`, `handler`, `http_errors`, …) are refused with a sentence that
+//! says what to do instead. A key can be both a path variable and an option, exactly as in
+//! PHP.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
 use crate::media::Media;
 
 /// The options of one request. Build it from JSON, or with the methods below.
@@ -102,6 +107,12 @@ impl Options {
         self.var("timeout", timeout.as_secs_f64())
     }
 
+    /// Sets the time this request may take to connect (TCP and TLS); zero means no limit
+    /// (as `"connect_timeout": 0` in Guzzle).
+    pub fn connect_timeout(self, timeout: Duration) -> Self {
+        self.var("connect_timeout", timeout.as_secs_f64())
+    }
+
     /// APIv2: the fields of the XML body (or of the query for `GET`).
     pub fn xml(self, fields: impl Into<Value>) -> Self {
         self.var("xml", fields)
@@ -173,100 +184,6 @@ impl Options {
         Self {
             not_an_object: Some(what),
             ..Self::default()
-        }
-    }
-
-    /// Fails when the options were built from something that is not an object.
-    pub(crate) fn check_shape(&self) -> Result<()> {
-        match self.not_an_object {
-            Some(what) => Err(Error::invalid(format!(
-                "request options must be a JSON object like {{\"json\": {{…}}}}, not {what}"
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    /// The `headers` option as name/value pairs.
-    pub(crate) fn headers(&self) -> Result<Vec<(&str, String)>> {
-        let Some(headers) = self.map.get("headers") else {
-            return Ok(Vec::new());
-        };
-        let Value::Object(headers) = headers else {
-            return Err(Error::invalid(
-                "the `headers` option must be an object like {\"Wechatpay-Serial\": \"PUB_KEY_ID_…\"}",
-            ));
-        };
-        headers
-            .iter()
-            .filter(|(_, value)| !value.is_null())
-            .map(|(name, value)| {
-                let text = match value {
-                    Value::String(text) => text.clone(),
-                    Value::Number(number) => number.to_string(),
-                    Value::Bool(flag) => if *flag { "1" } else { "" }.to_string(),
-                    _ => {
-                        return Err(Error::invalid(format!(
-                            "the header `{name}` must be a string, not {value}"
-                        )));
-                    }
-                };
-                Ok((name.as_str(), text))
-            })
-            .collect()
-    }
-
-    /// The `timeout` option.
-    /// The request's time limit: the `timeout` option, else `default` (the client's). `0`
-    /// means no limit, as in Guzzle, and so does more seconds than a `Duration` holds.
-    pub(crate) fn timeout_or(&self, default: Option<Duration>) -> Result<Option<Duration>> {
-        Ok(self.timeout_option()?.unwrap_or(default))
-    }
-
-    fn timeout_option(&self) -> Result<Option<Option<Duration>>> {
-        match self.map.get("timeout") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(number)) => number
-                .as_f64()
-                .filter(|seconds| *seconds >= 0.0)
-                .map(|seconds| {
-                    Some(
-                        Duration::try_from_secs_f64(seconds)
-                            .ok()
-                            .filter(|limit| !limit.is_zero()),
-                    )
-                })
-                .ok_or_else(|| {
-                    Error::invalid("the `timeout` option must be a number of seconds, 0 or more")
-                }),
-            Some(other) => Err(Error::invalid(format!(
-                "the `timeout` option must be a number of seconds, not {other}"
-            ))),
-        }
-    }
-
-    /// The `base_uri` option.
-    pub(crate) fn base_uri_option(&self) -> Result<Option<&str>> {
-        match self.map.get("base_uri") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(uri)) => Ok(Some(uri)),
-            Some(other) => Err(Error::invalid(format!(
-                "the `base_uri` option must be a string like \"https://apihk.mch.weixin.qq.com/\", not {other}"
-            ))),
-        }
-    }
-
-    /// The body: the `body` bytes, else the `body` string option.
-    pub(crate) fn raw_body(&self) -> Result<Option<Bytes>> {
-        if let Some(body) = &self.body {
-            return Ok(Some(body.clone()));
-        }
-        match self.map.get("body") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(Bytes::from(text.clone()))),
-            Some(other) => Err(Error::invalid(format!(
-                "the `body` option must be a string (or use Options::body for bytes), not {other}; \
-                 for a JSON body use the `json` option"
-            ))),
         }
     }
 }

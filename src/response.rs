@@ -4,8 +4,71 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
+use std::fmt;
+
 use crate::error::{Error, Result};
-use crate::v2::xml::{self, XmlMap};
+use crate::toolkit::SignType;
+use crate::xml::{self, XmlMap};
+
+/// What vouched for an answer ([`Response::verified_by`]).
+///
+/// Compares equal to its text ([`VerifiedBy::as_str`]):
+/// `assert_eq!(res.verified_by(), "PUB_KEY_ID_…")`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VerifiedBy {
+    /// APIv3: the `Wechatpay-Signature` verified with the platform key of this id (a
+    /// `PUB_KEY_ID_…` or a platform-certificate serial).
+    PlatformKey(String),
+    /// APIv2: the `sign` field checked with the APIv2 key, under this algorithm.
+    Sign(SignType),
+    /// Nothing: a download WeChat Pay does not sign (APIv3 bills, images, e-receipts; the
+    /// APIv2 paths of [`v2::NO_SIGNATURE_PATHS`](crate::v2::NO_SIGNATURE_PATHS)), handed back
+    /// untouched. Check its content yourself (e.g. [`bill::check`](crate::bill::check)).
+    Unsigned,
+}
+
+impl VerifiedBy {
+    /// The platform key id, for [`VerifiedBy::PlatformKey`].
+    pub fn key_id(&self) -> Option<&str> {
+        match self {
+            VerifiedBy::PlatformKey(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether a signature was checked (anything but [`VerifiedBy::Unsigned`]).
+    pub fn is_signature(&self) -> bool {
+        !matches!(self, VerifiedBy::Unsigned)
+    }
+
+    /// The key id, the sign algorithm (`MD5`, `HMAC-SHA256`), or `unsigned`.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VerifiedBy::PlatformKey(id) => id,
+            VerifiedBy::Sign(sign_type) => sign_type.name(),
+            VerifiedBy::Unsigned => "unsigned",
+        }
+    }
+}
+
+impl fmt::Display for VerifiedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for VerifiedBy {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for VerifiedBy {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// A successful answer from WeChat Pay, already verified (see [`Response::verified_by`]).
 #[derive(Debug, Clone)]
@@ -13,7 +76,7 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
-    verified_by: Option<String>,
+    verified_by: VerifiedBy,
 }
 
 impl Response {
@@ -21,7 +84,7 @@ impl Response {
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
-        verified_by: Option<String>,
+        verified_by: VerifiedBy,
     ) -> Self {
         Self {
             status,
@@ -89,22 +152,16 @@ impl Response {
         xml::parse(&self.body)
     }
 
-    /// What vouched for this answer:
-    ///
-    /// * APIv3: the id of the platform key (`PUB_KEY_ID_…` or certificate serial) whose
-    ///   `Wechatpay-Signature` was verified;
-    /// * APIv2: the algorithm of the `sign` field that was checked, `"MD5"` or
-    ///   `"HMAC-SHA256"`;
-    /// * `None` for the answers WeChat Pay does not sign: the APIv3 downloads (bills, images,
-    ///   …) and the APIv2 paths of [`v2::NO_SIGNATURE_PATHS`](crate::v2::NO_SIGNATURE_PATHS)
-    ///   (bills, red packets, transfers, …), which are handed back untouched.
-    pub fn verified_by(&self) -> Option<&str> {
-        self.verified_by.as_deref()
+    /// What vouched for this answer: the platform key that verified an APIv3 answer, the
+    /// algorithm of a checked APIv2 `sign`, or [`VerifiedBy::Unsigned`] for the downloads
+    /// WeChat Pay does not sign (bills, images, …), which are handed back untouched.
+    pub fn verified_by(&self) -> &VerifiedBy {
+        &self.verified_by
     }
 
     /// Whether a signature was checked: an APIv3 `Wechatpay-Signature` or an APIv2 `sign`
     /// (see [`Response::verified_by`]).
     pub fn is_verified(&self) -> bool {
-        self.verified_by.is_some()
+        self.verified_by.is_signature()
     }
 }

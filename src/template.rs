@@ -72,6 +72,30 @@ pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
     .with_variables(missing))
 }
 
+/// The names of the variables `template` uses, in order of appearance, each once
+/// (`v3/{a}/x{?b,c}` → `a`, `b`, `c`).
+pub(crate) fn variables(template: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if close > 0 => {
+                let (_, specs) = operator(&after[..close]);
+                for spec in specs.split(',') {
+                    let (name, _, _) = parse_varspec(spec.trim());
+                    if !name.is_empty() && !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            _ => rest = after,
+        }
+    }
+    names
+}
+
 struct Operator {
     first: &'static str,
     separator: char,
@@ -232,6 +256,15 @@ mod tests {
 
     fn expands(template: &str, value: Value) -> String {
         expand(template, &vars(value)).expect("expands")
+    }
+
+    #[test]
+    fn lists_the_variables() {
+        assert_eq!(
+            variables("v3/{a}/x/{+b}{?c,a,d*}{/e:3}"),
+            ["a", "b", "c", "d", "e"]
+        );
+        assert!(variables("v3/x/{}/{").is_empty());
     }
 
     #[test]

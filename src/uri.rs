@@ -101,6 +101,27 @@ pub(crate) fn percent_decode_bytes(text: &str, plus_as_space: bool) -> Vec<u8> {
     out
 }
 
+/// The `key=value` pairs of the query of `target` (everything after the first `?`),
+/// percent-decoded in order; empty pairs are skipped and a pair without `=` has an empty
+/// value. With `plus_as_space`, a `+` is a space (form encoding, Guzzle's `Query::parse`);
+/// without, it stays a `+` (RFC 3986, what the conformance corpus compares).
+pub(crate) fn query_pairs(
+    target: &str,
+    plus_as_space: bool,
+) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+    let query = target.split_once('?').map_or("", |(_, query)| query);
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(move |pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                percent_decode_bytes(key, plus_as_space),
+                percent_decode_bytes(value, plus_as_space),
+            )
+        })
+}
+
 /// A JSON number as PHP's `(string)` cast writes it: integers in decimal, floats with 14
 /// significant digits (`2.0` → `2`, `0.1 + 0.2` → `0.3`, `1e20` → `1.0E+20`).
 pub(crate) fn number_text(number: &Number) -> String {
@@ -148,7 +169,7 @@ fn php_float(f: f64) -> String {
 /// ```
 /// use serde_json::json;
 /// assert_eq!(
-///     wechatpay::uri::build_query(&json!({"a": "b c", "d": ["x", "y"], "e": true})).unwrap(),
+///     wechatpay::toolkit::build_query(&json!({"a": "b c", "d": ["x", "y"], "e": true})).unwrap(),
 ///     "a=b%20c&d%5B0%5D=x&d%5B1%5D=y&e=1"
 /// );
 /// ```
@@ -271,6 +292,56 @@ impl BaseUri {
             remove_dot_segments(&format!("{directory}{path}"))
         };
         Ok((self.origin.clone(), target(&path, query)))
+    }
+}
+
+/// Where a request goes: `scheme://authority` and the request target (`path[?query]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Destination {
+    pub origin: String,
+    pub target: String,
+}
+
+impl Destination {
+    /// Resolves `path` (an expanded template) against `base`; a `query` (the `query` option,
+    /// already encoded) replaces any query the path carries, and an empty one removes it.
+    pub(crate) fn resolve(base: &BaseUri, path: &str, query: Option<&str>) -> Result<Self> {
+        let (origin, mut target) = base.resolve(path)?;
+        if let Some(query) = query {
+            target.truncate(target.find('?').unwrap_or(target.len()));
+            if !query.is_empty() {
+                target.push('?');
+                target.push_str(query);
+            }
+        }
+        Ok(Self { origin, target })
+    }
+
+    /// The path part of the target.
+    pub(crate) fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
+
+    /// A request to this destination.
+    pub(crate) fn request(
+        &self,
+        method: http::Method,
+        headers: http::HeaderMap,
+        body: bytes::Bytes,
+    ) -> Result<http::Request<bytes::Bytes>> {
+        let mut request = http::Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = self.uri()?;
+        *request.headers_mut() = headers;
+        Ok(request)
+    }
+
+    /// The whole URI.
+    pub(crate) fn uri(&self) -> Result<http::Uri> {
+        let uri = format!("{}{}", self.origin, self.target);
+        http::Uri::try_from(uri.as_str()).map_err(|e| {
+            Error::invalid(format!("`{uri}` is not a valid request URI")).with_source(e)
+        })
     }
 }
 

@@ -341,7 +341,7 @@ fn check_request(request: &RecordedRequest, expect: &Value, fixtures: &Path) -> 
 /// verdict already checked the `sign` with the APIv2 key).
 fn check_v2(request: &RecordedRequest, v2: &Value) -> Check {
     let fields: Vec<(String, String)> = match v2["carrier"].as_str() {
-        Some("xml") => wechatpay::v2::xml::parse(&request.body)
+        Some("xml") => wechatpay::xml::parse(&request.body)
             .map_err(|e| format!("the body is not XML: {e}"))?
             .iter()
             .map(|(key, value)| {

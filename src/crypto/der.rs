@@ -16,14 +16,33 @@ pub(crate) struct PemBlock {
     pub der: Vec<u8>,
 }
 
-/// Reads the first PEM block of `text`.
+/// Reads the first PEM block of `text`; `what` names the expected content in errors.
 pub(crate) fn first_pem_block(text: &str, what: &str) -> Result<PemBlock> {
-    let begin = text.find("-----BEGIN ").ok_or_else(|| {
-        Error::crypto(format!(
+    match next_pem_block(text, what)? {
+        Some((block, _)) => Ok(block),
+        None => Err(Error::crypto(format!(
             "the {what} is not PEM: expected a line like `-----BEGIN PRIVATE KEY-----`; \
              pass the file's text (or use from_pem_file with its path)"
-        ))
-    })?;
+        ))),
+    }
+}
+
+/// Reads every PEM block of `text`, in order (a certificate chain, a bundle of roots).
+pub(crate) fn pem_blocks(text: &str, what: &str) -> Result<Vec<PemBlock>> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some((block, after)) = next_pem_block(rest, what)? {
+        blocks.push(block);
+        rest = after;
+    }
+    Ok(blocks)
+}
+
+/// The next PEM block of `text` and the text after it; `None` when there is none.
+fn next_pem_block<'t>(text: &'t str, what: &str) -> Result<Option<(PemBlock, &'t str)>> {
+    let Some(begin) = text.find("-----BEGIN ") else {
+        return Ok(None);
+    };
     let rest = &text[begin + "-----BEGIN ".len()..];
     let label_end = rest
         .find("-----")
@@ -49,7 +68,8 @@ pub(crate) fn first_pem_block(text: &str, what: &str) -> Result<PemBlock> {
     let der = STANDARD.decode(body.as_bytes()).map_err(|e| {
         Error::crypto(format!("the {what}'s PEM body is not valid base64")).with_source(e)
     })?;
-    Ok(PemBlock { label, der })
+    let after = &body_and_end[body_end + end_marker.len()..];
+    Ok(Some((PemBlock { label, der }, after)))
 }
 
 /// DER `AlgorithmIdentifier` of `rsaEncryption` with NULL parameters.
@@ -200,6 +220,22 @@ mod tests {
         assert!(read_tlv(&[0x30, 0x05, 0x00]).is_none());
         assert!(certificate_parts(&[0x30, 0x00]).is_err());
         assert!(certificate_parts(&[]).is_err());
+    }
+
+    #[test]
+    fn reads_every_block() {
+        let two = "-----BEGIN A-----\nAQI=\n-----END A-----\nx\n-----BEGIN B-----\nAw==\n-----END B-----\n";
+        let blocks = pem_blocks(two, "bundle").expect("two blocks");
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(
+            (blocks[0].label.as_str(), blocks[0].der.as_slice()),
+            ("A", &[1u8, 2][..])
+        );
+        assert_eq!(
+            (blocks[1].label.as_str(), blocks[1].der.as_slice()),
+            ("B", &[3u8][..])
+        );
+        assert!(pem_blocks("no pem", "bundle").expect("none").is_empty());
     }
 
     #[test]

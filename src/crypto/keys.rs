@@ -1,5 +1,12 @@
 //! RSA keys and certificates, parsed once and held by a crypto backend.
 
+// Without a backend the key types still exist (so the crate builds) but none can be made:
+// their methods are unreachable.
+#![cfg_attr(
+    not(any(feature = "aws-lc", feature = "rustcrypto")),
+    allow(unused_variables, unreachable_code, dead_code)
+)]
+
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -23,13 +30,26 @@ pub enum Backend {
 }
 
 impl Default for Backend {
-    /// `AwsLc` when the `aws-lc` feature is on, else `RustCrypto`.
+    /// `AwsLc` when the `aws-lc` feature is on, else `RustCrypto` (which reports that its
+    /// feature is off when neither is compiled in).
     fn default() -> Self {
         if cfg!(feature = "aws-lc") {
             Backend::AwsLc
         } else {
             Backend::RustCrypto
         }
+    }
+}
+
+impl Backend {
+    /// The backends compiled into this build, the default first.
+    pub fn available() -> &'static [Backend] {
+        &[
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc,
+            #[cfg(feature = "rustcrypto")]
+            Backend::RustCrypto,
+        ]
     }
 }
 
@@ -83,6 +103,10 @@ pub(crate) enum PrivateInner {
     AwsLc(super::aws_lc::Private),
     #[cfg(feature = "rustcrypto")]
     RustCrypto(super::rust_crypto::Private),
+    /// No backend is compiled in: no key can be made.
+    #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+    #[allow(dead_code)]
+    Unavailable(std::convert::Infallible),
 }
 
 impl PrivateKey {
@@ -157,6 +181,8 @@ impl PrivateKey {
             PrivateInner::AwsLc(_) => Backend::AwsLc,
             #[cfg(feature = "rustcrypto")]
             PrivateInner::RustCrypto(_) => Backend::RustCrypto,
+            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+            PrivateInner::Unavailable(never) => match *never {},
         }
     }
 
@@ -171,6 +197,8 @@ impl PrivateKey {
             PrivateInner::AwsLc(key) => key.sign(message),
             #[cfg(feature = "rustcrypto")]
             PrivateInner::RustCrypto(key) => key.sign(message),
+            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+            PrivateInner::Unavailable(never) => match *never {},
         }
     }
 
@@ -190,6 +218,8 @@ impl PrivateKey {
             PrivateInner::AwsLc(key) => key.decrypt_oaep(&ciphertext),
             #[cfg(feature = "rustcrypto")]
             PrivateInner::RustCrypto(key) => key.decrypt_oaep(&ciphertext),
+            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+            PrivateInner::Unavailable(never) => match *never {},
         }
     }
 }
@@ -220,6 +250,10 @@ pub(crate) enum PublicInner {
     AwsLc(super::aws_lc::Public),
     #[cfg(feature = "rustcrypto")]
     RustCrypto(super::rust_crypto::Public),
+    /// No backend is compiled in: no key can be made.
+    #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+    #[allow(dead_code)]
+    Unavailable(std::convert::Infallible),
 }
 
 impl PublicKey {
@@ -295,6 +329,8 @@ impl PublicKey {
             PublicInner::AwsLc(_) => Backend::AwsLc,
             #[cfg(feature = "rustcrypto")]
             PublicInner::RustCrypto(_) => Backend::RustCrypto,
+            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+            PublicInner::Unavailable(never) => match *never {},
         }
     }
 
@@ -310,6 +346,8 @@ impl PublicKey {
             PublicInner::AwsLc(key) => key.verify(message, signature),
             #[cfg(feature = "rustcrypto")]
             PublicInner::RustCrypto(key) => key.verify(message, signature),
+            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+            PublicInner::Unavailable(never) => match *never {},
         };
         if valid {
             Ok(())
@@ -330,11 +368,13 @@ impl PublicKey {
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the plaintext is
     /// too long, [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
     pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String> {
-        let ciphertext = match &*self.inner {
+        let ciphertext: Vec<u8> = match &*self.inner {
             #[cfg(feature = "aws-lc")]
             PublicInner::AwsLc(key) => key.encrypt_oaep(plaintext)?,
             #[cfg(feature = "rustcrypto")]
             PublicInner::RustCrypto(key) => key.encrypt_oaep(plaintext)?,
+            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
+            PublicInner::Unavailable(never) => match *never {},
         };
         Ok(STANDARD.encode(ciphertext))
     }

@@ -1,20 +1,23 @@
-//! Keys, certificates, hashes and ciphers.
+//! Keys, certificates, hashes, ciphers and randomness.
 //!
-//! RSA goes through one seam with two implementations: aws-lc-rs (feature `aws-lc`, the
-//! default) and the pure-Rust `rsa` crate (feature `rustcrypto`).
-
-#[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-compile_error!("wechatpay needs a crypto backend: enable the `aws-lc` or the `rustcrypto` feature");
+//! RSA goes through one seam with two implementations, chosen at compile time by feature:
+//! aws-lc-rs (`aws-lc`, the default) and the pure-Rust `rsa` crate (`rustcrypto`). With both
+//! features on, both are compiled in and [`Backend::default`] is aws-lc-rs; with neither, the
+//! crate still builds but every key fails to parse with an error naming the features.
 
 mod aes;
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
 mod der;
 pub(crate) mod hash;
+mod keyring;
 mod keys;
+pub(crate) mod random;
 #[cfg(feature = "rustcrypto")]
 mod rust_crypto;
 
 pub use aes::{aes_ecb_decrypt, aes_ecb_encrypt, aes_gcm_decrypt, aes_gcm_encrypt};
+pub(crate) use der::{PemBlock, pem_blocks};
 pub use hash::{constant_time_eq, md5_hex, sha1_hex, sha256_hex};
+pub use keyring::PlatformKeys;
 pub use keys::{Backend, Certificate, PrivateKey, PublicKey, Signer};

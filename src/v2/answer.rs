@@ -3,12 +3,12 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-use super::sign::{self, SignType};
-use super::xml::{self, XmlMap, XmlValue};
-use crate::client::Config;
-use crate::error::{Error, ErrorKind, ErrorResponse, Result, Verification};
-use crate::pipeline;
-use crate::response::Response;
+use super::fields::signed_fields;
+use crate::config::{ApiV2Key, Config};
+use crate::error::{Error, ErrorKind, ErrorResponse, Result, Verification, status_error};
+use crate::response::{Response, VerifiedBy};
+use crate::toolkit::{self, SignType};
+use crate::xml::{self, XmlMap, XmlValue};
 
 /// The APIv2 request paths whose answers WeChat Pay does not sign (the PHP SDK's list):
 /// their answers are handed back untouched, unparsed and unchecked (bills are CSV, some
@@ -47,33 +47,32 @@ pub fn is_unsigned_path(path: &str) -> bool {
     NO_SIGNATURE_PATHS.contains(&path)
 }
 
-/// How to check an APIv2 answer.
-pub(crate) struct AnswerCheck {
-    /// The request path, e.g. `/pay/micropay`.
-    pub path: String,
-}
-
-/// Checks the answer to an APIv2 request.
-pub(crate) fn finish(
+/// Checks the answer to an APIv2 request for `path` (e.g. `/pay/micropay`).
+pub(crate) fn check(
     config: &Config,
-    check: &AnswerCheck,
+    path: &str,
     response: http::Response<Bytes>,
 ) -> Result<Response> {
     let (parts, body) = response.into_parts();
     if !parts.status.is_success() {
-        return Err(pipeline::status_error(parts.status, parts.headers, body));
+        return Err(status_error(parts.status, parts.headers, body));
     }
-    if is_unsigned_path(&check.path) {
-        return Ok(Response::new(parts.status, parts.headers, body, None));
+    if is_unsigned_path(path) {
+        return Ok(Response::new(
+            parts.status,
+            parts.headers,
+            body,
+            VerifiedBy::Unsigned,
+        ));
     }
-    let secret = super::secret(config)?;
+    let key = config.apiv2_key()?;
     let fields = match xml::parse(&body) {
         Ok(fields) => fields,
         Err(error) => {
             let message = format!(
                 "the APIv2 answer from {} is not XML ({error}); WeChat Pay answers APIv2 calls \
                  in XML, so check the base URI and the path",
-                check.path
+                path
             );
             return Err(Error::decode(message)
                 .with_source(error)
@@ -86,12 +85,12 @@ pub(crate) fn finish(
         body,
         fields,
     };
-    match check_fields(&answer.fields, secret) {
+    match check_fields(&answer.fields, key) {
         Ok(sign_type) => Ok(Response::new(
             answer.status,
             answer.headers,
             answer.body,
-            Some(sign_type.name().to_owned()),
+            VerifiedBy::Sign(sign_type),
         )),
         Err(failure) => Err(answer.into_error(failure)),
     }
@@ -175,11 +174,11 @@ impl Answer {
 /// all pass. The `sign` comes before `result_code` so that a business error code
 /// (`USERPAYING`, `ORDERPAID`, …), which callers act on, is only reported when WeChat Pay
 /// signed it; a communication failure (`return_code` not `SUCCESS`) is unsigned.
-fn check_fields(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, Failure> {
+fn check_fields(fields: &XmlMap, key: &ApiV2Key) -> std::result::Result<SignType, Failure> {
     if fields.get_str("return_code") != Some("SUCCESS") {
         return Err(Failure::Return);
     }
-    let sign_type = check_sign(fields, secret)?;
+    let sign_type = check_sign(fields, key)?;
     if fields
         .get("result_code")
         .is_some_and(|code| code.as_str() != Some("SUCCESS"))
@@ -189,7 +188,7 @@ fn check_fields(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, 
     Ok(sign_type)
 }
 
-fn check_sign(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, Failure> {
+fn check_sign(fields: &XmlMap, key: &ApiV2Key) -> std::result::Result<SignType, Failure> {
     let given = match fields.get("sign") {
         None => return Err(Failure::MissingSign),
         Some(XmlValue::Text(given)) => given,
@@ -200,8 +199,8 @@ fn check_sign(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, Fa
         }
     };
     let sign_type = SignType::for_signature(given);
-    let pairs = signed_pairs(fields).map_err(Failure::Sign)?;
-    match sign::sign_matches(sign_type, pairs, secret, given) {
+    let pairs = signed_fields(fields).map_err(Failure::Sign)?;
+    match toolkit::sign_matches(sign_type, pairs, key.as_str(), given) {
         Ok(true) => Ok(sign_type),
         Ok(false) => Err(Failure::Sign(format!(
             "the APIv2 answer's `sign` does not match its fields (checked as {}): the answer \
@@ -212,32 +211,19 @@ fn check_sign(fields: &XmlMap, secret: &str) -> std::result::Result<SignType, Fa
     }
 }
 
-/// The text fields that a `sign` covers: all but `sign`. Nested or repeated elements cannot
-/// be covered by a `sign`, so an answer that has them is refused.
-pub(super) fn signed_pairs(fields: &XmlMap) -> std::result::Result<Vec<(&str, &str)>, String> {
-    fields
-        .iter()
-        .filter(|(key, _)| *key != "sign")
-        .map(|(key, value)| {
-            value.as_str().map(|text| (key, text)).ok_or_else(|| {
-                format!(
-                    "the APIv2 field `{key}` is a nested or repeated element, which a `sign` \
-                     cannot cover; the message must not be trusted"
-                )
-            })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SECRET: &str = "exposed_your_key_here_have_risks";
 
+    fn key() -> ApiV2Key {
+        ApiV2Key::new(SECRET).unwrap()
+    }
+
     fn signed(pairs: &[(&str, &str)], sign_type: SignType) -> XmlMap {
         let mut fields: XmlMap = pairs.iter().copied().collect();
-        let sign = sign::sign(sign_type, pairs.iter().copied(), SECRET).unwrap();
+        let sign = toolkit::sign(sign_type, pairs.iter().copied(), SECRET).unwrap();
         fields.insert("sign", sign);
         fields
     }
@@ -257,50 +243,50 @@ mod tests {
     fn checks_in_order() {
         let ok = [("return_code", "SUCCESS"), ("return_msg", "OK")];
         assert!(matches!(
-            check_fields(&signed(&ok, SignType::Md5), SECRET),
+            check_fields(&signed(&ok, SignType::Md5), &key()),
             Ok(SignType::Md5)
         ));
         assert!(matches!(
-            check_fields(&signed(&ok, SignType::HmacSha256), SECRET),
+            check_fields(&signed(&ok, SignType::HmacSha256), &key()),
             Ok(SignType::HmacSha256)
         ));
         // `sign_type` in an answer is covered but does not pick the algorithm: the length does.
         let typed = [("return_code", "SUCCESS"), ("sign_type", "HMAC-SHA256")];
         assert!(matches!(
-            check_fields(&signed(&typed, SignType::Md5), SECRET),
+            check_fields(&signed(&typed, SignType::Md5), &key()),
             Ok(SignType::Md5)
         ));
         let fail = [("return_code", "FAIL"), ("return_msg", "签名错误")];
         assert!(matches!(
-            check_fields(&signed(&fail, SignType::Md5), SECRET),
+            check_fields(&signed(&fail, SignType::Md5), &key()),
             Err(Failure::Return)
         ));
         let lower = [("return_code", "success")];
         assert!(matches!(
-            check_fields(&signed(&lower, SignType::Md5), SECRET),
+            check_fields(&signed(&lower, SignType::Md5), &key()),
             Err(Failure::Return)
         ));
         let result = [("return_code", "SUCCESS"), ("result_code", "FAIL")];
         assert!(matches!(
-            check_fields(&signed(&result, SignType::Md5), SECRET),
+            check_fields(&signed(&result, SignType::Md5), &key()),
             Err(Failure::Result)
         ));
         let unsigned: XmlMap = ok.iter().copied().collect();
         assert!(matches!(
-            check_fields(&unsigned, SECRET),
+            check_fields(&unsigned, &key()),
             Err(Failure::MissingSign)
         ));
         let mut lower_sign = signed(&ok, SignType::Md5);
         let sign = lower_sign.get_str("sign").unwrap().to_lowercase();
         lower_sign.insert("sign", sign);
         assert!(matches!(
-            check_fields(&lower_sign, SECRET),
+            check_fields(&lower_sign, &key()),
             Err(Failure::Sign(_))
         ));
         let mut nested = signed(&ok, SignType::Md5);
         nested.insert("extra", XmlValue::List(vec!["1".into(), "2".into()]));
         assert!(matches!(
-            check_fields(&nested, SECRET),
+            check_fields(&nested, &key()),
             Err(Failure::Sign(_))
         ));
     }

@@ -30,7 +30,7 @@
 //!         "auth_code": "120061098828009406",
 //!     },
 //! }))?;
-//! assert_eq!(res.verified_by(), Some("MD5"));
+//! assert_eq!(res.verified_by(), "MD5");
 //! assert_eq!(res.xml()?.get_str("transaction_id"), Some("1217752501201407033233368018"));
 //! # Ok(())
 //! # }
@@ -57,10 +57,10 @@
 //!    `Content-Type: text/xml; charset=utf-8` and
 //!    `Accept: text/xml, text/plain, application/x-gzip`;
 //! 6. `security: true` (exactly `true`) sends the request over mutual TLS with the merchant
-//!    certificate ([`MutualTls`](crate::MutualTls)).
+//!    certificate (the `transport::MutualTls` extension).
 //!
-//! The `base_uri`, `query`, `headers` and `timeout` options apply as for APIv3; `json` and
-//! `body` are ignored.
+//! The `base_uri`, `query`, `headers`, `timeout` and `connect_timeout` options apply as for
+//! APIv3; `json`, `body` and media uploads are refused.
 //!
 //! # Answers
 //!
@@ -79,37 +79,14 @@
 //! notification, [`Client::decrypt_v2_refund`](crate::Client::decrypt_v2_refund) decrypts the
 //! `req_info` of a refund notification, and [`reply`] writes the answer WeChat Pay expects.
 
-use crate::client::Config;
-use crate::error::{Error, Result};
-
 mod answer;
+mod fields;
 mod notify;
-mod request;
-pub mod sign;
-pub mod xml;
+pub(crate) mod request;
 
-pub(crate) use answer::{AnswerCheck, finish};
+pub(crate) use answer::check;
 pub use answer::{NO_SIGNATURE_PATHS, is_unsigned_path};
+pub use fields::{fields_from_json, sign_request, to_query};
+#[cfg(feature = "mock")]
+pub(crate) use fields::{merchant_field, signed_fields};
 pub use notify::{decrypt_refund, reply, verify_notification};
-pub(crate) use request::{MCHID_FIELDS, prepare};
-pub use request::{fields_from_json, sign_request, to_query};
-
-/// The APIv2 path of an expanded template that starts with `v2/` (any case).
-pub(crate) fn strip_prefix(expanded: &str) -> Option<&str> {
-    let prefix = expanded.get(..3)?;
-    prefix.eq_ignore_ascii_case("v2/").then(|| &expanded[3..])
-}
-
-/// The APIv2 key of the client, or the error that says how to set it.
-pub(crate) fn secret(config: &Config) -> Result<&str> {
-    config
-        .secret
-        .as_ref()
-        .map(|secret| secret.0.as_str())
-        .ok_or_else(|| {
-            Error::config(
-                "APIv2 calls and callbacks are signed with the APIv2 key, which this client \
-                 lacks: set ClientBuilder::secret (the APIv2 key, API密钥)",
-            )
-        })
-}

@@ -1,0 +1,293 @@
+//! [`ClientBuilder`]: records the settings, and checks them all in `build()`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+
+use super::Client;
+use crate::config::{
+    ApiV2Key, ApiV3Key, Config, DEFAULT_BASE_URI, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    USER_AGENT, header_safe_field,
+};
+use crate::crypto::{Certificate, PlatformKeys, PrivateKey, PublicKey, Signer};
+use crate::error::{Error, Result};
+use crate::future::Shared;
+use crate::transport::{
+    HttpsTransport, TlsIdentity, Transport, TransportSettings, certificates_from_pem,
+};
+use crate::uri::BaseUri;
+
+/// Configures a [`Client`]. Every method only records; [`ClientBuilder::build`] checks
+/// everything at once and does no I/O.
+#[derive(Default)]
+pub struct ClientBuilder {
+    mchid: Option<String>,
+    serial: Option<String>,
+    signer: Option<Arc<dyn Signer>>,
+    private_key: Option<PrivateKey>,
+    platform_keys: PlatformKeys,
+    base_uri: Option<String>,
+    timeout: Option<Option<Duration>>,
+    connect_timeout: Option<Duration>,
+    transport: Option<Arc<dyn Transport>>,
+    apiv3_key: Option<String>,
+    secret: Option<String>,
+    tls_roots: Vec<String>,
+    merchant_identity: Option<Result<(String, String)>>,
+}
+
+impl ClientBuilder {
+    /// The merchant id (商户号), e.g. `1900000109`.
+    pub fn mchid(mut self, mchid: &str) -> Self {
+        self.mchid = Some(mchid.to_owned());
+        self
+    }
+
+    /// The serial number of the merchant API certificate (商户API证书序列号), 40 hex digits.
+    pub fn serial(mut self, serial: &str) -> Self {
+        self.serial = Some(serial.to_owned());
+        self
+    }
+
+    /// The merchant private key (`apiclient_key.pem`): signs requests and decrypts sensitive
+    /// fields.
+    pub fn private_key(mut self, key: PrivateKey) -> Self {
+        self.private_key = Some(key);
+        self
+    }
+
+    /// Signs requests with `signer` instead of a [`PrivateKey`] (a KMS or an HSM holds the
+    /// key). A private key given as well is then only used for decryption.
+    pub fn signer(mut self, signer: impl Signer) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self
+    }
+
+    /// A platform key that answers are verified with, by the id WeChat Pay sends in
+    /// `Wechatpay-Serial`: a WeChat Pay public-key id (`PUB_KEY_ID_…`, with `pub_key.pem`) or
+    /// a platform-certificate serial. Repeatable; both kinds may be configured during a
+    /// migration.
+    pub fn platform_key(mut self, id: &str, key: PublicKey) -> Self {
+        self.platform_keys.insert(id, key);
+        self
+    }
+
+    /// A platform certificate (`wechatpay_{serial}.pem`); its serial is read from it.
+    pub fn platform_certificate(mut self, certificate: Certificate) -> Self {
+        self.platform_keys
+            .insert(certificate.serial(), certificate.public_key().clone());
+        self
+    }
+
+    /// The base URI, [`DEFAULT_BASE_URI`] unless set (e.g. `https://api2.mch.weixin.qq.com/`,
+    /// `https://apihk.mch.weixin.qq.com/`).
+    pub fn base_uri(mut self, base_uri: &str) -> Self {
+        self.base_uri = Some(base_uri.to_owned());
+        self
+    }
+
+    /// The time allowed for a whole request ([`DEFAULT_TIMEOUT`] unless set); the `timeout`
+    /// option overrides it per request.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(Some(timeout));
+        self
+    }
+
+    /// Lets requests take as long as they take.
+    pub fn no_timeout(mut self) -> Self {
+        self.timeout = Some(None);
+        self
+    }
+
+    /// The time allowed to connect ([`DEFAULT_CONNECT_TIMEOUT`] unless set).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Sends requests with `transport` instead of the default HTTPS client.
+    ///
+    /// [`connect_timeout`](Self::connect_timeout),
+    /// [`tls_root_certificate`](Self::tls_root_certificate) and the certificate of
+    /// [`merchant_identity`](Self::merchant_identity) configure the default client only; a
+    /// transport of your own applies its own (requests that need mutual TLS carry
+    /// [`MutualTls`](crate::transport::MutualTls)).
+    pub fn transport(mut self, transport: impl Transport) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// The APIv3 key (APIv3密钥, 32 bytes): decrypts notifications and the platform
+    /// certificate download.
+    pub fn apiv3_key(mut self, key: &str) -> Self {
+        self.apiv3_key = Some(key.to_owned());
+        self
+    }
+
+    /// The APIv2 key (API密钥, 32 bytes): signs APIv2 requests (`v2/…`), checks their
+    /// answers and APIv2 notifications, and decrypts refund notifications. Only needed for
+    /// APIv2; [`ClientBuilder::build`] refuses an empty one.
+    pub fn secret(mut self, secret: &str) -> Self {
+        self.secret = Some(secret.to_owned());
+        self
+    }
+
+    /// The merchant API certificate and its private key, for the APIv2 calls that need
+    /// mutual TLS (option `security: true`: refunds `v2/secapi/pay/refund`, red packets,
+    /// transfers to change, …): the texts of `apiclient_cert.pem` and `apiclient_key.pem`.
+    ///
+    /// [`ClientBuilder::build`] parses both and checks that they belong together. The
+    /// default transport keeps a second connection pool with this client certificate for
+    /// those requests; a transport given with [`ClientBuilder::transport`] receives them
+    /// marked with [`MutualTls`](crate::transport::MutualTls) and must present the certificate itself.
+    ///
+    /// Only PEM is read. The merchant certificate download also holds `apiclient_cert.p12`
+    /// (password: the merchant id); to turn a `.p12` into the two PEM files:
+    ///
+    /// ```text
+    /// openssl pkcs12 -in apiclient_cert.p12 -passin pass:1900000109 -clcerts -nokeys -out apiclient_cert.pem
+    /// openssl pkcs12 -in apiclient_cert.p12 -passin pass:1900000109 -nocerts -nodes -out apiclient_key.pem
+    /// ```
+    ///
+    /// (OpenSSL 3 needs `-legacy` as well when it reports an unsupported RC2 algorithm.)
+    pub fn merchant_identity(mut self, cert_pem: &str, key_pem: &str) -> Self {
+        self.merchant_identity = Some(Ok((cert_pem.to_owned(), key_pem.to_owned())));
+        self
+    }
+
+    /// [`ClientBuilder::merchant_identity`] read from files, e.g. `apiclient_cert.pem` and
+    /// `apiclient_key.pem`. The files are read now; a file that cannot be read is reported by
+    /// [`ClientBuilder::build`].
+    pub fn merchant_identity_files(
+        mut self,
+        cert_path: impl AsRef<std::path::Path>,
+        key_path: impl AsRef<std::path::Path>,
+    ) -> Self {
+        let read = |path: &std::path::Path, what: &str| {
+            std::fs::read_to_string(path).map_err(|e| {
+                Error::config(format!(
+                    "merchant_identity_files: cannot read the {what} `{}`: {e}",
+                    path.display()
+                ))
+                .with_source(e)
+            })
+        };
+        let pair = read(cert_path.as_ref(), "certificate (apiclient_cert.pem)").and_then(|cert| {
+            Ok((
+                cert,
+                read(key_path.as_ref(), "private key (apiclient_key.pem)")?,
+            ))
+        });
+        self.merchant_identity = Some(pair);
+        self
+    }
+
+    /// Trusts the certificate(s) of `pem` as extra TLS roots, e.g. a test server's or a
+    /// corporate proxy's CA. [`ClientBuilder::build`] reports a PEM without certificates.
+    pub fn tls_root_certificate(mut self, pem: &str) -> Self {
+        self.tls_roots.push(pem.to_owned());
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent; the runtime thread
+    /// starts with the first request.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) naming the missing or wrong setting.
+    pub fn build(self) -> Result<Client> {
+        let mchid = header_safe_field(
+            self.mchid,
+            "mchid",
+            "the merchant id (商户号), e.g. `1900000109`",
+        )?;
+        let serial = header_safe_field(
+            self.serial,
+            "serial",
+            "the merchant API certificate serial (商户API证书序列号), e.g. `3775B6A45ACD588826D15E583A95F5DD00000000`",
+        )?;
+        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
+            (Some(signer), _) => signer,
+            (None, Some(key)) => Arc::new(key.clone()),
+            (None, None) => {
+                return Err(Error::config(
+                    "the merchant private key is required: set it with \
+                     .private_key(PrivateKey::from_pem_file(\"apiclient_key.pem\")?) (or \
+                     .signer(…) for a KMS/HSM)",
+                ));
+            }
+        };
+        if self.platform_keys.is_empty() {
+            return Err(Error::config(
+                "at least one platform key is required to verify WeChat Pay's answers: \
+                 .platform_key(\"PUB_KEY_ID_…\", PublicKey::from_pem_file(\"pub_key.pem\")?) \
+                 for the WeChat Pay public key, or .platform_certificate(…) for a platform \
+                 certificate",
+            ));
+        }
+        if self.platform_keys.get(&serial).is_some() {
+            return Err(Error::config(format!(
+                "the platform keys include the merchant's own certificate serial `{serial}`; \
+                 platform keys are WeChat Pay's (a `PUB_KEY_ID_…` or a platform certificate \
+                 serial), never the merchant's"
+            )));
+        }
+        let base_uri = BaseUri::parse(self.base_uri.as_deref().unwrap_or(DEFAULT_BASE_URI))
+            .map_err(|e| Error::config(format!("base_uri: {e}")))?;
+        let apiv3_key = self.apiv3_key.as_deref().map(ApiV3Key::new).transpose()?;
+        let apiv2_key = self.secret.as_deref().map(ApiV2Key::new).transpose()?;
+        let identity = match self.merchant_identity {
+            Some(pair) => {
+                let (cert, key) = pair?;
+                Some(TlsIdentity::from_pem(&cert, &key)?)
+            }
+            None => None,
+        };
+        let transport: Arc<dyn Transport> = match self.transport {
+            Some(transport) => transport,
+            None => {
+                let settings = TransportSettings {
+                    connect_timeout: Some(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)),
+                    extra_roots: self
+                        .tls_roots
+                        .iter()
+                        .map(|pem| certificates_from_pem(pem))
+                        .collect::<Result<Vec<_>>>()?
+                        .concat(),
+                    identity,
+                };
+                Arc::new(HttpsTransport::with_settings(&settings)?)
+            }
+        };
+        let config = Config {
+            mchid,
+            serial,
+            signer,
+            private_key: self.private_key,
+            platform_keys: self.platform_keys,
+            base_uri,
+            timeout: self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT)),
+            user_agent: HeaderValue::from_static(USER_AGENT),
+            apiv3_key,
+            apiv2_key,
+        };
+        Ok(Client::from_shared(Shared::new(config, transport)))
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("mchid", &self.mchid)
+            .field("serial", &self.serial)
+            .field("private_key", &self.private_key)
+            .field(
+                "platform_keys",
+                &self.platform_keys.ids().collect::<Vec<_>>(),
+            )
+            .field("base_uri", &self.base_uri)
+            .finish_non_exhaustive()
+    }
+}

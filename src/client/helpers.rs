@@ -1,0 +1,209 @@
+//! Every convenience method of [`Client`], in one place: each is a thin layer over a pure
+//! function of [`v3`](crate::v3), [`v2`](crate::v2) or [`crypto`](crate::crypto), adding the
+//! client's keys, the clock and a fresh nonce.
+
+use http::HeaderMap;
+
+use super::Client;
+use crate::error::{Error, Result};
+use crate::toolkit::{nonce, timestamp};
+use crate::v2;
+use crate::v3::notify::{self, Notification};
+use crate::v3::paysign::{self, AppParams, JsapiParams};
+use crate::xml::XmlMap;
+
+/// Callbacks (回调通知).
+impl Client {
+    /// Verifies an APIv3 notification (回调通知) with the configured platform keys and the
+    /// local clock; [`Notification::decrypt`] then opens its resource with the configured
+    /// APIv3 key.
+    ///
+    /// Pass the request headers and the raw body exactly as received. See
+    /// [`notify::verify_notification`] for the checks.
+    ///
+    /// # Errors
+    ///
+    /// As [`notify::verify_notification`]. Answer a failed notification with
+    /// [`notify::reply_failure`] so
+    /// that WeChat Pay retries it.
+    pub fn verify_notification(&self, headers: &HeaderMap, body: &[u8]) -> Result<Notification> {
+        let config = self.config();
+        notify::verify_notification(
+            headers,
+            body,
+            timestamp(),
+            &config.platform_keys,
+            config.apiv3_key.as_ref(),
+        )
+    }
+
+    /// Checks the `sign` of an APIv2 notification with the client's APIv2 key and returns
+    /// its fields; see [`verify_notification`](crate::v2::verify_notification).
+    ///
+    /// ```
+    /// use wechatpay::mock::{self, MockServer};
+    /// use wechatpay::v2;
+    /// use wechatpay::xml::{XmlMap, to_xml_from};
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let client = MockServer::start()?.client_builder().build()?;
+    /// // What WeChat Pay would send (signed here with the mock's APIv2 key):
+    /// let mut fields: XmlMap = [("return_code", "SUCCESS"), ("out_trade_no", "1217752501201407033233368018")]
+    ///     .into_iter()
+    ///     .collect();
+    /// v2::sign_request(&mut fields, &mock::apiv2_key(), Some("5d2b6c2a8db53831f7eda20af46e531c"))?;
+    /// let body = to_xml_from(&fields)?;
+    ///
+    /// let notification = client.verify_v2_notification(body.as_bytes())?;
+    /// assert_eq!(notification.get_str("out_trade_no"), Some("1217752501201407033233368018"));
+    /// let answer = v2::reply(true, "OK");
+    /// # let _ = answer;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the client has no APIv2 key
+    /// ([`ClientBuilder::secret`](crate::ClientBuilder::secret)); otherwise as
+    /// [`verify_notification`](crate::v2::verify_notification).
+    pub fn verify_v2_notification(&self, body: &[u8]) -> Result<XmlMap> {
+        v2::verify_notification(body, self.config().apiv2_key()?)
+    }
+
+    /// Decrypts the `req_info` of an APIv2 refund notification with the client's APIv2 key;
+    /// see [`decrypt_refund`](crate::v2::decrypt_refund).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the client has no APIv2 key
+    /// ([`ClientBuilder::secret`](crate::ClientBuilder::secret)); otherwise as
+    /// [`decrypt_refund`](crate::v2::decrypt_refund).
+    pub fn decrypt_v2_refund(&self, req_info: &str) -> Result<XmlMap> {
+        v2::decrypt_refund(req_info, self.config().apiv2_key()?)
+    }
+}
+
+/// Sensitive fields (敏感信息加解密).
+impl Client {
+    /// Encrypts a sensitive field for a request: base64 of RSA-OAEP (SHA-1, MGF1-SHA-1) under
+    /// the preferred platform key ([`PlatformKeys::preferred`](crate::crypto::PlatformKeys::preferred):
+    /// a `PUB_KEY_ID_…` if one is configured, else the first platform certificate).
+    ///
+    /// The request then needs `Wechatpay-Serial` set to that key's id, which the client adds
+    /// by itself (see [`Client::wechatpay_serial`]); do not set another one.
+    ///
+    /// ```
+    /// # fn main() -> wechatpay::Result<()> {
+    /// # let mock = wechatpay::mock::MockServer::start()?;
+    /// # let client = mock.client_builder().build()?;
+    /// let name = client.encrypt("张三")?;
+    /// assert_ne!(name, "张三");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the plaintext is
+    /// longer than one OAEP block (214 bytes for RSA-2048),
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
+    pub fn encrypt(&self, plaintext: &str) -> Result<String> {
+        let (_, key) = self.config().platform_keys.preferred().ok_or_else(|| {
+            Error::config(
+                "encrypting a sensitive field needs a platform key: add one with \
+                 ClientBuilder::platform_key or ClientBuilder::platform_certificate",
+            )
+        })?;
+        key.encrypt_oaep(plaintext.as_bytes())
+    }
+
+    /// Decrypts a sensitive field of an answer (base64 RSA-OAEP, SHA-1, MGF1-SHA-1) with the
+    /// merchant private key.
+    ///
+    /// # Errors
+    ///
+    /// * [`ErrorKind::Config`](crate::ErrorKind::Config) when the client has no merchant
+    ///   private key (only a custom [`Signer`](crate::Signer)).
+    /// * [`ErrorKind::Decode`](crate::ErrorKind::Decode) for bad base64, or a plaintext that
+    ///   is not UTF-8.
+    /// * [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when it does not decrypt with the
+    ///   merchant key (it was encrypted for another key).
+    pub fn decrypt(&self, ciphertext_base64: &str) -> Result<String> {
+        let key = self.config().private_key.as_ref().ok_or_else(|| {
+            Error::config(
+                "decrypting a sensitive field needs the merchant private key: set it with \
+                 ClientBuilder::private_key (a custom signer cannot decrypt)",
+            )
+        })?;
+        let plaintext = key.decrypt_oaep(ciphertext_base64)?;
+        String::from_utf8(plaintext).map_err(|e| {
+            Error::decode("the decrypted sensitive field is not UTF-8 text").with_source(e)
+        })
+    }
+
+    /// The `Wechatpay-Serial` this client sends with every APIv3 request that does not set
+    /// one itself: the id of the preferred platform key, the one [`Client::encrypt`] uses.
+    ///
+    /// With a WeChat Pay public key configured it is its `PUB_KEY_ID_…`, which also asks
+    /// WeChat Pay to sign its answers with that key during a migration from platform
+    /// certificates.
+    pub fn wechatpay_serial(&self) -> &str {
+        self.config()
+            .platform_keys
+            .preferred()
+            .map(|(id, _)| id)
+            .unwrap_or_default()
+    }
+}
+
+/// Invoking payment on the client (调起支付).
+impl Client {
+    /// The signed parameters of a JSAPI or mini-program payment for `prepay_id`, with the
+    /// current time and a fresh 32-character nonce; see [`paysign::jsapi`].
+    ///
+    /// ```
+    /// # fn main() -> wechatpay::Result<()> {
+    /// # let mock = wechatpay::mock::MockServer::start()?;
+    /// # let client = mock.client_builder().build()?;
+    /// let params = client.jsapi_params("wxd678efh567hg6787", "wx201410272009395522657a690389285100")?;
+    /// let for_the_page = serde_json::to_string(&params).expect("serialisable");
+    /// assert!(for_the_page.contains("\"paySign\":"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`paysign::jsapi`].
+    pub fn jsapi_params(&self, appid: &str, prepay_id: &str) -> Result<JsapiParams> {
+        let nonce = nonce(32)?;
+        paysign::jsapi(
+            self.config().signer.as_ref(),
+            appid,
+            prepay_id,
+            timestamp(),
+            &nonce,
+        )
+    }
+
+    /// The signed parameters of an APP payment for `prepay_id`, with this client's merchant
+    /// id as `partnerid`, the current time and a fresh 32-character nonce; see [`paysign::app`] (which
+    /// a service provider calls with the `sub_mchid`).
+    ///
+    /// # Errors
+    ///
+    /// As [`paysign::app`].
+    pub fn app_params(&self, appid: &str, prepay_id: &str) -> Result<AppParams> {
+        let nonce = nonce(32)?;
+        let config = self.config();
+        paysign::app(
+            config.signer.as_ref(),
+            appid,
+            &config.mchid,
+            prepay_id,
+            timestamp(),
+            &nonce,
+        )
+    }
+}

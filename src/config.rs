@@ -1,0 +1,176 @@
+//! The checked configuration of a client: ids, keys as validated newtypes, and the defaults.
+//!
+//! Every rule about a configured value lives here, once: [`ClientBuilder::build`] runs them,
+//! and the rest of the crate receives values that already passed.
+//!
+//! [`ClientBuilder::build`]: crate::ClientBuilder::build
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderValue;
+
+use crate::crypto::{PlatformKeys, PrivateKey, Signer};
+use crate::error::{Error, Result};
+use crate::uri::BaseUri;
+
+/// The default base URI.
+pub const DEFAULT_BASE_URI: &str = "https://api.mch.weixin.qq.com/";
+
+/// The default time allowed for a whole request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default time allowed to connect.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `wechatpay-rust/{version}`, the `User-Agent` of every request.
+pub(crate) const USER_AGENT: &str = concat!("wechatpay-rust/", env!("CARGO_PKG_VERSION"));
+
+/// The APIv3 key (APIv3密钥): 32 bytes that decrypt notifications and the platform
+/// certificate download. Checked once when made; its `Debug` output never shows it; clones
+/// share one copy.
+#[derive(Clone)]
+pub struct ApiV3Key(Arc<[u8; 32]>);
+
+impl ApiV3Key {
+    /// Checks and keeps an APIv3 key.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when it is not exactly 32 bytes.
+    pub fn new(key: &str) -> Result<Self> {
+        let bytes: [u8; 32] = key.as_bytes().try_into().map_err(|_| {
+            Error::config(format!(
+                "the APIv3 key must be exactly 32 bytes, got {}; copy it again from the \
+                 merchant platform (账户中心 → API安全 → APIv3密钥; it is not the APIv2 key)",
+                key.len()
+            ))
+        })?;
+        Ok(Self(Arc::new(bytes)))
+    }
+
+    /// The key bytes, for AES-256-GCM.
+    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiV3Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiV3Key(<redacted>)")
+    }
+}
+
+/// The APIv2 key (API密钥): signs APIv2 requests, checks their answers and APIv2
+/// notifications, and decrypts refund notifications. Checked once when made; its `Debug`
+/// output never shows it; clones share one copy.
+#[derive(Clone)]
+pub struct ApiV2Key(Arc<str>);
+
+impl ApiV2Key {
+    /// Checks and keeps an APIv2 key.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when it is empty or starts or ends
+    /// with whitespace (every sign would be wrong).
+    pub fn new(key: &str) -> Result<Self> {
+        if key.is_empty() {
+            return Err(Error::config(
+                "the APIv2 key (ClientBuilder::secret) is empty; copy it from the merchant \
+                 platform (账户中心 → API安全 → API密钥), or leave it unset if you only call APIv3",
+            ));
+        }
+        if key.trim() != key {
+            return Err(Error::config(
+                "the APIv2 key (ClientBuilder::secret) starts or ends with whitespace (a line \
+                 break from a file or an environment variable?); every sign would be wrong: \
+                 trim it",
+            ));
+        }
+        Ok(Self(Arc::from(key)))
+    }
+
+    /// The key text, for the sign and the refund key.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiV2Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiV2Key(<redacted>)")
+    }
+}
+
+/// The checked configuration every request of a client reads.
+pub(crate) struct Config {
+    pub mchid: String,
+    pub serial: String,
+    pub signer: Arc<dyn Signer>,
+    pub private_key: Option<PrivateKey>,
+    pub platform_keys: PlatformKeys,
+    pub base_uri: BaseUri,
+    pub timeout: Option<Duration>,
+    pub user_agent: HeaderValue,
+    pub apiv3_key: Option<ApiV3Key>,
+    pub apiv2_key: Option<ApiV2Key>,
+}
+
+impl Config {
+    /// The APIv2 key, or the error that says how to set it.
+    pub fn apiv2_key(&self) -> Result<&ApiV2Key> {
+        self.apiv2_key.as_ref().ok_or_else(|| {
+            Error::config(
+                "APIv2 calls and callbacks are signed with the APIv2 key, which this client \
+                 lacks: set ClientBuilder::secret (the APIv2 key, API密钥)",
+            )
+        })
+    }
+}
+
+/// A merchant id or serial as given to the builder: required, printable ASCII, no quotes
+/// (it is written into the `Authorization` header).
+pub(crate) fn header_safe_field(value: Option<String>, field: &str, what: &str) -> Result<String> {
+    let value = value.unwrap_or_default();
+    if value.trim().is_empty() {
+        return Err(Error::config(format!(
+            "`{field}` is required: {what}; set it with ClientBuilder::{field}"
+        )));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
+        return Err(Error::config(format!(
+            "`{field}` may only hold printable ASCII without quotes or spaces; got `{}`",
+            value.escape_debug()
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apiv3_keys_are_32_bytes() {
+        assert!(ApiV3Key::new("0123456789abcdef0123456789abcdef").is_ok());
+        for bad in ["", "short", "0123456789abcdef0123456789abcdef0"] {
+            let error = ApiV3Key::new(bad).unwrap_err();
+            assert!(error.to_string().contains("32 bytes"), "{error}");
+        }
+        let key = ApiV3Key::new("0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(format!("{key:?}"), "ApiV3Key(<redacted>)");
+    }
+
+    #[test]
+    fn apiv2_keys_are_trimmed_and_present() {
+        assert!(ApiV2Key::new("k").is_ok());
+        assert!(ApiV2Key::new("").is_err());
+        assert!(ApiV2Key::new("key\n").is_err());
+        assert_eq!(
+            format!("{:?}", ApiV2Key::new("k").unwrap()),
+            "ApiV2Key(<redacted>)"
+        );
+    }
+}

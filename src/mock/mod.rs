@@ -1,0 +1,307 @@
+//! A mock WeChat Pay server for tests and examples (feature `mock`).
+//!
+//! A real HTTP server on `127.0.0.1`, on a thread of its own, that checks every request the
+//! way WeChat Pay does. Tests register answers per method and path, inject faults, and read
+//! back what was received.
+//!
+//! * APIv3 (a path with a `v3` segment): the `Authorization` format, merchant id, merchant
+//!   serial, a timestamp within 300 s, and the RSA signature over the exact method, target
+//!   and body (the `meta` JSON for media uploads); a failure is answered `401 SIGN_ERROR`.
+//!   Answers are signed with the mock platform key ([`PLATFORM_KEY_ID`]).
+//! * APIv2 (every other path): the fields of the XML body (the query for `GET`), whose
+//!   `mch_id` / `mchid` / `combine_mch_id` must be [`MCHID`] when present and whose `sign`
+//!   must match under [`SECRET`] and the request's `sign_type`; a failure is answered
+//!   `<xml><return_code>FAIL</return_code><return_msg>签名错误…</return_msg></xml>`. Answers
+//!   made with [`Reply::xml`] are signed like WeChat Pay's, with the request's `sign_type`.
+//! * The same service is also served over TLS on a second port ([`MockServer::tls_uri`]),
+//!   with a certificate for `127.0.0.1` and `localhost` from a mock CA, and it requires a
+//!   client certificate from that CA: the mutual TLS of APIv2 `security: true` calls.
+//!   [`MockServer::client_builder`] trusts the mock CA and carries the mock merchant
+//!   certificate ([`MERCHANT_TLS_CERTIFICATE_PEM`]).
+//!
+//! It ships test-only keys, so neither the examples nor your own tests need files:
+//!
+//! ```
+//! use serde_json::json;
+//! use wechatpay::mock::{MockServer, Reply};
+//!
+//! # fn main() -> wechatpay::Result<()> {
+//! let mock = MockServer::start()?;
+//! mock.on("POST", "/v3/pay/transactions/native", Reply::json(200, json!({"code_url": "weixin://wxpay/bizpayurl?pr=x"})));
+//! let client = mock.client_builder().build()?;
+//! let res = client["v3/pay/transactions/native"].post(json!({"json": {"appid": "wxd678efh567hg6787"}}))?;
+//! assert_eq!(res.status(), 200);
+//! assert_eq!(mock.requests()[0].json(), Some(json!({"appid": "wxd678efh567hg6787"})));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The keys here are public: never use them outside tests.
+
+mod checks;
+mod keys;
+mod notify;
+mod recorded;
+mod rules;
+mod server;
+mod signing;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::Method;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::client::ClientBuilder;
+use crate::crypto::{PrivateKey, PublicKey};
+use crate::error::{Error, ErrorKind, Result};
+use crate::toolkit;
+
+pub use keys::*;
+pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
+pub use rules::{Fault, Reply};
+
+use rules::{Rule, State};
+use server::{accept_loop, accept_tls_loop, tls_acceptor};
+use signing::CachedSignature;
+
+/// What the mock's servers share with its handle.
+struct Shared {
+    state: Mutex<State>,
+    merchant_key: PublicKey,
+    platform_key: PrivateKey,
+    reuse_signatures: AtomicBool,
+    last_signature: Mutex<Option<CachedSignature>>,
+}
+
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written: recover it.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The mock's clock, in Unix seconds.
+    fn now(&self) -> u64 {
+        toolkit::timestamp()
+    }
+}
+
+/// The mock WeChat Pay server. It stops when dropped.
+pub struct MockServer {
+    address: SocketAddr,
+    tls_address: SocketAddr,
+    shared: Arc<Shared>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl MockServer {
+    /// Starts a mock on `127.0.0.1` with two free ports (plain HTTP, and TLS with client
+    /// certificates), on a thread of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`] when no port can be bound or no thread started.
+    pub fn start() -> Result<Self> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                rules: Vec::new(),
+                fallback: Reply::error(404, "RESOURCE_NOT_EXISTS", "no reply registered"),
+                requests: Vec::new(),
+                recording: true,
+            }),
+            merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
+            platform_key: PrivateKey::from_pem(PLATFORM_KEY_PEM)?,
+            reuse_signatures: AtomicBool::new(false),
+            last_signature: Mutex::new(None),
+        });
+        let io_error = |what: &str, e: std::io::Error| {
+            Error::new(ErrorKind::Transport, format!("mock server: {what}: {e}")).with_source(e)
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| io_error("cannot start a runtime", e))?;
+        // Bound with std so that `start` also works inside an async runtime; tokio takes the
+        // sockets over on the mock's own thread.
+        let bind = || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")
+                .map_err(|e| io_error("cannot bind 127.0.0.1", e))?;
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| io_error("cannot make the socket non-blocking", e))?;
+            let address = listener
+                .local_addr()
+                .map_err(|e| io_error("no local address", e))?;
+            Ok::<_, Error>((listener, address))
+        };
+        let (listener, address) = bind()?;
+        let (tls_listener, tls_address) = bind()?;
+        let acceptor = tls_acceptor()?;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let serving = shared.clone();
+        std::thread::Builder::new()
+            .name("wechatpay-mock".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let (Ok(listener), Ok(tls_listener)) = (
+                        TcpListener::from_std(listener),
+                        TcpListener::from_std(tls_listener),
+                    ) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = stopped => {}
+                        _ = accept_loop(listener, serving.clone()) => {}
+                        _ = accept_tls_loop(tls_listener, acceptor, serving) => {}
+                    }
+                });
+            })
+            .map_err(|e| io_error("cannot start a thread", e))?;
+        Ok(Self {
+            address,
+            tls_address,
+            shared,
+            _shutdown: shutdown,
+        })
+    }
+
+    /// The base URI, `http://127.0.0.1:{port}/`.
+    pub fn uri(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// `http://127.0.0.1:{port}`, without a trailing slash.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The address the mock listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The base URI of the TLS port, `https://127.0.0.1:{port}/`: the same mock, served over
+    /// TLS with the certificate of [`TLS_SERVER_CERTIFICATE_PEM`], requiring a client
+    /// certificate issued by [`TLS_CA_CERTIFICATE_PEM`] (a connection without one fails its
+    /// handshake).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wechatpay::mock::{MockServer, Reply};
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let mock = MockServer::start()?;
+    /// mock.on("POST", "/secapi/pay/refund", Reply::xml(200, json!({"return_code": "SUCCESS", "result_code": "SUCCESS"})));
+    /// let client = mock.client_builder().base_uri(&mock.tls_uri()).build()?;
+    /// client["v2/secapi/pay/refund"].post(json!({
+    ///     "security": true,
+    ///     "xml": {"mch_id": "1900000109", "out_trade_no": "1217752501201407033233368018", "out_refund_no": "R1"},
+    /// }))?;
+    /// assert!(mock.requests()[0].client_certificate.is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tls_uri(&self) -> String {
+        format!("https://{}/", self.tls_address)
+    }
+
+    /// The address of the TLS port.
+    pub fn tls_address(&self) -> SocketAddr {
+        self.tls_address
+    }
+
+    /// A builder with everything set to talk to this mock: [`MCHID`], [`MERCHANT_SERIAL`],
+    /// the mock merchant key, the mock platform key under [`PLATFORM_KEY_ID`], the mock
+    /// APIv3 and APIv2 keys, the mock merchant's TLS certificate
+    /// ([`MERCHANT_TLS_CERTIFICATE_PEM`]), trust in the mock CA, and this mock's plain base
+    /// URI (use [`MockServer::tls_uri`] for the TLS port).
+    pub fn client_builder(&self) -> ClientBuilder {
+        client_builder(&self.uri())
+    }
+
+    /// Signs an answer once per second and body and reuses that signature (with its nonce)
+    /// for identical answers, instead of spending an RSA signature on each. For benchmarks,
+    /// which then measure the client rather than the mock; WeChat Pay itself never reuses a
+    /// nonce.
+    pub fn reuse_answer_signatures(&self, reuse: bool) {
+        self.shared.reuse_signatures.store(reuse, Ordering::Relaxed);
+    }
+
+    /// Whether received requests are kept for [`MockServer::requests`] (on by default). A
+    /// long benchmark turns it off so that the mock's memory stays flat; the checks and
+    /// their answers are the same either way.
+    pub fn record_requests(&self, record: bool) {
+        self.shared.state().recording = record;
+    }
+
+    /// Answers every `method` request to `path` (the percent-encoded path, without the
+    /// query) with `reply`, until replaced. A later rule for the same request wins.
+    pub fn on(&self, method: &str, path: &str, reply: Reply) {
+        self.add_rule(method, path, reply, false);
+    }
+
+    /// Answers the next `method` request to `path` with `reply`, once.
+    pub fn once(&self, method: &str, path: &str, reply: Reply) {
+        self.add_rule(method, path, reply, true);
+    }
+
+    /// What to answer when no rule matches (by default `404 RESOURCE_NOT_EXISTS`).
+    pub fn fallback(&self, reply: Reply) {
+        self.shared.state().fallback = reply;
+    }
+
+    fn add_rule(&self, method: &str, path: &str, reply: Reply, once: bool) {
+        let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap_or_default();
+        self.shared.state().rules.push(Rule {
+            method,
+            path: path.to_owned(),
+            reply,
+            once,
+        });
+    }
+
+    /// The requests received so far.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.clone()
+    }
+
+    /// The requests received so far, forgetting them.
+    pub fn take_requests(&self) -> Vec<RecordedRequest> {
+        std::mem::take(&mut self.shared.state().requests)
+    }
+
+    /// Forgets rules and received requests.
+    pub fn reset(&self) {
+        let mut state = self.shared.state();
+        state.rules.clear();
+        state.requests.clear();
+    }
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A builder with everything set to talk to a mock at `base_uri` (see
+/// [`MockServer::client_builder`]), e.g. one running in another process.
+pub fn client_builder(base_uri: &str) -> ClientBuilder {
+    ClientBuilder::default()
+        .mchid(MCHID)
+        .serial(MERCHANT_SERIAL)
+        .private_key(merchant_private_key())
+        .platform_key(PLATFORM_KEY_ID, platform_public_key())
+        .apiv3_key(APIV3_KEY)
+        .secret(SECRET)
+        .merchant_identity(MERCHANT_TLS_CERTIFICATE_PEM, MERCHANT_KEY_PEM)
+        .tls_root_certificate(TLS_CA_CERTIFICATE_PEM)
+        .base_uri(base_uri)
+}

@@ -1,0 +1,155 @@
+//! What the mock answers: replies, faults, and the rules that pick them.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+
+#[cfg(doc)]
+use super::SECRET;
+#[cfg(doc)]
+use crate::v2;
+
+/// A fault to inject into an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// No `Wechatpay-*` headers (APIv3), no `sign` field ([`Reply::xml`]).
+    Unsigned,
+    /// A signature that does not match the body (APIv3), a `sign` that does not match the
+    /// fields ([`Reply::xml`]).
+    BadSignature,
+    /// Signed ten minutes ago.
+    StaleTimestamp,
+    /// Signed with a key id the client does not know.
+    UnknownSerial,
+    /// A `WECHATPAY/SIGNTEST/` probe signature, which a client must reject.
+    Probe,
+    /// Closes the connection without answering.
+    DropConnection,
+}
+
+/// What the mock answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+    pub(super) xml: Option<Value>,
+    pub(super) fault: Option<Fault>,
+    pub(super) delay: Option<Duration>,
+}
+
+impl Reply {
+    /// An answer with `status` and an empty body (e.g. `204`); a number that is not an HTTP
+    /// status (below 100 or above 999) becomes `500`.
+    pub fn status(status: u16) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            xml: None,
+            fault: None,
+            delay: None,
+        }
+    }
+
+    /// An APIv2 answer: `fields` (a JSON object; values written as
+    /// [`v2::fields_from_json`] does) as `<xml>…</xml>`, plus a `sign` computed when
+    /// answering, with [`SECRET`] and the request's `sign_type` (`HMAC-SHA256` when the
+    /// request used it, else `MD5`), like WeChat Pay. [`Fault::Unsigned`] leaves the `sign`
+    /// out; [`Fault::BadSignature`] makes it wrong.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wechatpay::mock::Reply;
+    ///
+    /// let reply = Reply::xml(200, json!({"return_code": "SUCCESS", "return_msg": "OK"}));
+    /// # let _ = reply;
+    /// ```
+    pub fn xml(status: u16, fields: Value) -> Self {
+        let mut reply = Self::status(status).header("Content-Type", "text/xml; charset=utf-8");
+        reply.xml = Some(fields);
+        reply
+    }
+
+    /// A JSON answer.
+    pub fn json(status: u16, body: Value) -> Self {
+        Self::status(status)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+    }
+
+    /// A WeChat Pay error answer: `{"code": code, "message": message}`.
+    pub fn error(status: u16, code: &str, message: &str) -> Self {
+        Self::json(status, json!({"code": code, "message": message}))
+    }
+
+    /// Sets the body, sent verbatim (replacing the fields of [`Reply::xml`]).
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self.xml = None;
+        self
+    }
+
+    /// Adds a header. An invalid name or value is ignored.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// Injects a fault.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// Sends no `Wechatpay-*` signature headers (like the bill download).
+    pub fn unsigned(self) -> Self {
+        self.fault(Fault::Unsigned)
+    }
+
+    /// Waits before answering.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+}
+
+/// An answer registered for a method and path.
+pub(super) struct Rule {
+    pub method: Method,
+    pub path: String,
+    pub reply: Reply,
+    pub once: bool,
+}
+
+/// The rules, the fallback and what was received.
+pub(super) struct State {
+    pub rules: Vec<Rule>,
+    pub fallback: Reply,
+    pub requests: Vec<super::RecordedRequest>,
+    pub recording: bool,
+}
+
+impl State {
+    /// The reply for a request: the newest matching rule (used up if `once`), else the
+    /// fallback.
+    pub fn take_reply(&mut self, method: &Method, path: &str) -> Reply {
+        let found = self
+            .rules
+            .iter()
+            .rposition(|rule| rule.method == method && rule.path == path);
+        match found {
+            Some(index) if self.rules[index].once => self.rules.remove(index).reply,
+            Some(index) => self.rules[index].reply.clone(),
+            None => self.fallback.clone(),
+        }
+    }
+}

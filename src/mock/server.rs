@@ -1,0 +1,192 @@
+//! The mock's HTTP and TLS servers: accept, check, record, answer.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::checks::{check_v2, check_v3};
+use super::recorded::{RecordedRequest, multipart_media};
+use super::rules::{Fault, Reply};
+use super::signing::sign_reply;
+use super::{Shared, TLS_CA_CERTIFICATE_PEM, TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM};
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::Api;
+use crate::toolkit::SignType;
+use crate::transport::{TlsIdentity, certificates_from_pem, provider};
+use crate::v2;
+
+pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors or the like: wait instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve(stream, shared.clone(), None));
+    }
+}
+
+pub(super) async fn accept_tls_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors or the like: wait instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            // A failed handshake (no client certificate, an unknown CA) just closes.
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
+            let certificate = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|certificate| Bytes::copy_from_slice(certificate.as_ref()));
+            serve(stream, shared, certificate).await;
+        });
+    }
+}
+
+async fn serve<S>(stream: S, shared: Arc<Shared>, client_certificate: Option<Bytes>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let shared = shared.clone();
+        let client_certificate = client_certificate.clone();
+        async move { handle(&shared, request, client_certificate).await }
+    });
+    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// The TLS side of the mock: its server certificate, and client certificates required.
+pub(super) fn tls_acceptor() -> Result<TlsAcceptor> {
+    let tls_error = |e: &dyn fmt::Display| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("mock server: cannot set up TLS: {e}"),
+        )
+    };
+    let provider = provider()?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in certificates_from_pem(TLS_CA_CERTIFICATE_PEM)? {
+        roots.add(ca).map_err(|e| tls_error(&e))?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| tls_error(&e))?;
+    let identity = TlsIdentity::from_pem(TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(&e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(identity.chain, identity.key.clone_key())
+        .map_err(|e| tls_error(&e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The error that makes hyper drop a connection without answering.
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn handle(
+    shared: &Shared,
+    request: http::Request<Incoming>,
+    client_certificate: Option<Bytes>,
+) -> std::result::Result<http::Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Dropped),
+    };
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|target| target.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let path = target.split('?').next().unwrap_or_default().to_owned();
+    let media = multipart_media(&parts.headers, &body);
+    let v3 = Api::of_wire_path(&path) == Api::V3;
+    let (verdict, sign_type) = if v3 {
+        let verdict = check_v3(
+            shared,
+            &parts.method,
+            &target,
+            &parts.headers,
+            &body,
+            media.as_ref(),
+        );
+        (verdict, SignType::Md5)
+    } else {
+        check_v2(&parts.method, &target, &body)
+    };
+    let reply = {
+        let mut state = shared.state();
+        if state.recording {
+            state.requests.push(RecordedRequest {
+                method: parts.method.clone(),
+                target: target.clone(),
+                headers: redacted(&parts.headers),
+                body: body.clone(),
+                verdict: verdict.clone(),
+                media,
+                client_certificate,
+            });
+        }
+        match verdict {
+            Err(reason) if v3 => Reply::error(401, "SIGN_ERROR", &reason),
+            Err(reason) => Reply::status(200)
+                .header("Content-Type", "text/xml; charset=utf-8")
+                .body(v2::reply(false, &reason)),
+            Ok(()) => state.take_reply(&parts.method, &path),
+        }
+    };
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if reply.fault == Some(Fault::DropConnection) {
+        return Err(Dropped);
+    }
+    Ok(sign_reply(shared, reply, v3, sign_type))
+}
+
+/// The headers with `Authorization` marked sensitive, so that `Debug` does not print it.
+fn redacted(headers: &HeaderMap) -> HeaderMap {
+    let mut headers = headers.clone();
+    if let Some(value) = headers.get_mut(http::header::AUTHORIZATION) {
+        value.set_sensitive(true);
+    }
+    headers
+}

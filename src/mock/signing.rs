@@ -1,0 +1,147 @@
+//! Answers signed the way WeChat Pay signs them: `Wechatpay-*` headers for APIv3, a `sign`
+//! field for APIv2, with faults applied on request.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::Full;
+
+use super::rules::{Fault, Reply};
+use super::{PLATFORM_KEY_ID, SECRET, Shared};
+use crate::toolkit::{self, SignType};
+use crate::v2::fields_from_json;
+use crate::v3::sign::{AUTHORIZATION_SCHEME, response_message, sign_base64};
+use crate::v3::verify::PROBE_SIGNATURE_PREFIX;
+use crate::xml::to_xml_from;
+
+/// The signature headers of the last answer, reusable within the same second.
+pub(super) struct CachedSignature {
+    second: u64,
+    body: Bytes,
+    headers: Vec<(&'static str, String)>,
+}
+
+/// The body of `reply`: its bytes, or for [`Reply::xml`] the fields with their `sign`.
+pub(super) fn reply_body(reply: &Reply, sign_type: SignType) -> Bytes {
+    let Some(xml) = &reply.xml else {
+        return reply.body.clone();
+    };
+    let mut fields = xml.as_object().map(fields_from_json).unwrap_or_default();
+    let key = match reply.fault {
+        Some(Fault::Unsigned) => None,
+        Some(Fault::BadSignature) => Some("not-the-mock-apiv2-secret-000000"),
+        _ => Some(SECRET),
+    };
+    if let Some(key) = key {
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?)))
+            .collect();
+        if let Ok(sign) = toolkit::sign(sign_type, pairs, key) {
+            fields.insert("sign", sign);
+        }
+    }
+    Bytes::from(to_xml_from(&fields).unwrap_or_default())
+}
+
+pub(super) fn sign_reply(
+    shared: &Shared,
+    reply: Reply,
+    v3: bool,
+    sign_type: SignType,
+) -> http::Response<Full<Bytes>> {
+    let body = reply_body(&reply, sign_type);
+    let mut response = http::Response::new(Full::new(body.clone()));
+    *response.status_mut() = reply.status;
+    if v3 {
+        insert_signature_headers(shared, &body, reply.fault, response.headers_mut());
+    }
+    // The reply's own headers win, so a test can send any `Wechatpay-*` value it wants.
+    for (name, value) in &reply.headers {
+        response.headers_mut().insert(name, value.clone());
+    }
+    response
+}
+
+/// Adds the `Wechatpay-*` headers for `body`, faults applied (none for [`Fault::Unsigned`]).
+pub(super) fn insert_signature_headers(
+    shared: &Shared,
+    body: &[u8],
+    fault: Option<Fault>,
+    headers: &mut HeaderMap,
+) {
+    if fault == Some(Fault::Unsigned) {
+        return;
+    }
+    let signed = if fault.is_none() && shared.reuse_signatures.load(Ordering::Relaxed) {
+        reused_signature_headers(shared, body)
+    } else {
+        signature_headers(shared, body, fault)
+    };
+    for (name, value) in signed {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+}
+
+/// The `Wechatpay-*` headers for `body`, faults applied.
+fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, String)> {
+    let second = shared.now();
+    let mut last = shared
+        .last_signature
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(cached) = last.as_ref() {
+        if cached.second == second && cached.body.as_ref() == body {
+            return cached.headers.clone();
+        }
+    }
+    let headers = signature_headers(shared, body, None);
+    *last = Some(CachedSignature {
+        second,
+        body: Bytes::copy_from_slice(body),
+        headers: headers.clone(),
+    });
+    headers
+}
+
+fn signature_headers(
+    shared: &Shared,
+    body: &[u8],
+    fault: Option<Fault>,
+) -> Vec<(&'static str, String)> {
+    let nonce = toolkit::nonce(32).unwrap_or_else(|_| "mocknonce".to_owned());
+    let mut timestamp = shared.now();
+    if fault == Some(Fault::StaleTimestamp) {
+        timestamp -= 600;
+    }
+    let timestamp = timestamp.to_string();
+    let message = match fault {
+        Some(Fault::BadSignature) => response_message(&timestamp, &nonce, b"tampered"),
+        _ => response_message(&timestamp, &nonce, body),
+    };
+    let mut signature = sign_base64(&shared.platform_key, &message).unwrap_or_default();
+    if fault == Some(Fault::Probe) {
+        signature.insert_str(0, PROBE_SIGNATURE_PREFIX);
+    }
+    let serial = match fault {
+        Some(Fault::UnknownSerial) => "PUB_KEY_ID_0000000000000000000000000000000000",
+        _ => PLATFORM_KEY_ID,
+    };
+    vec![
+        ("Wechatpay-Nonce", nonce),
+        ("Wechatpay-Serial", serial.to_owned()),
+        ("Wechatpay-Signature", signature),
+        ("Wechatpay-Timestamp", timestamp),
+        ("Wechatpay-Signature-Type", AUTHORIZATION_SCHEME.to_owned()),
+        (
+            "Request-ID",
+            format!("mock-{}", toolkit::nonce(16).unwrap_or_default()),
+        ),
+    ]
+}

@@ -1,0 +1,17 @@
+//! The integration tests, one test crate (one link) with a module per area. The
+//! conformance harness is its own crate (`tests/conformance.rs`).
+
+mod allocations;
+mod bill;
+mod chain;
+mod client;
+mod common;
+mod errors;
+mod keys;
+mod notify;
+mod options;
+mod paysign;
+mod runtimes;
+mod sensitive;
+mod toolkit;
+mod v2;
