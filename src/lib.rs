@@ -9,6 +9,7 @@ mod chain;
 mod client;
 pub mod crypto;
 mod error;
+pub mod events;
 mod media;
 #[cfg(feature = "mock")]
 pub mod mock;
