@@ -9,6 +9,7 @@
 pub mod config;
 pub mod crypto;
 mod error;
+pub mod events;
 mod media;
 mod normalize;
 mod options;

@@ -185,6 +185,25 @@ impl Notification {
         })
     }
 
+    /// Decrypts the resource and parses it into a typed [`Event`](crate::events::Event),
+    /// chosen by the event type (and by `original_type` and the fields where one event type
+    /// has several shapes; see [`events`](crate::events)). Event types without a type come
+    /// back as [`Event::Other`](crate::events::Event::Other) with the JSON;
+    /// [`Notification::decrypt`] still parses into a type of your own.
+    ///
+    /// # Errors
+    ///
+    /// As [`Notification::decrypt_raw`], and [`ErrorKind::Decode`] as
+    /// [`Event::parse`](crate::events::Event::parse).
+    pub fn event(&self) -> Result<crate::events::Event> {
+        let plaintext = self.decrypt_raw()?;
+        crate::events::Event::parse(
+            self.event_type(),
+            self.resource().original_type(),
+            &plaintext,
+        )
+    }
+
     /// Decrypts the resource: AEAD_AES_256_GCM with the APIv3 key, `resource.nonce` and
     /// `resource.associated_data`. The plaintext is usually JSON.
     ///
