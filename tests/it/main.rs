@@ -7,6 +7,7 @@ mod chain;
 mod client;
 mod common;
 mod errors;
+mod events;
 mod keys;
 mod notify;
 mod options;
