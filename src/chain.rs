@@ -81,6 +81,12 @@ impl Chain {
         &self.path
     }
 
+    /// The methods the WeChat Pay docs give for this chain's path, empty when it is not a
+    /// documented endpoint (see [`endpoints::methods`](crate::endpoints::methods)).
+    pub fn documented_methods(&self) -> Vec<Method> {
+        crate::endpoints::methods(&self.path)
+    }
+
     /// Sends a request with any method and returns its future.
     ///
     /// The path template is expanded now (a missing variable is reported when the future is

@@ -8,6 +8,7 @@ mod blocking;
 mod chain;
 mod client;
 pub mod crypto;
+pub mod endpoints;
 mod error;
 mod media;
 #[cfg(feature = "mock")]
