@@ -204,6 +204,8 @@ fn suggestions() {
     ] {
         assert!(endpoints::suggest(odd).len() <= 3);
     }
+    let long = "v3/pay/".repeat(100_000);
+    assert!(endpoints::suggest(&long).is_empty());
 }
 
 #[test]
@@ -278,4 +280,9 @@ fn search_never_panics() {
     assert!(endpoints::search(" / ").is_empty());
     assert!(endpoints::search("no-such-word").is_empty());
     assert!(endpoints::search(&"pay ".repeat(1000)).len() > 10);
+    let many: String = (0..100_000).map(|i| format!("w{i} ")).collect();
+    assert!(endpoints::search(&many).is_empty());
+    assert!(endpoints::search(&"x".repeat(1_000_000)).is_empty());
+    assert!(endpoints::find("GET", &"v3/".repeat(100_000)).is_none());
+    assert!(endpoints::for_template(&"{x}/".repeat(100_000)).is_empty());
 }

@@ -134,12 +134,17 @@ pub fn suggestion_limit(path: &str) -> usize {
 /// Up to `count` templates nearest to `path` by [`distance`], nearest first (ties in
 /// alphabetical order): each at most [`suggestion_limit`] away, and at most twice as far as
 /// the nearest one (or one further), so that a clear winner comes alone. A template given
-/// more than once is named once.
+/// more than once is named once; a path over 1,000 bytes gets none.
 pub fn nearest<'a>(
     templates: impl IntoIterator<Item = &'a str>,
     path: &str,
     count: usize,
 ) -> Vec<&'a str> {
+    // The distance is quadratic in the length: a path far longer than any template (the
+    // longest is under 200 bytes) gets no suggestion rather than a long wait.
+    if path.len() > 1000 {
+        return Vec::new();
+    }
     let limit = suggestion_limit(path);
     let mut found: Vec<(usize, &'a str)> = Vec::new();
     for template in templates {

@@ -6,11 +6,13 @@ use super::{Endpoint, Product};
 
 /// See [`crate::endpoints::search`].
 pub(super) fn search(endpoints: &'static [Endpoint], words: &str) -> Vec<&'static Endpoint> {
-    let terms: Vec<String> = words
+    let mut terms: Vec<String> = words
         .split(|c: char| c.is_whitespace() || c == '/')
         .filter(|term| !term.is_empty())
         .map(str::to_lowercase)
         .collect();
+    terms.sort_unstable();
+    terms.dedup();
     if terms.is_empty() {
         return Vec::new();
     }
