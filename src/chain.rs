@@ -77,6 +77,12 @@ impl Chain {
         &self.path
     }
 
+    /// The methods the WeChat Pay docs give for this chain's path, empty when it is not a
+    /// documented endpoint (see [`endpoints::methods`](crate::endpoints::methods)).
+    pub fn documented_methods(&self) -> Vec<Method> {
+        crate::endpoints::methods(&self.path)
+    }
+
     /// Sends a request with any method and returns its future.
     ///
     /// The options are decoded now (a bad option or a missing path variable is reported when

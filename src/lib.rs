@@ -8,6 +8,7 @@
 // transport or the mock.
 pub mod config;
 pub mod crypto;
+pub mod endpoints;
 mod error;
 pub mod events;
 mod media;

@@ -1,13 +1,16 @@
 //! The `chain!` macro of the `wechatpay` crate, re-exported there as `wechatpay::chain`.
 //!
-//! `chain!` turns `client.v3.pay.transactions._out_trade_no_` into one call
-//! `(client).chain_raw("v3/pay/transactions/{out_trade_no}")`: the path is normalised at
+//! `chain!` turns `client.v3.pay.transactions.id._transaction_id_` into one call
+//! `(client).chain_raw("v3/pay/transactions/id/{transaction_id}")`: the path is normalised at
 //! compile time by the very same code (`normalize.rs`, shared with `wechatpay`) that
-//! `chain()` uses at run time.
+//! `chain()` uses at run time, and checked against the documented endpoints of
+//! `wechatpay::endpoints` (`catalog.rs`, `matching.rs`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod catalog;
+mod matching;
 mod normalize;
 
 use proc_macro::TokenStream;
@@ -58,11 +61,96 @@ use syn::{Error, Ident, Lit, LitStr, Result, Token, parse_macro_input};
 /// at run time (the `query` option), never written into the chain. Anything else — no
 /// segment, a trailing or doubled `.`, a number, an empty string, a byte string or
 /// character, a string containing `?` or `#` — is a compile error that says what to write.
+///
+/// # The path is checked
+///
+/// A path that is not a documented WeChat Pay endpoint (`wechatpay::endpoints`, 1,147
+/// operations) still compiles, with a warning on its first unknown segment that names up to
+/// three of the nearest documented paths:
+///
+/// ```text
+/// warning: use of deprecated constant `main::WECHATPAY_PATH`: not a documented WeChat Pay
+///          endpoint: v3/pay/transactons/jsapi; did you mean v3/pay/transactions/jsapi? (if
+///          the path is right, end the macro with `; unchecked`)
+///  --> src/main.rs:9:32
+///   |
+/// 9 |     chain!(client.v3.pay.transactons.jsapi).post(options)?;
+///   |                          ^^^^^^^^^^^
+/// ```
+///
+/// A path is documented when each segment is the documented one, where a template variable
+/// matches a variable of any name (`._id_` for `{transaction_id}`). A path that does not start
+/// with `v2` or `v3` extends a receiver that is a chain (`chain!((client["v3"]).pay.transactions.jsapi)`),
+/// whose path the macro cannot see: it is accepted when a documented path ends with it. A
+/// path that only starts a documented one (`chain!(client.v3.pay.transactions)`, to extend
+/// later) is not an endpoint and warns: add `; unchecked`. "Nearest" is an edit
+/// distance over segments: replacing a segment costs the character edit distance (at most 2
+/// for a value in place of a variable), adding or removing one costs its length plus one;
+/// paths within a third of the path's length (at least 3) and at most twice as far as the
+/// nearest are suggested (`wechatpay::endpoints::suggest` gives the same at run time, and
+/// `wechatpay::endpoints::reference` lists every documented path). The method is not
+/// checked: `.post(…)` comes after the macro, so a path documented for any method passes
+/// (`Chain::documented_methods` tells which at run time).
+///
+/// A documented path expands to exactly the `chain_raw` call above; an undocumented one to
+/// the same call whose literal comes from a `#[deprecated]` constant (the only way to warn
+/// on stable Rust), so the warning is a `deprecated` lint. To accept a path that is not in
+/// the catalog (a new endpoint, a private one):
+///
+/// - at one call site, end the macro with `; unchecked`:
+///   `chain!(client.v3.new.thing; unchecked)` expands as a documented path does;
+/// - or put `#[allow(deprecated)]` on the statement, function or module;
+/// - for a whole crate, `#![allow(deprecated)]` at its root. There is no cargo feature for
+///   it: features are unified across the whole build, so one dependency turning the check
+///   off would turn it off for every crate, while a lint level stays in your crate. Note that
+///   the attribute also silences warnings about other deprecated items; `; unchecked` does not.
+///
+/// To turn the warnings into errors, `#![deny(deprecated)]`.
 #[proc_macro]
 pub fn chain(input: TokenStream) -> TokenStream {
-    let ChainInput { receiver, segments } = parse_macro_input!(input as ChainInput);
-    let path = LitStr::new(&expand_path(&segments), Span::call_site());
-    quote!(#receiver.chain_raw(#path)).into()
+    expand_chain(parse_macro_input!(input as ChainInput)).into()
+}
+
+/// The expansion of `chain!`.
+fn expand_chain(input: ChainInput) -> proc_macro2::TokenStream {
+    let ChainInput {
+        receiver,
+        segments,
+        spans,
+        unchecked,
+    } = input;
+    let text = expand_path(&segments);
+    let path = LitStr::new(&text, Span::call_site());
+    if unchecked || catalog::is_documented(&text) {
+        return quote!(#receiver.chain_raw(#path));
+    }
+    // Warn through a deprecated constant named at the first unknown segment (so that the
+    // warning points there), holding the very same literal.
+    let note = LitStr::new(&catalog::warning(&text), Span::call_site());
+    let culprit = catalog::first_undocumented_segment(&text);
+    let span = segment_span(&segments, &spans, culprit);
+    let name = Ident::new("WECHATPAY_PATH", span);
+    quote!(#receiver.chain_raw({
+        #[deprecated(note = #note)]
+        const #name: &str = #path;
+        #name
+    }))
+}
+
+/// The span of the segment of the macro's input that holds segment `index` of the path (a
+/// string literal may hold several: `."applyment/"`).
+fn segment_span(segments: &[Segment], spans: &[Span], index: usize) -> Span {
+    let mut seen = 0;
+    for (segment, span) in segments.iter().zip(spans) {
+        let text = match segment {
+            Segment::Ident(text) | Segment::Verbatim(text) => text,
+        };
+        seen += text.matches('/').count() + 1;
+        if index < seen {
+            return *span;
+        }
+    }
+    spans.last().copied().unwrap_or_else(Span::call_site)
 }
 
 /// One `.segment` of the chain.
@@ -80,6 +168,10 @@ struct ChainInput {
     receiver: Group,
     /// At least one segment.
     segments: Vec<Segment>,
+    /// The span of each segment.
+    spans: Vec<Span>,
+    /// `; unchecked` was given: the path is not checked against the catalog.
+    unchecked: bool,
 }
 
 /// The path that `chain!` passes to `chain_raw`: the segments, each normalised on its own
@@ -113,7 +205,13 @@ impl Parse for ChainInput {
             ));
         }
         let mut segments = Vec::new();
+        let mut spans = Vec::new();
+        let mut unchecked = false;
         while !input.is_empty() {
+            if input.peek(Token![;]) && !segments.is_empty() {
+                unchecked = parse_unchecked(input)?;
+                break;
+            }
             if !input.peek(Token![.]) {
                 return Err(input.error(if segments.is_empty() {
                     "expected `.` after the receiver; to use an expression as the receiver, \
@@ -123,10 +221,38 @@ impl Parse for ChainInput {
                 }));
             }
             let dot: Token![.] = input.parse()?;
+            spans.push(input.span());
             segments.push(parse_segment(input, dot.span)?);
         }
-        Ok(ChainInput { receiver, segments })
+        Ok(ChainInput {
+            receiver,
+            segments,
+            spans,
+            unchecked,
+        })
     }
+}
+
+/// Parses `; unchecked`, the end of the input.
+fn parse_unchecked(input: ParseStream) -> Result<bool> {
+    let semicolon: Token![;] = input.parse()?;
+    const EXPECTED: &str = "expected `unchecked` after `;`, e.g. \
+                            `chain!(client.v3.new.thing; unchecked)`, to skip the check \
+                            against the documented endpoints";
+    if input.is_empty() {
+        return Err(Error::new(semicolon.span, EXPECTED));
+    }
+    if !input.peek(Ident::peek_any) {
+        return Err(input.error(EXPECTED));
+    }
+    let word: Ident = input.call(Ident::parse_any)?;
+    if word != "unchecked" {
+        return Err(Error::new(word.span(), EXPECTED));
+    }
+    if !input.is_empty() {
+        return Err(input.error("nothing may follow `unchecked`"));
+    }
+    Ok(true)
 }
 
 /// Parses the receiver: an identifier (`client`, `self`) or a group in parentheses (or an
@@ -330,6 +456,55 @@ mod tests {
             ("(state . client)".into(), "v3".into())
         );
         assert_eq!(expand("(clients[0]).v3.x").unwrap().1, "v3/x");
+    }
+
+    /// The expansion of `chain!(input)`, as a token string.
+    fn expansion(input: &str) -> String {
+        expand_chain(syn::parse_str(input).unwrap()).to_string()
+    }
+
+    #[test]
+    fn documented_paths_expand_to_chain_raw() {
+        assert_eq!(
+            expansion("client.v3.pay.transactions.id._transaction_id_"),
+            r#"(client) . chain_raw ("v3/pay/transactions/id/{transaction_id}")"#
+        );
+        assert_eq!(
+            expansion("(state.client).v3.pay.transactions.jsapi"),
+            r#"(state . client) . chain_raw ("v3/pay/transactions/jsapi")"#
+        );
+        assert_eq!(
+            expansion("client.v3.new.thing; unchecked"),
+            r#"(client) . chain_raw ("v3/new/thing")"#
+        );
+    }
+
+    #[test]
+    fn undocumented_paths_expand_to_a_deprecated_constant() {
+        let tokens = expansion("client.v3.pay.transactons.jsapi");
+        assert!(
+            tokens.starts_with(
+                "(client) . chain_raw ({ # [deprecated (note = \"not a documented WeChat Pay \
+                 endpoint: v3/pay/transactons/jsapi; did you mean v3/pay/transactions/jsapi?"
+            ),
+            "{tokens}"
+        );
+        assert!(
+            tokens.ends_with(
+                r#"const WECHATPAY_PATH : & str = "v3/pay/transactons/jsapi" ; WECHATPAY_PATH })"#
+            ),
+            "{tokens}"
+        );
+    }
+
+    #[test]
+    fn unchecked() {
+        assert!(expand("client.v3.x; unchecked").unwrap().0 == "(client)");
+        assert!(error("client.v3.x;").starts_with("expected `unchecked` after `;`"));
+        assert!(error("client.v3.x; checked").starts_with("expected `unchecked` after `;`"));
+        assert!(error("client.v3.x; 1").starts_with("expected `unchecked` after `;`"));
+        assert!(error("client.v3.x; unchecked.y").starts_with("nothing may follow"));
+        assert!(error("client; unchecked").contains("expected `.` after the receiver"));
     }
 
     #[test]

@@ -150,8 +150,8 @@ fn chain_macro_matches_the_runtime() {
             .to_owned()
     };
 
-    assert_eq!(chain!(client.v3).path(), runtime(&["v3"]));
-    assert_eq!(chain!(client.V3).path(), "v3");
+    assert_eq!(chain!(client.v3; unchecked).path(), runtime(&["v3"]));
+    assert_eq!(chain!(client.V3; unchecked).path(), "v3");
     assert_eq!(
         chain!(client.v3.merchantService.complaintsV2).path(),
         runtime(&["v3", "merchantService", "complaintsV2"])
@@ -185,7 +185,7 @@ fn chain_macro_matches_the_runtime() {
         ])
     );
     assert_eq!(
-        chain!(client.v3.pay.HTTPSProxy.Transfer2Pocket.a1B2c3.pay_bank).path(),
+        chain!(client.v3.pay.HTTPSProxy.Transfer2Pocket.a1B2c3.pay_bank; unchecked).path(),
         runtime(&[
             "v3",
             "pay",
@@ -196,7 +196,7 @@ fn chain_macro_matches_the_runtime() {
         ])
     );
     assert_eq!(
-        chain!(client.v3.pay.HTTPSProxy.Transfer2Pocket.a1B2c3.pay_bank).path(),
+        chain!(client.v3.pay.HTTPSProxy.Transfer2Pocket.a1B2c3.pay_bank; unchecked).path(),
         "v3/pay/h-t-t-p-s-proxy/transfer2-pocket/a1-b2c3/pay_bank"
     );
     assert_eq!(
@@ -204,11 +204,11 @@ fn chain_macro_matches_the_runtime() {
         "v3/marketing/favor/media/image-upload"
     );
     assert_eq!(
-        chain!(client.v3.ecommerce.refunds._refund_id_.r#return).path(),
+        chain!(client.v3.ecommerce.refunds._refund_id_.r#return; unchecked).path(),
         "v3/ecommerce/refunds/{refund_id}/return"
     );
     assert_eq!(
-        chain!(client.v3.ecommerce.refunds._refund_id_.r#return).path(),
+        chain!(client.v3.ecommerce.refunds._refund_id_.r#return; unchecked).path(),
         runtime(&["v3", "ecommerce", "refunds", "_refund_id_", "return"])
     );
     assert_eq!(
@@ -220,7 +220,7 @@ fn chain_macro_matches_the_runtime() {
         "secapi/mch/addInstitutionsub"
     );
     assert_eq!(
-        chain!(client.v3.marketing."MixedCase_kept").path(),
+        chain!(client.v3.marketing."MixedCase_kept"; unchecked).path(),
         "v3/marketing/MixedCase_kept"
     );
 }
@@ -240,12 +240,12 @@ fn chain_macro_takes_a_parenthesised_receiver() {
         "v3/certificates"
     );
     assert_eq!(
-        chain!((clients[0]).v3.merchantService).path(),
+        chain!((clients[0]).v3.merchantService; unchecked).path(),
         "v3/merchant-service"
     );
     // Any expression yielding a client or a chain.
     assert_eq!(
-        chain!((state.client["v3"]).pay.transactions._out_trade_no_).path(),
+        chain!((state.client["v3"]).pay.transactions._out_trade_no_; unchecked).path(),
         "v3/pay/transactions/{out_trade_no}"
     );
     assert_eq!(

@@ -10,7 +10,7 @@ impl Client {
     }
 
     fn transactions(&self) -> String {
-        chain!(self.v3.pay.transactions._out_trade_no_)
+        chain!(self.v3.pay.transactions.outTradeNo._out_trade_no_)
     }
 }
 
@@ -29,11 +29,14 @@ fn main() {
     let clients = [Client, Client];
     assert_eq!(
         state.client.transactions(),
-        "v3/pay/transactions/{out_trade_no}"
+        "v3/pay/transactions/out-trade-no/{out_trade_no}"
     );
     assert_eq!(chain!((state.client).v3.certificates), "v3/certificates");
-    assert_eq!(chain!((clients[0]).v3.x), "v3/x");
-    assert_eq!(chain!((&clients[1]).MerchantService), "merchant-service");
+    assert_eq!(chain!((clients[0]).v3.bill.tradebill), "v3/bill/tradebill");
+    assert_eq!(
+        chain!((&clients[1]).V3.MerchantService.complaintsV2),
+        "v3/merchant-service/complaints-v2"
+    );
     assert_eq!(certificates!(state.client), "v3/certificates");
     assert_eq!(certificates!(clients[1]), "v3/certificates");
 }
