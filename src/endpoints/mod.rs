@@ -42,7 +42,7 @@
 //!
 //! # Where it comes from
 //!
-//! The `sourcegen` test (`tests/sourcegen.rs`) generates `generated/endpoints.rs`,
+//! The `sourcegen` test (`tests/it/sourcegen.rs`) generates `generated/endpoints.rs`,
 //! `generated/products.rs` (the [`Product`] groups, from a table of path prefixes),
 //! `generated/templates.txt` (the list `chain!` checks) and `generated/reference.md` from
 //! the endpoint corpus, and fails when a committed file is stale;

@@ -1,5 +1,5 @@
 //! The product groups: the enum is generated (`generated/products.rs`) from the table of path
-//! prefixes in the generator, `tests/sourcegen.rs`.
+//! prefixes in the generator, `tests/it/sourcegen.rs`.
 
 use std::fmt;
 

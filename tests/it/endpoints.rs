@@ -2,9 +2,10 @@
 
 use std::collections::HashSet;
 
+use wechatpay::Client;
 use wechatpay::endpoints::{self, Api, Product};
 use wechatpay::http::Method;
-use wechatpay::{Client, normalize_segment};
+use wechatpay::toolkit::normalize_segment;
 
 /// A client that never sends anything: chains need no server.
 fn offline_client() -> Client {
@@ -101,7 +102,7 @@ fn every_operation_has_a_product_and_a_title() {
 
 #[test]
 fn the_macro_list_matches_the_catalog() {
-    let templates = include_str!("../generated/templates.txt");
+    let templates = include_str!("../../generated/templates.txt");
     let mut expected: Vec<&str> = endpoints::all().iter().map(|e| e.template()).collect();
     expected.dedup();
     assert_eq!(templates.lines().collect::<Vec<_>>(), expected);
