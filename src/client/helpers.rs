@@ -41,19 +41,17 @@ impl Client {
     /// its fields; see [`verify_notification`](crate::v2::verify_notification).
     ///
     /// ```
-    /// use wechatpay::mock::{self, MockServer};
     /// use wechatpay::v2;
-    /// use wechatpay::xml::{XmlMap, to_xml_from};
     ///
     /// # fn main() -> wechatpay::Result<()> {
-    /// let client = MockServer::start()?.client_builder().build()?;
-    /// // What WeChat Pay would send (signed here with the mock's APIv2 key):
-    /// let mut fields: XmlMap = [("return_code", "SUCCESS"), ("out_trade_no", "1217752501201407033233368018")]
-    ///     .into_iter()
-    ///     .collect();
-    /// v2::sign_request(&mut fields, &mock::apiv2_key(), Some("5d2b6c2a8db53831f7eda20af46e531c"))?;
-    /// let body = to_xml_from(&fields)?;
-    ///
+    /// # use wechatpay::xml::{XmlMap, to_xml_from};
+    /// # let client = wechatpay::mock::MockServer::start()?.client_builder().build()?;
+    /// # let mut fields: XmlMap = [("return_code", "SUCCESS"), ("out_trade_no", "1217752501201407033233368018")]
+    /// #     .into_iter()
+    /// #     .collect();
+    /// # v2::sign_request(&mut fields, &wechatpay::mock::apiv2_key(), Some("5d2b6c2a8db53831f7eda20af46e531c"))?;
+    /// # let body = to_xml_from(&fields)?;
+    /// // `body`: the raw XML WeChat Pay POSTed to the notify_url.
     /// let notification = client.verify_v2_notification(body.as_bytes())?;
     /// assert_eq!(notification.get_str("out_trade_no"), Some("1217752501201407033233368018"));
     /// let answer = v2::reply(true, "OK");

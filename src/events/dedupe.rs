@@ -33,16 +33,15 @@ pub enum Claim {
 ///
 /// ```
 /// use wechatpay::events::{Claim, Deduplicate, Event, MemoryDedupe};
-/// use wechatpay::mock::MockServer;
 /// use wechatpay::notify::{reply_failure, reply_success};
 ///
 /// # fn main() -> wechatpay::Result<()> {
-/// # let mock = MockServer::start()?;
+/// # let mock = wechatpay::mock::MockServer::start()?;
 /// # let client = mock.client_builder().build()?;
 /// # let (headers, body) = mock.notification("COMPLAINT.CREATE", "encrypt-resource", "complaint",
 /// #     &serde_json::json!({"complaint_id": "200201820200101080076610000", "action_type": "CREATE_COMPLAINT"}))?;
 /// let seen = MemoryDedupe::new(); // one per process, shared by every request
-/// let now = wechatpay::sign::timestamp();
+/// let now = wechatpay::toolkit::timestamp();
 /// let notification = client.verify_notification(&headers, &body)?;
 /// let reply = match seen.claim(notification.id(), now) {
 ///     Claim::New => match notification.event() {

@@ -7,21 +7,19 @@
 //! still parses into a type of your own.
 //!
 //! ```
-//! use serde_json::json;
 //! use wechatpay::events::Event;
-//! use wechatpay::mock::MockServer;
 //!
 //! # fn main() -> wechatpay::Result<()> {
-//! let mock = MockServer::start()?;
-//! let client = mock.client_builder().build()?;
-//! let (headers, body) = mock.notification("TRANSACTION.SUCCESS", "encrypt-resource", "transaction", &json!({
-//!     "mchid": "1900000109", "appid": "wxd678efh567hg6787",
-//!     "out_trade_no": "1217752501201407033233368018", "transaction_id": "4200000001201407033233368018",
-//!     "trade_type": "JSAPI", "trade_state": "SUCCESS", "success_time": "2018-06-08T10:34:56+08:00",
-//!     "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-//!     "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"},
-//! }))?;
-//!
+//! # let mock = wechatpay::mock::MockServer::start()?;
+//! # let client = mock.client_builder().build()?;
+//! # let (headers, body) = mock.notification("TRANSACTION.SUCCESS", "encrypt-resource", "transaction", &serde_json::json!({
+//! #     "mchid": "1900000109", "appid": "wxd678efh567hg6787",
+//! #     "out_trade_no": "1217752501201407033233368018", "transaction_id": "4200000001201407033233368018",
+//! #     "trade_type": "JSAPI", "trade_state": "SUCCESS", "success_time": "2018-06-08T10:34:56+08:00",
+//! #     "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+//! #     "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"},
+//! # }))?;
+//! // `headers` and `body`: the request WeChat Pay POSTed to the notify_url.
 //! let notification = client.verify_notification(&headers, &body)?;
 //! match notification.event()? {
 //!     Event::TransactionSuccess(paid) => {

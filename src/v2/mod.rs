@@ -9,16 +9,15 @@
 //!
 //! ```
 //! use serde_json::json;
-//! use wechatpay::mock::{MockServer, Reply};
 //!
 //! # fn main() -> wechatpay::Result<()> {
-//! let mock = MockServer::start()?;
-//! mock.on("POST", "/pay/micropay", Reply::xml(200, json!({
-//!     "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
-//!     "transaction_id": "1217752501201407033233368018",
-//! })));
-//! let client = mock.client_builder().build()?;
-//!
+//! # let mock = wechatpay::mock::MockServer::start()?;
+//! # mock.on("POST", "/pay/micropay", wechatpay::mock::Reply::xml(200, json!({
+//! #     "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
+//! #     "transaction_id": "1217752501201407033233368018",
+//! # })));
+//! # let client = mock.client_builder().build()?;
+//! // `client`: a Client with the APIv2 key (ClientBuilder::secret).
 //! let res = client["v2/pay/micropay"].post(json!({
 //!     "xml": {
 //!         "appid": "wxd678efh567hg6787",

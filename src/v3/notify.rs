@@ -5,20 +5,12 @@
 //! received (never a re-serialised JSON value: the signature covers the bytes).
 //!
 //! ```
-//! use serde_json::json;
-//! use wechatpay::mock::MockServer;
-//!
 //! # fn main() -> wechatpay::Result<()> {
-//! let mock = MockServer::start()?;
-//! let client = mock.client_builder().build()?;
-//! // What WeChat Pay would POST to the merchant's notify_url.
-//! let (headers, body) = mock.notification(
-//!     "TRANSACTION.SUCCESS",
-//!     "encrypt-resource",
-//!     "transaction",
-//!     &json!({"out_trade_no": "1217752501201407033233368018", "trade_state": "SUCCESS"}),
-//! )?;
-//!
+//! # let mock = wechatpay::mock::MockServer::start()?;
+//! # let client = mock.client_builder().build()?;
+//! # let (headers, body) = mock.notification("TRANSACTION.SUCCESS", "encrypt-resource", "transaction",
+//! #     &serde_json::json!({"out_trade_no": "1217752501201407033233368018", "trade_state": "SUCCESS"}))?;
+//! // `headers` and `body`: the request WeChat Pay POSTed to the merchant's notify_url.
 //! let notification = client.verify_notification(&headers, &body)?;
 //! assert_eq!(notification.event_type(), "TRANSACTION.SUCCESS");
 //! let transaction: serde_json::Value = notification.decrypt()?;
