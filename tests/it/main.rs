@@ -9,6 +9,7 @@ mod common;
 mod endpoints;
 mod errors;
 mod events;
+mod examples;
 mod keys;
 mod notify;
 mod options;
