@@ -37,11 +37,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get(json!({"query": {"bill_date": "2019-06-11", "bill_type": "ALL"}}))?
         .json()?;
     let url = apply["download_url"].as_str().ok_or("no download_url")?;
-    let token = url.split("token=").nth(1).ok_or("no token in the download_url")?;
+    let token = url
+        .split("token=")
+        .nth(1)
+        .ok_or("no token in the download_url")?;
 
     // 2. Download: unsigned (`verified_by()` is `VerifiedBy::Unsigned`) ...
     let file = client["v3/billdownload/file"].get(json!({"query": {"token": token}}))?;
-    println!("downloaded {} bytes, verified by: {}", file.bytes().len(), file.verified_by());
+    println!(
+        "downloaded {} bytes, verified by: {}",
+        file.bytes().len(),
+        file.verified_by()
+    );
 
     // 3. ... so the digest is what proves it is the bill WeChat Pay meant.
     wechatpay::bill::check(
@@ -49,6 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         apply["hash_type"].as_str().unwrap_or_default(),
         apply["hash_value"].as_str().unwrap_or_default(),
     )?;
-    println!("digest checked; first line: {}", file.text()?.lines().next().unwrap_or_default());
+    println!(
+        "digest checked; first line: {}",
+        file.text()?.lines().next().unwrap_or_default()
+    );
     Ok(())
 }

@@ -20,7 +20,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         mock.on(
             "GET",
             &format!("/v3/pay/transactions/out-trade-no/{order}"),
-            Reply::json(200, json!({"out_trade_no": order, "trade_state": "SUCCESS"})),
+            Reply::json(
+                200,
+                json!({"out_trade_no": order, "trade_state": "SUCCESS"}),
+            ),
         );
     }
 

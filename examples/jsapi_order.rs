@@ -16,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     mock.on(
         "POST",
         "/v3/pay/transactions/jsapi",
-        Reply::json(200, json!({"prepay_id": "wx201410272009395522657a690389285100"})),
+        Reply::json(
+            200,
+            json!({"prepay_id": "wx201410272009395522657a690389285100"}),
+        ),
     );
     let client = mock.client_builder().build()?;
 
@@ -34,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         }))?
         .json()?;
-    let prepay_id = order["prepay_id"].as_str().ok_or("no prepay_id in the answer")?;
+    let prepay_id = order["prepay_id"]
+        .as_str()
+        .ok_or("no prepay_id in the answer")?;
 
     // 2. Sign the parameters for the page (current time, fresh nonce, merchant key).
     let params = client.jsapi_params("wxd678efh567hg6787", prepay_id)?;

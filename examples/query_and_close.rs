@@ -17,7 +17,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     mock.on(
         "GET",
         &order_path,
-        Reply::json(200, json!({"out_trade_no": OUT_TRADE_NO, "trade_state": "NOTPAY"})),
+        Reply::json(
+            200,
+            json!({"out_trade_no": OUT_TRADE_NO, "trade_state": "NOTPAY"}),
+        ),
     );
     mock.on("POST", &format!("{order_path}/close"), Reply::status(204));
     let client = mock.client_builder().build()?;
@@ -29,10 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("order {OUT_TRADE_NO}: {}", order["trade_state"]);
 
     if order["trade_state"] == "NOTPAY" {
-        let closed = client["v3/pay/transactions/out-trade-no/{out_trade_no}/close"].post(json!({
-            "out_trade_no": OUT_TRADE_NO,
-            "json": {"mchid": client.mchid()},
-        }))?;
+        let closed =
+            client["v3/pay/transactions/out-trade-no/{out_trade_no}/close"].post(json!({
+                "out_trade_no": OUT_TRADE_NO,
+                "json": {"mchid": client.mchid()},
+            }))?;
         println!("closed: status {}", closed.status().as_u16());
     }
     Ok(())

@@ -23,7 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "status": "PROCESSING",
         "amount": {"total": 100, "refund": 100, "payer_total": 100, "payer_refund": 100, "currency": "CNY"},
     });
-    mock.on("POST", "/v3/refund/domestic/refunds", Reply::json(200, refund));
+    mock.on(
+        "POST",
+        "/v3/refund/domestic/refunds",
+        Reply::json(200, refund),
+    );
     let client = mock.client_builder().build()?;
 
     // 1. Ask for the refund. The same out_refund_no never refunds twice: WeChat Pay

@@ -15,18 +15,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     mock.on(
         "POST",
         "/pay/micropay",
-        Reply::xml(200, json!({
-            "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
-            "transaction_id": "4200000001201407033233368018",
-        })),
+        Reply::xml(
+            200,
+            json!({
+                "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
+                "transaction_id": "4200000001201407033233368018",
+            }),
+        ),
     );
     mock.on(
         "POST",
         "/secapi/pay/refund",
-        Reply::xml(200, json!({
-            "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
-            "refund_id": "50000000382019052709732678859",
-        })),
+        Reply::xml(
+            200,
+            json!({
+                "return_code": "SUCCESS", "return_msg": "OK", "result_code": "SUCCESS",
+                "refund_id": "50000000382019052709732678859",
+            }),
+        ),
     );
     // The mock's builder already holds the APIv2 key and the merchant's TLS certificate
     // (ClientBuilder::secret, ClientBuilder::merchant_identity_files in production).

@@ -436,8 +436,8 @@ fn with_misspelling_hint(error: Error, unknown: &[&str], variables: &[&str]) -> 
         .collect();
     let note = if guesses.is_empty() {
         format!(
-            " The options also hold {}, which is neither an option nor a variable of this \
-             path ({}).",
+            "; the options also hold {}, which is neither an option nor a variable of this \
+             path ({})",
             unknown
                 .iter()
                 .map(|key| format!("`{key}`"))
@@ -446,7 +446,7 @@ fn with_misspelling_hint(error: Error, unknown: &[&str], variables: &[&str]) -> 
             variables.join(", ")
         )
     } else {
-        format!(" Misspelled? The options hold {}.", guesses.join(", "))
+        format!("; misspelled? The options hold {}", guesses.join(", "))
     };
     error.with_note(note)
 }

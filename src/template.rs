@@ -157,10 +157,10 @@ fn parse_varspec(spec: &str) -> (&str, bool, Option<usize>) {
     if let Some(name) = spec.strip_suffix('*') {
         return (name, true, None);
     }
-    if let Some((name, len)) = spec.split_once(':') {
-        if let Ok(len) = len.parse() {
-            return (name, false, Some(len));
-        }
+    if let Some((name, len)) = spec.split_once(':')
+        && let Ok(len) = len.parse()
+    {
+        return (name, false, Some(len));
     }
     (spec, false, None)
 }

@@ -311,13 +311,13 @@ fn check_request(request: &RecordedRequest, expect: &Value, fixtures: &Path) -> 
     if let Some(query) = expect["query"].as_array() {
         check_query(request, query)?;
     }
-    if let Some(json) = expect.get("json") {
-        if request.json().as_ref() != Some(json) {
-            return Err(format!(
-                "body {} != {json}",
-                String::from_utf8_lossy(&request.body)
-            ));
-        }
+    if let Some(json) = expect.get("json")
+        && request.json().as_ref() != Some(json)
+    {
+        return Err(format!(
+            "body {} != {json}",
+            String::from_utf8_lossy(&request.body)
+        ));
     }
     for (name, value) in expect["headers"].as_object().into_iter().flatten() {
         if request.header(name) != value.as_str() {
@@ -428,10 +428,10 @@ fn check_response(response: &Response, respond: &Value) -> Check {
             respond["status"]
         ));
     }
-    if let Some(json) = respond.get("json") {
-        if response.json::<Value>().ok().as_ref() != Some(json) {
-            return Err(format!("answer {:?} != {json}", response.text()));
-        }
+    if let Some(json) = respond.get("json")
+        && response.json::<Value>().ok().as_ref() != Some(json)
+    {
+        return Err(format!("answer {:?} != {json}", response.text()));
     }
     if let Some(xml) = respond["xml"].as_object() {
         let answer = response
@@ -446,10 +446,10 @@ fn check_response(response: &Response, respond: &Value) -> Check {
             }
         }
     }
-    if let Some(body) = respond["body"].as_str() {
-        if response.bytes().as_ref() != body.as_bytes() {
-            return Err("the answer body was changed".into());
-        }
+    if let Some(body) = respond["body"].as_str()
+        && response.bytes().as_ref() != body.as_bytes()
+    {
+        return Err("the answer body was changed".into());
     }
     if respond["signed"] == true && !response.is_verified() {
         return Err("a signed answer was not verified".into());

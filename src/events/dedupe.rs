@@ -222,10 +222,10 @@ impl Table {
             if !expired && self.entries.len() <= capacity {
                 break;
             }
-            if let Some((at, id)) = self.order.pop_front() {
-                if self.entries.get(&id).is_some_and(|entry| entry.at == at) {
-                    self.entries.remove(&id);
-                }
+            if let Some((at, id)) = self.order.pop_front()
+                && self.entries.get(&id).is_some_and(|entry| entry.at == at)
+            {
+                self.entries.remove(&id);
             }
         }
         // Stale items (ids written again, or released) must not grow the queue without bound.

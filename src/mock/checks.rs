@@ -114,13 +114,13 @@ pub(super) fn check_v2(
 }
 
 fn check_v2_fields(fields: &XmlMap, sign_type: SignType) -> Result<(), String> {
-    if let Some((key, value)) = merchant_field(fields) {
-        if value.as_str() != Some(MCHID) {
-            return Err(format!(
-                "商户号错误: `{key}` {} is not the mock merchant `{MCHID}`",
-                value.to_json()
-            ));
-        }
+    if let Some((key, value)) = merchant_field(fields)
+        && value.as_str() != Some(MCHID)
+    {
+        return Err(format!(
+            "商户号错误: `{key}` {} is not the mock merchant `{MCHID}`",
+            value.to_json()
+        ));
     }
     let given = fields
         .get_str("sign")

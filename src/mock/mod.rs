@@ -107,6 +107,17 @@ impl MockServer {
     ///
     /// [`ErrorKind::Transport`] when no port can be bound or no thread started.
     pub fn start() -> Result<Self> {
+        Self::start_on(0, 0)
+    }
+
+    /// Starts a mock on `127.0.0.1` with the given ports (plain HTTP, and TLS); `0` picks a
+    /// free one. For a standalone mock that other programs reach at a known address
+    /// (`wechatpay mock --port 8080`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`] when a port cannot be bound (in use?) or no thread started.
+    pub fn start_on(port: u16, tls_port: u16) -> Result<Self> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 rules: Vec::new(),
@@ -128,9 +139,9 @@ impl MockServer {
             .map_err(|e| io_error("cannot start a runtime", e))?;
         // Bound with std so that `start` also works inside an async runtime; tokio takes the
         // sockets over on the mock's own thread.
-        let bind = || {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")
-                .map_err(|e| io_error("cannot bind 127.0.0.1", e))?;
+        let bind = |port: u16| {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+                .map_err(|e| io_error(&format!("cannot bind 127.0.0.1:{port}"), e))?;
             listener
                 .set_nonblocking(true)
                 .map_err(|e| io_error("cannot make the socket non-blocking", e))?;
@@ -139,8 +150,8 @@ impl MockServer {
                 .map_err(|e| io_error("no local address", e))?;
             Ok::<_, Error>((listener, address))
         };
-        let (listener, address) = bind()?;
-        let (tls_listener, tls_address) = bind()?;
+        let (listener, address) = bind(port)?;
+        let (tls_listener, tls_address) = bind(tls_port)?;
         let acceptor = tls_acceptor()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let serving = shared.clone();

@@ -96,10 +96,11 @@ fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, 
         .last_signature
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(cached) = last.as_ref() {
-        if cached.second == second && cached.body.as_ref() == body {
-            return cached.headers.clone();
-        }
+    if let Some(cached) = last.as_ref()
+        && cached.second == second
+        && cached.body.as_ref() == body
+    {
+        return cached.headers.clone();
     }
     let headers = signature_headers(shared, body, None);
     *last = Some(CachedSignature {

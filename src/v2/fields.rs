@@ -96,10 +96,10 @@ pub fn sign_request(fields: &mut XmlMap, key: &ApiV2Key, nonce: Option<&str>) ->
             ));
         }
     };
-    if let Some(nonce) = nonce {
-        if fields.get_str("nonce_str").is_none_or(str::is_empty) {
-            fields.insert("nonce_str", nonce);
-        }
+    if let Some(nonce) = nonce
+        && fields.get_str("nonce_str").is_none_or(str::is_empty)
+    {
+        fields.insert("nonce_str", nonce);
     }
     let pairs = signed_fields(fields).map_err(Error::invalid)?;
     let signed = toolkit::sign(sign_type, pairs, key.as_str())?;

@@ -4,6 +4,8 @@
 mod allocations;
 mod bill;
 mod chain;
+#[cfg(feature = "cli")]
+mod cli;
 mod client;
 mod common;
 mod endpoints;
