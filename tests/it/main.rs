@@ -3,6 +3,7 @@
 
 mod allocations;
 mod bill;
+mod callbacks;
 mod chain;
 mod client;
 mod common;
