@@ -53,9 +53,61 @@
 //! # let _ = app;
 //! ```
 //!
-//! WeChat Pay sends a notification again until it gets a success, and sometimes after:
-//! deduplicate with a [`Deduplicate`](crate::events::Deduplicate) in the state (see
-//! `tests/it/callbacks.rs` for a handler that does).
+//! # Duplicates
+//!
+//! WeChat Pay sends a notification again until it gets a success, and sometimes after: keep a
+//! [`Deduplicate`](crate::events::Deduplicate) in the state next to the client, and claim each
+//! notification id before processing it.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use axum::Router;
+//! use axum::extract::{FromRef, State};
+//! use axum::routing::post;
+//! use wechatpay::Client;
+//! use wechatpay::axum::Notified;
+//! use wechatpay::callback::Reply;
+//! use wechatpay::events::{Claim, Deduplicate, MemoryDedupe};
+//!
+//! #[derive(Clone)]
+//! struct AppState {
+//!     client: Client,
+//!     seen: Arc<MemoryDedupe>, // or a Deduplicate over your database
+//! }
+//!
+//! impl FromRef<AppState> for Client {
+//!     fn from_ref(state: &AppState) -> Client {
+//!         state.client.clone()
+//!     }
+//! }
+//!
+//! async fn notify(State(state): State<AppState>, Notified(notification): Notified) -> Reply {
+//!     let now = wechatpay::toolkit::timestamp();
+//!     match state.seen.claim(notification.id(), now) {
+//!         Claim::Done => return Reply::success(), // processed already: acknowledge again
+//!         Claim::InProgress => return Reply::failure("being processed"), // retried later
+//!         Claim::New => {}
+//!     }
+//!     match notification.event() {
+//!         Ok(_event) => {
+//!             // … process the event …
+//!             state.seen.complete(notification.id(), now);
+//!             Reply::success()
+//!         }
+//!         Err(error) => {
+//!             state.seen.release(notification.id()); // let WeChat Pay's retry through
+//!             Reply::for_error(&error)
+//!         }
+//!     }
+//! }
+//!
+//! fn app(client: Client) -> Router {
+//!     let state = AppState { client, seen: Arc::new(MemoryDedupe::new()) };
+//!     Router::new().route("/wechatpay/notify", post(notify)).with_state(state)
+//! }
+//! # let _ = app;
+//! ```
 
 use std::ops::{Deref, DerefMut};
 

@@ -5,8 +5,8 @@
 //! shape hyper, tower and most Rust frameworks can give) and returns the verified
 //! [`Notification`], or a [`Rejection`]: why it failed ([`Rejection::error`], for your logs)
 //! and the [`Reply`] to send. [`verify`] does the same from a header map and a body. Feature
-//! `axum` adds an extractor on top ([`axum::Notified`](crate::axum::Notified)); other
-//! frameworks use these two functions (the recipe for actix-web is [below](#actix-web)).
+//! `axum` adds an extractor on top (`wechatpay::axum::Notified`); other frameworks use these
+//! two functions (the recipe for actix-web is [below](#actix-web)).
 //!
 //! What WeChat Pay expects in return (APIv3):
 //!
@@ -80,7 +80,7 @@
 //!
 //! ```ignore
 //! use actix_web::http::{StatusCode, header};
-//! use actix_web::{App, HttpRequest, HttpResponse, web};
+//! use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 //! use wechatpay::callback::{self, Reply};
 //! use wechatpay::{Client, http};
 //!
@@ -120,13 +120,18 @@
 //!     }
 //! }
 //!
-//! fn app(client: Client) -> App<impl actix_web::dev::ServiceFactory<
-//!     actix_web::dev::ServiceRequest, Config = (), Response = actix_web::dev::ServiceResponse,
-//!     Error = actix_web::Error, InitError = ()>> {
-//!     App::new()
-//!         .app_data(web::Data::new(client))
-//!         .app_data(web::PayloadConfig::new(callback::DEFAULT_BODY_LIMIT))
-//!         .route("/wechatpay/notify", web::post().to(notify))
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let client: Client = todo!("Client::builder()…build()");
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(web::Data::new(client.clone()))
+//!             .app_data(web::PayloadConfig::new(callback::DEFAULT_BODY_LIMIT))
+//!             .route("/wechatpay/notify", web::post().to(notify))
+//!     })
+//!     .bind(("127.0.0.1", 8080))?
+//!     .run()
+//!     .await
 //! }
 //! ```
 

@@ -19,3 +19,4 @@ mod sensitive;
 mod sourcegen;
 mod toolkit;
 mod v2;
+mod v2_notify;
