@@ -19,8 +19,9 @@
 //! to 15 times over about a day, so handle each notification idempotently
 //! ([`Deduplicate`](crate::events::Deduplicate)). [`Reply::for_error`] picks the status: `401`
 //! for a notification that fails verification (tampered, stale, unknown key, probe), `400` for
-//! a body that is not a notification, `413` for one over the size limit, `500` for failures on
-//! your side (no APIv3 key, a resource that the APIv3 key does not open).
+//! a body that is not a notification, `500` for failures on your side (no APIv3 key, a
+//! resource that the APIv3 key does not open); [`Rejection::body_too_large`] is `413`.
+//! (APIv2 notifications are answered in XML instead: [`v2::reply`](crate::v2::reply).)
 //!
 //! ```
 //! use wechatpay::Client;

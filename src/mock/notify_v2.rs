@@ -85,7 +85,7 @@ impl MockServer {
         sign_type: SignType,
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
-        let mut fields = notification_fields(fields, "fields")?;
+        let mut fields = outer_fields(fields)?;
         if sign_type == SignType::HmacSha256 || fields.get("sign_type").is_some() {
             fields.insert("sign_type", sign_type.name());
         }
@@ -168,7 +168,7 @@ impl MockServer {
         refund: &Value,
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
-        let mut outer = notification_fields(fields, "fields")?;
+        let mut outer = outer_fields(fields)?;
         if outer.get("return_code").is_none() {
             outer.insert("return_code", "SUCCESS");
         }
@@ -194,16 +194,21 @@ impl MockServer {
     }
 }
 
-/// `fields` (a JSON object) as text fields, with `mch_id` added when no merchant field is
-/// there.
+/// `fields` (a JSON object) as text fields; `name` names the argument in the error.
 fn notification_fields(fields: &Value, name: &str) -> Result<XmlMap> {
     let object = fields.as_object().ok_or_else(|| {
         Error::invalid(format!(
             "the mock notification's `{name}` must be a JSON object of fields, not {fields}"
         ))
     })?;
-    let mut fields = fields_from_json(object);
-    if name == "fields" && merchant_field(&fields).is_none() {
+    Ok(fields_from_json(object))
+}
+
+/// The outer fields of a notification, with `mch_id` ([`MCHID`]) added when no merchant
+/// field is there.
+fn outer_fields(fields: &Value) -> Result<XmlMap> {
+    let mut fields = notification_fields(fields, "fields")?;
+    if merchant_field(&fields).is_none() {
         fields.insert("mch_id", MCHID);
     }
     Ok(fields)
