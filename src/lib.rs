@@ -26,7 +26,11 @@ pub mod v3;
 pub mod xml;
 
 // The shell: the client and its chains, the request future, the runtime thread, the
-// transport, and the mock server.
+// transport, the notify_url adapters, and the mock server.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+pub mod callback;
 mod chain;
 mod client;
 mod future;

@@ -68,7 +68,7 @@ pub enum Claim {
 /// # }
 /// ```
 ///
-/// `now` is the Unix time in seconds (e.g. [`sign::timestamp`](crate::sign::timestamp)), an
+/// `now` is the Unix time in seconds (e.g. [`toolkit::timestamp`](crate::toolkit::timestamp)), an
 /// input so that implementations stay testable.
 ///
 /// # Where a database fits

@@ -41,6 +41,7 @@
 mod checks;
 mod keys;
 mod notify;
+mod notify_v2;
 mod recorded;
 mod rules;
 mod server;

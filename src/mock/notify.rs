@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 #[cfg(doc)]
 use super::PLATFORM_KEY_ID;
+use super::notify_v2::{WRONG_APIV3_KEY, tamper_base64};
 use super::rules::Fault;
 use super::signing::insert_signature_headers;
 use super::{APIV3_KEY, MockServer};
@@ -39,8 +40,11 @@ impl MockServer {
 
     /// [`MockServer::notification`] with a fault injected: [`Fault::BadSignature`],
     /// [`Fault::StaleTimestamp`], [`Fault::UnknownSerial`], [`Fault::Probe`] (a
-    /// `WECHATPAY/SIGNTEST/` signature) or [`Fault::Unsigned`] (no `Wechatpay-*` headers).
-    /// [`Fault::DropConnection`] has no meaning here and is ignored.
+    /// `WECHATPAY/SIGNTEST/` signature), [`Fault::Unsigned`] (no `Wechatpay-*` headers),
+    /// [`Fault::WrongKey`] (the resource encrypted with another APIv3 key) or
+    /// [`Fault::TamperedCiphertext`] (the ciphertext altered, then signed): the last two
+    /// verify, and their decryption fails. [`Fault::DropConnection`] has no meaning here and
+    /// is ignored.
     ///
     /// # Errors
     ///
@@ -54,12 +58,19 @@ impl MockServer {
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
         let nonce = toolkit::nonce(12)?;
-        let ciphertext = aes_gcm_encrypt(
-            APIV3_KEY.as_bytes(),
+        let key = match fault {
+            Some(Fault::WrongKey) => WRONG_APIV3_KEY,
+            _ => APIV3_KEY,
+        };
+        let mut ciphertext = aes_gcm_encrypt(
+            key.as_bytes(),
             nonce.as_bytes(),
             original_type.as_bytes(),
             plaintext.to_string().as_bytes(),
         )?;
+        if fault == Some(Fault::TamperedCiphertext) {
+            ciphertext = tamper_base64(&ciphertext, |_| true);
+        }
         let now = self.shared.now();
         let summary = match event_type {
             "TRANSACTION.SUCCESS" => "支付成功",

@@ -28,6 +28,16 @@ pub enum Fault {
     Probe,
     /// Closes the connection without answering.
     DropConnection,
+    /// Notifications only: made with a key other than the mock's, as if the merchant had
+    /// configured the wrong one. An APIv3 resource encrypted with another APIv3 key (the
+    /// notification verifies, its decryption fails); an APIv2 `sign` made with another APIv2
+    /// key; an APIv2 refund `req_info` encrypted with another APIv2 key.
+    WrongKey,
+    /// Notifications only: the ciphertext altered after encryption. An APIv3
+    /// `resource.ciphertext` (signed afterwards, so the notification verifies and its
+    /// decryption fails); an APIv2 refund `req_info` (refund notifications are unsigned, so
+    /// only its decryption fails).
+    TamperedCiphertext,
 }
 
 /// What the mock answers.

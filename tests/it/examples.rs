@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 /// The features this test build has (the examples' `required-features` are checked against
 /// them).
 fn enabled(feature: &str) -> bool {
-    const FEATURES: [(&str, bool); 6] = [
+    const FEATURES: [(&str, bool); 7] = [
         ("blocking", cfg!(feature = "blocking")),
         ("macros", cfg!(feature = "macros")),
         ("mock", true),
         ("aws-lc", cfg!(feature = "aws-lc")),
         ("rustcrypto", cfg!(feature = "rustcrypto")),
         ("cli", cfg!(feature = "cli")),
+        ("axum", cfg!(feature = "axum")),
     ];
     FEATURES.iter().any(|(name, on)| *name == feature && *on)
 }

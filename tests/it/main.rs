@@ -3,6 +3,7 @@
 
 mod allocations;
 mod bill;
+mod callbacks;
 mod chain;
 #[cfg(feature = "cli")]
 mod cli;
@@ -21,3 +22,4 @@ mod sensitive;
 mod sourcegen;
 mod toolkit;
 mod v2;
+mod v2_notify;
