@@ -22,6 +22,7 @@
 //! says what to do instead. A key can be both a path variable and an option, exactly as in
 //! PHP.
 
+use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -46,7 +47,10 @@ use crate::media::Media;
 /// ```
 ///
 /// A call without options passes `()`: `client["v3/certificates"].get(())`.
-#[derive(Debug, Clone, Default)]
+///
+/// Its `Debug` output shows the option names, the header names and the sizes of the bodies,
+/// never a value (a body may hold personal data, a header a credential).
+#[derive(Clone, Default)]
 pub struct Options {
     pub(crate) map: Map<String, Value>,
     pub(crate) body: Option<Bytes>,
@@ -138,6 +142,49 @@ impl Options {
     /// The top-level options as a JSON object (path variables, `json`, `query`, …).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.map
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// A JSON value by its shape: `object of 3 fields`, `string of 12 bytes`, …
+        struct Shape<'v>(&'v Value);
+        impl fmt::Debug for Shape<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    Value::Object(map) => write!(f, "object of {} fields", map.len()),
+                    Value::Array(items) => write!(f, "array of {} items", items.len()),
+                    Value::String(text) => write!(f, "string of {} bytes", text.len()),
+                    Value::Number(_) => f.write_str("number"),
+                    Value::Bool(_) => f.write_str("boolean"),
+                    Value::Null => f.write_str("null"),
+                }
+            }
+        }
+        /// The header names of the `headers` option.
+        struct Names<'m>(&'m Map<String, Value>);
+        impl fmt::Debug for Names<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.keys()).finish()
+            }
+        }
+        let mut out = f.debug_map();
+        for (key, value) in &self.map {
+            match value {
+                Value::Object(headers) if key == "headers" => out.entry(key, &Names(headers)),
+                _ => out.entry(key, &Shape(value)),
+            };
+        }
+        if let Some(body) = &self.body {
+            out.entry(&"(body)", &format_args!("{} bytes", body.len()));
+        }
+        if let Some(media) = &self.media {
+            out.entry(&"(media)", media);
+        }
+        if let Some(what) = self.not_an_object {
+            out.entry(&"(not an object)", &what);
+        }
+        out.finish()
     }
 }
 

@@ -259,10 +259,22 @@ impl BaseUri {
         if authority.is_empty() || authority.contains(char::is_whitespace) {
             return Err(bad());
         }
+        if authority.contains(['@', '\\']) {
+            return Err(Error::invalid(
+                "the base URI holds user information (`user:password@` before the host) or a \
+                 backslash; WeChat Pay takes none, and `https://api.mch.weixin.qq.com@other/` \
+                 would send the request to `other`: write the host alone",
+            ));
+        }
         Ok(Self {
             origin: format!("{}://{authority}", scheme.to_ascii_lowercase()),
             path: path.to_string(),
         })
+    }
+
+    /// Refuses plain `http://` unless the host is this machine (see [`is_secure_origin`]).
+    pub(crate) fn check_secure(&self) -> Result<()> {
+        check_secure_origin(&self.origin)
     }
 
     /// Resolves `reference` (an expanded path template) against this base, RFC 3986 §5.2:
@@ -343,6 +355,39 @@ impl Destination {
             Error::invalid(format!("`{uri}` is not a valid request URI")).with_source(e)
         })
     }
+}
+
+/// Whether requests to `origin` (`scheme://authority`) stay encrypted or on this machine:
+/// `https`, or plain `http` to `localhost`, `127.0.0.0/8` or `[::1]` (the mock server in tests).
+pub(crate) fn is_secure_origin(origin: &str) -> bool {
+    let Some(authority) = origin
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &origin[7..])
+    else {
+        return true;
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host == "[::1]"
+}
+
+/// [`is_secure_origin`], as the error that says what to do.
+pub(crate) fn check_secure_origin(origin: &str) -> Result<()> {
+    if is_secure_origin(origin) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "`{origin}` is plain http to another machine: the request and the answer would cross \
+         the network unencrypted; use https (only 127.0.0.1, [::1] and localhost may use http), \
+         or ClientBuilder::danger_allow_http for a trusted test network"
+    )))
 }
 
 /// Whether `reference` starts with an RFC 3986 scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" /
@@ -489,8 +534,39 @@ mod tests {
 
     #[test]
     fn rejects_bad_base_uris() {
-        for bad in ["api.mch.weixin.qq.com", "ftp://x/", "https:///x", ""] {
+        for bad in [
+            "api.mch.weixin.qq.com",
+            "ftp://x/",
+            "https:///x",
+            "",
+            "https://user:pass@api.mch.weixin.qq.com/",
+            "https://api.mch.weixin.qq.com@evil.example/",
+            "https://api.mch.weixin.qq.com\\@evil.example/",
+        ] {
             assert!(BaseUri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_http_stays_on_this_machine() {
+        for secure in [
+            "https://api.mch.weixin.qq.com",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost",
+            "HTTP://LOCALHOST:1",
+            "http://[::1]:80",
+        ] {
+            assert!(is_secure_origin(secure), "{secure}");
+        }
+        for insecure in [
+            "http://api.mch.weixin.qq.com",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example:80",
+            "http://10.0.0.1",
+            "http://[::2]",
+        ] {
+            assert!(check_secure_origin(insecure).is_err(), "{insecure}");
         }
     }
 
