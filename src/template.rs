@@ -400,7 +400,11 @@ mod tests {
             ("v3/x/.{a}", json!({"a": "."})),
         ] {
             let error = expand(template, &vars(value.clone())).expect_err(template);
-            assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{template} {value}");
+            assert_eq!(
+                error.kind(),
+                ErrorKind::InvalidArgument,
+                "{template} {value}"
+            );
             assert!(error.to_string().contains("another endpoint"), "{error}");
         }
         // Dots inside a segment, encoded slashes and the template's own segments are fine.

@@ -452,13 +452,15 @@ impl Certificate {
 
 /// The text of a PEM file, overwritten with zeros when dropped (it may be a private key).
 fn read_pem_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
-    std::fs::read_to_string(path).map(Zeroizing::new).map_err(|e| {
-        Error::config(format!(
+    std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            Error::config(format!(
             "cannot read the {what} file `{}`: {e}; check the path (a plain path, no `file://`)",
             path.display()
         ))
         .with_source(e)
-    })
+        })
 }
 
 /// The error every backend reports for a plaintext longer than one OAEP block.

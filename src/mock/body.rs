@@ -78,9 +78,7 @@ impl Body for MockBody {
                     }
                     return Poll::Ready(None);
                 }
-                let len = generated
-                    .remaining
-                    .min(generated.chunk.len() as u64) as usize;
+                let len = generated.remaining.min(generated.chunk.len() as u64) as usize;
                 generated.remaining -= len as u64;
                 Poll::Ready(Some(Ok(Frame::data(generated.chunk.slice(..len)))))
             }

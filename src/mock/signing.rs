@@ -89,7 +89,10 @@ pub(super) fn sign_reply(
     let body = match reply.fault {
         Some(Fault::OversizedBody(len)) => MockBody::oversized(len),
         Some(Fault::TruncatedBody) => {
-            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len() + 2));
+            headers.insert(
+                http::header::CONTENT_LENGTH,
+                HeaderValue::from(body.len() + 2),
+            );
             MockBody::cut_after(body.slice(..body.len() / 2))
         }
         Some(Fault::TamperedBody) if v3 => {

@@ -315,11 +315,7 @@ impl Transport for HttpsTransport {
 }
 
 /// Waits for `step` no longer than the read-idle limit.
-async fn idle_limited<T>(
-    idle: Duration,
-    host: &str,
-    step: impl Future<Output = T>,
-) -> Result<T> {
+async fn idle_limited<T>(idle: Duration, host: &str, step: impl Future<Output = T>) -> Result<T> {
     tokio::time::timeout(idle, step).await.map_err(|_| {
         Error::new(
             ErrorKind::Timeout,

@@ -116,16 +116,14 @@ fn private_key_der(key_pem: &str) -> Result<PrivateKeyDer<'static>> {
             "merchant_identity: the private key PEM (apiclient_key.pem) does not parse: {e}"
         ))
     })?;
-    let key = blocks
-        .into_iter()
-        .find_map(|PemBlock { label, mut der }| {
-            let der = std::mem::take(&mut *der);
-            match label.as_str() {
-                "PRIVATE KEY" => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
-                "RSA PRIVATE KEY" => Some(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der))),
-                _ => None,
-            }
-        });
+    let key = blocks.into_iter().find_map(|PemBlock { label, mut der }| {
+        let der = std::mem::take(&mut *der);
+        match label.as_str() {
+            "PRIVATE KEY" => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
+            "RSA PRIVATE KEY" => Some(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der))),
+            _ => None,
+        }
+    });
     key.ok_or_else(|| {
         Error::config(
             "merchant_identity: the private key PEM (apiclient_key.pem) holds no \

@@ -289,7 +289,12 @@ fn headers_option_is_sent_exactly() {
     );
     // A caller's Authorization (or any header that frames or routes the request) is refused
     // before anything is sent.
-    for name in ["Authorization", "Content-Length", "Host", "Transfer-Encoding"] {
+    for name in [
+        "Authorization",
+        "Content-Length",
+        "Host",
+        "Transfer-Encoding",
+    ] {
         let mut refused = options.clone();
         refused["headers"][name] = json!("forged");
         let error = client[TEMPLATE].post(refused).unwrap_err();

@@ -9,6 +9,8 @@ mod common;
 mod endpoints;
 mod errors;
 mod events;
+mod faults;
+mod hardening;
 mod keys;
 mod notify;
 mod options;
