@@ -266,6 +266,9 @@ impl BaseUri {
                  would send the request to `other`: write the host alone",
             ));
         }
+        if authority.parse::<http::uri::Authority>().is_err() {
+            return Err(bad());
+        }
         Ok(Self {
             origin: format!("{}://{authority}", scheme.to_ascii_lowercase()),
             path: path.to_string(),

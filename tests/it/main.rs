@@ -15,6 +15,7 @@ mod keys;
 mod notify;
 mod options;
 mod paysign;
+mod properties;
 mod runtimes;
 mod sensitive;
 mod sourcegen;
