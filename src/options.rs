@@ -2,13 +2,13 @@
 //!
 //! | key | meaning |
 //! |---|---|
-//! | any name used in the path template | fills `{name}` (RFC 6570, percent-encoded) |
+//! | any name used in the path template | fills `{name}` (RFC 6570, percent-encoded); a value making a `.`, `..` or empty segment is refused, and `{+name}` keeps `/`, so never use it for values from outside |
 //! | `json` | the body, serialised as JSON, with `Content-Type: application/json` |
 //! | `query` | the query string: an object (encoded like PHP's `http_build_query(…, PHP_QUERY_RFC3986)`) or a ready string; replaces any query in the path |
-//! | `headers` | extra request headers (`{"Wechatpay-Serial": "PUB_KEY_ID_…"}`); they replace defaults of the same name |
+//! | `headers` | extra request headers (`{"Wechatpay-Serial": "PUB_KEY_ID_…"}`); they replace defaults of the same name (`User-Agent` too); `Host`, `Authorization`, `Content-Length`, `Transfer-Encoding`, `Connection`, `Upgrade`, `TE`, `Trailer`, `Keep-Alive`, `Expect` and `Proxy-*` are refused |
 //! | `body` | a string body sent verbatim (use [`Options::body`] for bytes) |
 //! | `base_uri` | another base URI for this request (`https://apihk.mch.weixin.qq.com/`), resolved like PHP/RFC 3986 |
-//! | `timeout` | seconds (a number) for this request, replacing the client's timeout; `0` means no limit |
+//! | `timeout` | seconds (a number) for this request, replacing the client's timeout; `0` means no total limit (the client's [`read_timeout`](crate::ClientBuilder::read_timeout) still ends a request whose server falls silent) |
 //! | `connect_timeout` | seconds (a number) allowed to connect (TCP and TLS) for this request; `0` means no limit |
 //! | `xml` | APIv2: the fields of the XML body (or of the query for `GET`) |
 //! | `security` | APIv2: `true` sends the request over mutual TLS with the merchant certificate |
@@ -106,7 +106,9 @@ impl Options {
         self.var("base_uri", base_uri.into())
     }
 
-    /// Sets this request's timeout; zero means no limit (as `"timeout": 0` in PHP/Guzzle).
+    /// Sets this request's timeout; zero means no total limit (as `"timeout": 0` in
+    /// PHP/Guzzle), though the client's
+    /// [`read_timeout`](crate::ClientBuilder::read_timeout) still applies.
     pub fn timeout(self, timeout: Duration) -> Self {
         self.var("timeout", timeout.as_secs_f64())
     }

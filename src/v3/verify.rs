@@ -156,7 +156,8 @@ fn statement_sha1<'h>(path: &str, headers: &'h HeaderMap) -> Option<&'h str> {
     headers.get(HEADER_STATEMENT_SHA1)?.to_str().ok()
 }
 
-/// Verifies the four `Wechatpay-*` headers against `body`: all present, the timestamp within
+/// Verifies the four `Wechatpay-*` headers against `body`: all present, a
+/// `Wechatpay-Signature-Type` (when sent) of `WECHATPAY2-SHA256-RSA2048`, the timestamp within
 /// [`MAX_CLOCK_OFFSET`] seconds of `now`, the serial configured, the signature valid and not
 /// a `WECHATPAY/SIGNTEST/` probe. Returns the id of the key that verified it.
 ///
