@@ -284,7 +284,8 @@ impl fmt::Debug for Notification {
 /// Verifies a notification and parses its envelope; `now` is the Unix time in seconds.
 ///
 /// Checks, in order: the four `Wechatpay-*` headers are present, `Wechatpay-Signature-Type`
-/// (when sent) is `WECHATPAY2-SHA256-RSA2048`, `Wechatpay-Timestamp` is within 300 s of `now`, `Wechatpay-Serial` names one of `keys`, the signature is not a
+/// (when sent) is `WECHATPAY2-SHA256-RSA2048`, `Wechatpay-Timestamp` is within 300 s of
+/// `now`, `Wechatpay-Serial` names one of `keys`, the signature is not a
 /// `WECHATPAY/SIGNTEST/` probe and matches `TIMESTAMP\nNONCE\nBODY\n`. Only then is the body
 /// parsed. `apiv3_key` is kept for [`Notification::decrypt`]; without it the notification is
 /// still verified.

@@ -2,6 +2,7 @@
 //! the six verb styles (pure chain, declarative, property; blocking and async), is an error
 //! of the right kind, never a success.
 
+use std::io::Write;
 use std::time::Duration;
 
 use serde_json::json;
@@ -251,7 +252,10 @@ fn every_fault_is_rejected_in_every_style() {
             call(&client, &runtime, style, endpoint).expect("an honest answer is accepted");
         }
     }
-    println!(
+    // Written to the process's stderr, past the test harness's capture: the summary shows in
+    // every `cargo test`.
+    let _ = writeln!(
+        std::io::stderr(),
         "faults: {rejected} rejected, {} accepted ({} faults x {} styles)",
         accepted.len(),
         cases.len(),
