@@ -106,7 +106,11 @@ impl Chain {
     /// `Authorization` header is a secret-free signature), or to send it yourself. An APIv2
     /// `security: true` request carries the [`MutualTls`](crate::transport::MutualTls)
     /// extension, a `connect_timeout` option the
-    /// [`ConnectTimeout`](crate::transport::ConnectTimeout) one.
+    /// [`ConnectTimeout`](crate::transport::ConnectTimeout) one; every request carries
+    /// [`ReadTimeout`](crate::transport::ReadTimeout) and
+    /// [`MaxResponseSize`](crate::transport::MaxResponseSize), and
+    /// [`SignedAnswer`](crate::transport::SignedAnswer) when its success answer must be
+    /// signed.
     ///
     /// # Errors
     ///

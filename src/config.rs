@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
+use zeroize::Zeroizing;
 
 use crate::crypto::{PlatformKeys, PrivateKey, Signer};
 use crate::error::{Error, Result};
@@ -24,14 +25,25 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default time allowed to connect.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default longest wait for the next bytes of an answer (its head, then each piece of its
+/// body). It applies even to requests without a total limit (`timeout: 0`,
+/// [`ClientBuilder::no_timeout`](crate::ClientBuilder::no_timeout)), so that no request waits
+/// forever on a silent server.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The default most bytes of an answer's body a client reads: 16 MiB. WeChat Pay's answers
+/// are a few KiB; bills and other downloads can be larger (raise it with
+/// [`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size)).
+pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024 * 1024;
+
 /// `wechatpay-rust/{version}`, the `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str = concat!("wechatpay-rust/", env!("CARGO_PKG_VERSION"));
 
 /// The APIv3 key (APIv3密钥): 32 bytes that decrypt notifications and the platform
 /// certificate download. Checked once when made; its `Debug` output never shows it; clones
-/// share one copy.
+/// share one copy, which is overwritten with zeros when the last clone is dropped.
 #[derive(Clone)]
-pub struct ApiV3Key(Arc<[u8; 32]>);
+pub struct ApiV3Key(Arc<Zeroizing<[u8; 32]>>);
 
 impl ApiV3Key {
     /// Checks and keeps an APIv3 key.
@@ -47,7 +59,7 @@ impl ApiV3Key {
                 key.len()
             ))
         })?;
-        Ok(Self(Arc::new(bytes)))
+        Ok(Self(Arc::new(Zeroizing::new(bytes))))
     }
 
     /// The key bytes, for AES-256-GCM.
@@ -64,9 +76,10 @@ impl fmt::Debug for ApiV3Key {
 
 /// The APIv2 key (API密钥): signs APIv2 requests, checks their answers and APIv2
 /// notifications, and decrypts refund notifications. Checked once when made; its `Debug`
-/// output never shows it; clones share one copy.
+/// output never shows it; clones share one copy, which is overwritten with zeros when the last
+/// clone is dropped.
 #[derive(Clone)]
-pub struct ApiV2Key(Arc<str>);
+pub struct ApiV2Key(Arc<Zeroizing<String>>);
 
 impl ApiV2Key {
     /// Checks and keeps an APIv2 key.
@@ -89,7 +102,7 @@ impl ApiV2Key {
                  trim it",
             ));
         }
-        Ok(Self(Arc::from(key)))
+        Ok(Self(Arc::new(Zeroizing::new(key.to_owned()))))
     }
 
     /// The key text, for the sign and the refund key.
@@ -116,6 +129,26 @@ pub(crate) struct Config {
     pub user_agent: HeaderValue,
     pub apiv3_key: Option<ApiV3Key>,
     pub apiv2_key: Option<ApiV2Key>,
+    /// The limits on reading an answer.
+    pub limits: AnswerLimits,
+    /// `ClientBuilder::danger_allow_http`: plain `http://` to hosts other than this machine.
+    pub allow_http: bool,
+}
+
+/// How much of an answer a client reads, and how long it waits for the next bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AnswerLimits {
+    pub max_response_size: usize,
+    pub read_timeout: Duration,
+}
+
+impl Default for AnswerLimits {
+    fn default() -> Self {
+        Self {
+            max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+        }
+    }
 }
 
 impl Config {

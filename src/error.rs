@@ -75,7 +75,11 @@ pub enum Verification {
 }
 
 /// The answer that came with an [`ErrorKind::Api`] or [`ErrorKind::Verification`] error.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output shows the status, the header names, the body's size and WeChat Pay's
+/// `code`, never the body or header values (read them with [`ErrorResponse::body`] and
+/// [`ErrorResponse::headers`]).
+#[derive(Clone)]
 pub struct ErrorResponse {
     status: StatusCode,
     headers: HeaderMap,
@@ -147,6 +151,53 @@ impl ErrorResponse {
     pub fn fields(&self) -> Option<&serde_json::Value> {
         self.fields.as_ref()
     }
+}
+
+impl fmt::Debug for ErrorResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ErrorResponse")
+            .field("status", &self.status)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("body", &Size(self.body.len()))
+            .field("code", &self.code)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The names of a header map, for `Debug` output that never shows a value.
+pub(crate) struct HeaderNames<'h>(pub &'h HeaderMap);
+
+impl fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.keys().map(http::HeaderName::as_str))
+            .finish()
+    }
+}
+
+/// A size in bytes, for `Debug` output that never shows the bytes.
+pub(crate) struct Size(pub usize);
+
+impl fmt::Debug for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes", self.0)
+    }
+}
+
+/// Writes `text` with its control characters escaped (`\n`, `\u{1b}`, …), so that text from a
+/// server cannot start a new log line or move a terminal's cursor.
+fn write_printable(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for piece in text.split_inclusive(char::is_control) {
+        let mut chars = piece.chars();
+        match chars.next_back() {
+            Some(last) if last.is_control() => {
+                f.write_str(chars.as_str())?;
+                write!(f, "{}", last.escape_default())?;
+            }
+            _ => f.write_str(piece)?,
+        }
+    }
+    Ok(())
 }
 
 fn json_code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
@@ -288,18 +339,32 @@ impl Error {
     }
 }
 
+/// Control characters (line breaks, escapes) in the message and in WeChat Pay's `code` and
+/// `message` are written escaped, so a hostile answer cannot forge log lines.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.inner.message)?;
+        write_printable(f, &self.inner.message)?;
         let details = self
             .api_response()
             .map(|response| (response.code(), response.message()));
-        match details {
-            Some((Some(code), Some(message))) => write!(f, " ({code}: {message})"),
-            Some((Some(code), None)) => write!(f, " ({code})"),
-            Some((None, Some(message))) => write!(f, " ({message})"),
-            _ => Ok(()),
+        let (code, message) = match details {
+            Some(details) => details,
+            None => return Ok(()),
+        };
+        if code.is_none() && message.is_none() {
+            return Ok(());
         }
+        f.write_str(" (")?;
+        if let Some(code) = code {
+            write_printable(f, code)?;
+            if message.is_some() {
+                f.write_str(": ")?;
+            }
+        }
+        if let Some(message) = message {
+            write_printable(f, message)?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -311,7 +376,7 @@ impl fmt::Debug for Error {
         if let Some(response) = &self.inner.response {
             out.field("status", &response.status)
                 .field("code", &response.code)
-                .field("body", &preview(&response.body));
+                .field("body", &Size(response.body.len()));
         }
         if !self.inner.variables.is_empty() {
             out.field("variables", &self.inner.variables);

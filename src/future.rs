@@ -19,7 +19,9 @@ use crate::request::{self, Check, Prepared};
 use crate::response::Response;
 use crate::runtime::RuntimeThread;
 use crate::toolkit;
-use crate::transport::{ConnectTimeout, MutualTls, Transport};
+use crate::transport::{
+    ConnectTimeout, MaxResponseSize, MutualTls, ReadTimeout, SignedAnswer, Transport,
+};
 
 /// What every chain of a client shares: the checked configuration, the transport, and the
 /// runtime thread behind blocking calls.
@@ -48,14 +50,21 @@ impl Shared {
 }
 
 /// The request as the transport receives it: the signed request, with the extensions that
-/// tell the transport how to send it ([`MutualTls`], [`ConnectTimeout`]).
+/// tell the transport how to send it ([`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`],
+/// [`MaxResponseSize`], [`SignedAnswer`]).
 pub(crate) fn wire_request(prepared: Prepared) -> http::Request<Bytes> {
     let mut request = prepared.request;
+    let extensions = request.extensions_mut();
     if prepared.mutual_tls {
-        request.extensions_mut().insert(MutualTls);
+        extensions.insert(MutualTls);
     }
     if let Some(limit) = prepared.connect_timeout {
-        request.extensions_mut().insert(ConnectTimeout(limit));
+        extensions.insert(ConnectTimeout(limit));
+    }
+    extensions.insert(ReadTimeout(prepared.limits.read_timeout));
+    extensions.insert(MaxResponseSize(prepared.limits.max_response_size));
+    if prepared.check.needs_signed_answer() {
+        extensions.insert(SignedAnswer);
     }
     request
 }

@@ -2,13 +2,13 @@
 //!
 //! | key | meaning |
 //! |---|---|
-//! | any name used in the path template | fills `{name}` (RFC 6570, percent-encoded) |
+//! | any name used in the path template | fills `{name}` (RFC 6570, percent-encoded); a value making a `.`, `..` or empty segment is refused, and `{+name}` keeps `/`, so never use it for values from outside |
 //! | `json` | the body, serialised as JSON, with `Content-Type: application/json` |
 //! | `query` | the query string: an object (encoded like PHP's `http_build_query(…, PHP_QUERY_RFC3986)`) or a ready string; replaces any query in the path |
-//! | `headers` | extra request headers (`{"Wechatpay-Serial": "PUB_KEY_ID_…"}`); they replace defaults of the same name |
+//! | `headers` | extra request headers (`{"Wechatpay-Serial": "PUB_KEY_ID_…"}`); they replace defaults of the same name (`User-Agent` too); `Host`, `Authorization`, `Content-Length`, `Transfer-Encoding`, `Connection`, `Upgrade`, `TE`, `Trailer`, `Keep-Alive`, `Expect` and `Proxy-*` are refused |
 //! | `body` | a string body sent verbatim (use [`Options::body`] for bytes) |
 //! | `base_uri` | another base URI for this request (`https://apihk.mch.weixin.qq.com/`), resolved like PHP/RFC 3986 |
-//! | `timeout` | seconds (a number) for this request, replacing the client's timeout; `0` means no limit |
+//! | `timeout` | seconds (a number) for this request, replacing the client's timeout; `0` means no total limit (the client's [`read_timeout`](crate::ClientBuilder::read_timeout) still ends a request whose server falls silent) |
 //! | `connect_timeout` | seconds (a number) allowed to connect (TCP and TLS) for this request; `0` means no limit |
 //! | `xml` | APIv2: the fields of the XML body (or of the query for `GET`) |
 //! | `security` | APIv2: `true` sends the request over mutual TLS with the merchant certificate |
@@ -22,6 +22,7 @@
 //! says what to do instead. A key can be both a path variable and an option, exactly as in
 //! PHP.
 
+use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -46,7 +47,10 @@ use crate::media::Media;
 /// ```
 ///
 /// A call without options passes `()`: `client["v3/certificates"].get(())`.
-#[derive(Debug, Clone, Default)]
+///
+/// Its `Debug` output shows the option names, the header names and the sizes of the bodies,
+/// never a value (a body may hold personal data, a header a credential).
+#[derive(Clone, Default)]
 pub struct Options {
     pub(crate) map: Map<String, Value>,
     pub(crate) body: Option<Bytes>,
@@ -102,7 +106,9 @@ impl Options {
         self.var("base_uri", base_uri.into())
     }
 
-    /// Sets this request's timeout; zero means no limit (as `"timeout": 0` in PHP/Guzzle).
+    /// Sets this request's timeout; zero means no total limit (as `"timeout": 0` in
+    /// PHP/Guzzle), though the client's
+    /// [`read_timeout`](crate::ClientBuilder::read_timeout) still applies.
     pub fn timeout(self, timeout: Duration) -> Self {
         self.var("timeout", timeout.as_secs_f64())
     }
@@ -138,6 +144,49 @@ impl Options {
     /// The top-level options as a JSON object (path variables, `json`, `query`, …).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.map
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// A JSON value by its shape: `object of 3 fields`, `string of 12 bytes`, …
+        struct Shape<'v>(&'v Value);
+        impl fmt::Debug for Shape<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.0 {
+                    Value::Object(map) => write!(f, "object of {} fields", map.len()),
+                    Value::Array(items) => write!(f, "array of {} items", items.len()),
+                    Value::String(text) => write!(f, "string of {} bytes", text.len()),
+                    Value::Number(_) => f.write_str("number"),
+                    Value::Bool(_) => f.write_str("boolean"),
+                    Value::Null => f.write_str("null"),
+                }
+            }
+        }
+        /// The header names of the `headers` option.
+        struct Names<'m>(&'m Map<String, Value>);
+        impl fmt::Debug for Names<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.keys()).finish()
+            }
+        }
+        let mut out = f.debug_map();
+        for (key, value) in &self.map {
+            match value {
+                Value::Object(headers) if key == "headers" => out.entry(key, &Names(headers)),
+                _ => out.entry(key, &Shape(value)),
+            };
+        }
+        if let Some(body) = &self.body {
+            out.entry(&"(body)", &format_args!("{} bytes", body.len()));
+        }
+        if let Some(media) = &self.media {
+            out.entry(&"(media)", media);
+        }
+        if let Some(what) = self.not_an_object {
+            out.entry(&"(not an object)", &what);
+        }
+        out.finish()
     }
 }
 

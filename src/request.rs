@@ -8,12 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 
-use crate::config::Config;
-use crate::error::Result;
+use crate::config::{AnswerLimits, Config};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::protocol::{self, Api};
-use crate::response::Response;
-use crate::uri::Destination;
+use crate::response::{Response, Truncated};
+use crate::uri::{Destination, check_secure_origin};
 use crate::{v2, v3};
 
 /// A request ready to send, and what the sender and the answer check need.
@@ -26,6 +26,8 @@ pub(crate) struct Prepared {
     pub connect_timeout: Option<Option<Duration>>,
     /// APIv2 `security: true`: send it with the merchant's client certificate.
     pub mutual_tls: bool,
+    /// How much of the answer to read, and how long to wait for its next bytes.
+    pub limits: AnswerLimits,
     pub check: Check,
 }
 
@@ -52,6 +54,9 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     let base = plan.base_uri.as_ref().unwrap_or(&config.base_uri);
     let destination = Destination::resolve(base, &plan.path, plan.query.as_deref())?;
+    if !config.allow_http {
+        check_secure_origin(&destination.origin)?;
+    }
     protocol::check(plan.api, destination.path())?;
     let request = match plan.api {
         Api::V3 => v3::request::build(config, method, plan, &destination, timestamp, nonce)?,
@@ -62,6 +67,7 @@ pub(crate) fn prepare(
         timeout: plan.timeout.unwrap_or(config.timeout),
         connect_timeout: plan.connect_timeout,
         mutual_tls: plan.security,
+        limits: config.limits,
         check: Check {
             api: plan.api,
             path: destination.path().to_owned(),
@@ -69,20 +75,56 @@ pub(crate) fn prepare(
     })
 }
 
+impl Check {
+    /// Whether a success answer must carry `Wechatpay-Signature`: APIv3, except the unsigned
+    /// downloads.
+    pub(crate) fn needs_signed_answer(&self) -> bool {
+        self.api == Api::V3 && !v3::verify::is_unsigned_download(&self.path)
+    }
+}
+
 /// Checks the answer to a prepared request; `now` is the Unix time in seconds.
 ///
 /// # Errors
 ///
 /// An API error for a status that is not a success (or an APIv2 `FAIL`), a verification error
-/// for an answer that must not be trusted, a decode error for an APIv2 answer that is not XML.
+/// for an answer that must not be trusted, a decode error for an APIv2 answer that is not XML,
+/// a transport error for a body over the client's `max_response_size` (a transport that did
+/// not honour it). An answer whose body the transport cut ([`Truncated`]) is never accepted.
 pub(crate) fn finish(
     config: &Config,
     check: &Check,
     response: http::Response<Bytes>,
     now: u64,
 ) -> Result<Response> {
-    match check.api {
+    let truncated = response.extensions().get::<Truncated>().copied();
+    let max = config.limits.max_response_size;
+    if truncated.is_none() && response.body().len() > max {
+        return Err(Error::new(
+            ErrorKind::Transport,
+            format!(
+                "the answer's body has {} bytes, more than this client's max_response_size \
+                 ({max}); the transport did not stop reading at the limit",
+                response.body().len()
+            ),
+        ));
+    }
+    let checked = match check.api {
         Api::V3 => v3::answer::check(config, &check.path, response, now),
         Api::V2 => v2::check(config, &check.path, response),
+    };
+    let Some(Truncated { kept }) = truncated else {
+        return checked;
+    };
+    let note = format!(
+        " (only the first {kept} bytes of the body were read: the rest cannot change the \
+         outcome)"
+    );
+    match checked {
+        Err(error) => Err(error.with_note(note)),
+        Ok(_) => Err(Error::new(
+            ErrorKind::Transport,
+            format!("the transport cut the body of a success answer{note}"),
+        )),
     }
 }

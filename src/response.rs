@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use std::fmt;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, HeaderNames, Result, Size};
 use crate::toolkit::SignType;
 use crate::xml::{self, XmlMap};
 
@@ -70,13 +70,37 @@ impl PartialEq<&str> for VerifiedBy {
     }
 }
 
+/// Response extension: the transport kept only the first `kept` bytes of this answer's body
+/// (an error answer, or a success answer that lacks the signature it needs), because the rest
+/// cannot change the outcome. The client says so in the error, and never accepts such an
+/// answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncated {
+    /// How many bytes of the body were kept.
+    pub kept: usize,
+}
+
 /// A successful answer from WeChat Pay, already verified (see [`Response::verified_by`]).
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output shows the status, the header names, the body's size and what verified
+/// it, never the body or header values.
+#[derive(Clone)]
 pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
     verified_by: VerifiedBy,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("body", &Size(self.body.len()))
+            .field("verified_by", &self.verified_by)
+            .finish()
+    }
 }
 
 impl Response {

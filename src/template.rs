@@ -16,20 +16,31 @@ use crate::uri::{encode_literal, encode_value, number_text};
 /// is always encoded). Strings are used as they are, numbers in decimal, `true` as `1`.
 /// Literal characters that cannot appear in a URI (spaces, non-ASCII) are percent-encoded.
 ///
+/// A value never moves the request to another path: a path segment that a variable helped
+/// make and that ends up `.`, `..` or empty (`{a}` = `..`, `{a}{b}` = `.` and `.`, `{/list*}`
+/// with an empty item) is refused, because dot-segment removal would send the signed request
+/// to another endpoint. `{+var}` and `{#var}` keep `/`, `?` and `#` of the value as they are:
+/// never use them for values that come from outside (a user, a notification, a database row
+/// you do not control); plain `{var}` encodes them.
+///
 /// # Errors
 ///
 /// [`ErrorKind::MissingPathVariable`] when a variable outside `{?…}` / `{&…}` is missing,
 /// `null`, `false` or empty; the error names every such variable and nothing should be sent.
+/// [`ErrorKind::InvalidArgument`] when a value would make a `.`, `..` or empty path segment.
 pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut missing = Vec::new();
+    let mut spans = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         encode_literal(&rest[..open], &mut out);
         let after = &rest[open + 1..];
         match after.find('}') {
             Some(close) if close > 0 => {
+                let start = out.len();
                 expand_expression(&after[..close], vars, &mut out, &mut missing);
+                spans.push((start, out.len(), &after[..close]));
                 rest = &after[close + 1..];
             }
             _ => {
@@ -41,6 +52,7 @@ pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
     }
     encode_literal(rest, &mut out);
     if missing.is_empty() {
+        check_segments(template, &out, &spans)?;
         return Ok(out);
     }
     let names = missing
@@ -70,6 +82,39 @@ pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
         ),
     )
     .with_variables(missing))
+}
+
+/// Refuses a path segment of `out` that is `.`, `..` or empty and touches one of the expanded
+/// `spans` (byte ranges of `out`, with their expression). Segments made of the template's own
+/// text alone are the caller's choice and stay.
+fn check_segments(template: &str, out: &str, spans: &[(usize, usize, &str)]) -> Result<()> {
+    let path_end = out.find(['?', '#']).unwrap_or(out.len());
+    let mut start = 0;
+    for segment in out[..path_end].split('/') {
+        let end = start + segment.len();
+        if matches!(segment, "" | "." | "..") {
+            // The segment with the slashes that delimit it.
+            let low = start.saturating_sub(1);
+            let high = if end < path_end { end + 1 } else { end };
+            let culprit = spans
+                .iter()
+                .find(|(from, to, _)| from < to && *from < high && *to > low);
+            if let Some((_, _, expression)) = culprit {
+                let what = if segment.is_empty() {
+                    "an empty path segment".to_owned()
+                } else {
+                    format!("the path segment `{segment}`")
+                };
+                return Err(Error::invalid(format!(
+                    "the value of `{{{expression}}}` in `{template}` makes {what}, which would \
+                     move the signed request to another endpoint once dot segments are removed; \
+                     nothing was sent: pass the real identifier"
+                )));
+            }
+        }
+        start = end + 1;
+    }
+    Ok(())
 }
 
 /// The names of the variables `template` uses, in order of appearance, each once
@@ -338,6 +383,38 @@ mod tests {
             assert_eq!(err.variables(), ["a", "b"]);
             assert!(err.to_string().contains("`a`"), "{err}");
         }
+    }
+
+    #[test]
+    fn values_never_make_dot_or_empty_segments() {
+        for (template, value) in [
+            ("v3/x/{a}", json!({"a": ".."})),
+            ("v3/x/{a}/y", json!({"a": "."})),
+            ("v3/x/{a}{b}/y", json!({"a": ".", "b": "."})),
+            ("v3/x{/a}", json!({"a": ".."})),
+            ("v3/x{/a*}", json!({"a": ["b", ""]})),
+            ("v3/x{/a*}/y", json!({"a": ["..", "b"]})),
+            ("v3/x/{+a}", json!({"a": "../../v3/other"})),
+            ("v3/x/{+a}/y", json!({"a": "b//c"})),
+            ("{+a}", json!({"a": "v3/x/./y"})),
+            ("v3/x/.{a}", json!({"a": "."})),
+        ] {
+            let error = expand(template, &vars(value.clone())).expect_err(template);
+            assert_eq!(
+                error.kind(),
+                ErrorKind::InvalidArgument,
+                "{template} {value}"
+            );
+            assert!(error.to_string().contains("another endpoint"), "{error}");
+        }
+        // Dots inside a segment, encoded slashes and the template's own segments are fine.
+        assert_eq!(expands("v3/x/{a}", json!({"a": "..."})), "v3/x/...");
+        assert_eq!(expands("v3/x/{a}", json!({"a": "a.b"})), "v3/x/a.b");
+        assert_eq!(expands("v3/x/{a}", json!({"a": "../y"})), "v3/x/..%2Fy");
+        assert_eq!(expands("v3/x/{#a}", json!({"a": "/"})), "v3/x/#/");
+        assert_eq!(expands("v3//x/{a}", json!({"a": "b"})), "v3//x/b");
+        assert_eq!(expands("v3/x/{a}?q=..", json!({"a": "b"})), "v3/x/b?q=..");
+        assert_eq!(expands("v3/x{?a}", json!({"a": ".."})), "v3/x?a=..");
     }
 
     #[test]

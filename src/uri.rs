@@ -259,10 +259,25 @@ impl BaseUri {
         if authority.is_empty() || authority.contains(char::is_whitespace) {
             return Err(bad());
         }
+        if authority.contains(['@', '\\']) {
+            return Err(Error::invalid(
+                "the base URI holds user information (`user:password@` before the host) or a \
+                 backslash; WeChat Pay takes none, and `https://api.mch.weixin.qq.com@other/` \
+                 would send the request to `other`: write the host alone",
+            ));
+        }
+        if authority.parse::<http::uri::Authority>().is_err() {
+            return Err(bad());
+        }
         Ok(Self {
             origin: format!("{}://{authority}", scheme.to_ascii_lowercase()),
             path: path.to_string(),
         })
+    }
+
+    /// Refuses plain `http://` unless the host is this machine (see [`is_secure_origin`]).
+    pub(crate) fn check_secure(&self) -> Result<()> {
+        check_secure_origin(&self.origin)
     }
 
     /// Resolves `reference` (an expanded path template) against this base, RFC 3986 §5.2:
@@ -345,6 +360,39 @@ impl Destination {
     }
 }
 
+/// Whether requests to `origin` (`scheme://authority`) stay encrypted or on this machine:
+/// `https`, or plain `http` to `localhost`, `127.0.0.0/8` or `[::1]` (the mock server in tests).
+pub(crate) fn is_secure_origin(origin: &str) -> bool {
+    let Some(authority) = origin
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .map(|_| &origin[7..])
+    else {
+        return true;
+    };
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+        || host == "[::1]"
+}
+
+/// [`is_secure_origin`], as the error that says what to do.
+pub(crate) fn check_secure_origin(origin: &str) -> Result<()> {
+    if is_secure_origin(origin) {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "`{origin}` is plain http to another machine: the request and the answer would cross \
+         the network unencrypted; use https (only 127.0.0.1, [::1] and localhost may use http), \
+         or ClientBuilder::danger_allow_http for a trusted test network"
+    )))
+}
+
 /// Whether `reference` starts with an RFC 3986 scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" /
 /// "." ) ":"`), i.e. is an absolute URI rather than a path that merely holds `://` later on
 /// (`v3/x?notify_url=https://…`).
@@ -422,109 +470,4 @@ fn remove_dot_segments(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn resolved(base: &str, reference: &str) -> String {
-        let (origin, target) = BaseUri::parse(base)
-            .and_then(|base| base.resolve(reference))
-            .expect("resolves");
-        format!("{origin}{target}")
-    }
-
-    #[test]
-    fn resolves_like_guzzle() {
-        let main = "https://api.mch.weixin.qq.com/";
-        assert_eq!(
-            resolved(main, "v3/certificates"),
-            "https://api.mch.weixin.qq.com/v3/certificates"
-        );
-        assert_eq!(
-            resolved(main, "/v3/certificates"),
-            "https://api.mch.weixin.qq.com/v3/certificates"
-        );
-        assert_eq!(
-            resolved("https://api.mch.weixin.qq.com/hk/", "v3/statements"),
-            "https://api.mch.weixin.qq.com/hk/v3/statements"
-        );
-        assert_eq!(
-            resolved("https://api.mch.weixin.qq.com/hk", "v3/statements"),
-            "https://api.mch.weixin.qq.com/v3/statements"
-        );
-        assert_eq!(
-            resolved("https://api.mch.weixin.qq.com/hk/", "/v3/statements"),
-            "https://api.mch.weixin.qq.com/v3/statements"
-        );
-        assert_eq!(
-            resolved(main, "https://api2.mch.weixin.qq.com/v3/x"),
-            "https://api2.mch.weixin.qq.com/v3/x"
-        );
-        assert_eq!(
-            resolved(main, "v3/a/../b/./c"),
-            "https://api.mch.weixin.qq.com/v3/b/c"
-        );
-        assert_eq!(
-            resolved(main, "v3/x?y=1"),
-            "https://api.mch.weixin.qq.com/v3/x?y=1"
-        );
-        assert_eq!(resolved(main, ""), "https://api.mch.weixin.qq.com/");
-        assert_eq!(
-            resolved(main, "v3/applyment4sub/applyment/"),
-            "https://api.mch.weixin.qq.com/v3/applyment4sub/applyment/"
-        );
-        assert_eq!(
-            resolved("https://apius.mch.weixin.qq.com/v3/sandbox/", "v3/pay"),
-            "https://apius.mch.weixin.qq.com/v3/sandbox/v3/pay"
-        );
-        assert_eq!(
-            resolved("http://127.0.0.1:8080", "v3/x"),
-            "http://127.0.0.1:8080/v3/x"
-        );
-        assert_eq!(
-            resolved(main, "v3/x?notify_url=https://example.com/n"),
-            "https://api.mch.weixin.qq.com/v3/x?notify_url=https://example.com/n"
-        );
-    }
-
-    #[test]
-    fn rejects_bad_base_uris() {
-        for bad in ["api.mch.weixin.qq.com", "ftp://x/", "https:///x", ""] {
-            assert!(BaseUri::parse(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn builds_queries_like_http_build_query() {
-        assert_eq!(
-            build_query(&json!({"a": "b c", "d": ["x", "y"]})).expect("query"),
-            "a=b%20c&d%5B0%5D=x&d%5B1%5D=y"
-        );
-        assert_eq!(
-            build_query(&json!({"t": true, "f": false, "n": null, "i": 0, "m": {"k": "v"}}))
-                .expect("query"),
-            "f=0&i=0&m%5Bk%5D=v&t=1"
-        );
-        assert_eq!(
-            build_query(&json!("raw=1&b=2")).expect("query"),
-            "raw=1&b=2"
-        );
-        assert!(build_query(&json!(5)).is_err());
-    }
-
-    #[test]
-    fn rawurlencode_matches_php() {
-        assert_eq!(rawurlencode("a b+c/~中"), "a%20b%2Bc%2F~%E4%B8%AD");
-    }
-
-    #[test]
-    fn numbers_print_like_php() {
-        assert_eq!(number_text(&Number::from(10)), "10");
-        assert_eq!(number_text(&Number::from_f64(2.0).expect("finite")), "2");
-        assert_eq!(number_text(&Number::from_f64(1.5).expect("finite")), "1.5");
-        assert_eq!(
-            number_text(&Number::from_f64(1e20).expect("finite")),
-            "1.0E+20"
-        );
-    }
-}
+mod tests;

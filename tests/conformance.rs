@@ -4,7 +4,9 @@
 //! The corpus is the JSONL file named by `WECHATPAY_CORPUS`, by default
 //! `../shared/corpus/public.jsonl` next to this repository; its format is described in that
 //! directory's README. Prints `conformance: N passed, M failed, K skipped` and one line per
-//! failure, and fails when anything failed.
+//! failure, and fails when anything failed. Where the corpus is missing it runs nothing and
+//! says so, except under CI (`CI` set, as CI sets it), where a missing corpus fails: a
+//! conformance run that checked nothing must not pass.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,6 +15,22 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use wechatpay::mock::{MockServer, RecordedRequest, Reply};
 use wechatpay::{Chain, Client, ErrorKind, Media, Options, Response};
+
+/// Whether a missing corpus fails the run: under CI, whose `CI` variable is set to anything
+/// but an empty string, `0` or `false`.
+fn missing_corpus_fails(ci: Option<&str>) -> bool {
+    ci.is_some_and(|value| !matches!(value.trim(), "" | "0" | "false" | "FALSE" | "False"))
+}
+
+#[test]
+fn a_missing_corpus_fails_under_ci() {
+    for ci in ["true", "1", "yes", "TRUE"] {
+        assert!(missing_corpus_fails(Some(ci)), "{ci}");
+    }
+    for not_ci in [None, Some(""), Some("0"), Some("false")] {
+        assert!(!missing_corpus_fails(not_ci), "{not_ci:?}");
+    }
+}
 
 #[test]
 fn corpus() {
@@ -25,7 +43,7 @@ fn corpus() {
     };
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
-        Err(e) if !explicit => {
+        Err(e) if !explicit && !missing_corpus_fails(std::env::var("CI").ok().as_deref()) => {
             let _ = writeln!(
                 std::io::stderr(),
                 "conformance: no corpus at {} ({e}); set WECHATPAY_CORPUS to run it",
@@ -33,7 +51,12 @@ fn corpus() {
             );
             return;
         }
-        Err(e) => panic!("cannot read WECHATPAY_CORPUS={}: {e}", path.display()),
+        Err(e) if explicit => panic!("cannot read WECHATPAY_CORPUS={}: {e}", path.display()),
+        Err(e) => panic!(
+            "conformance: no corpus at {} ({e}), and CI is set: CI must run the corpus \
+             (shared/corpus next to the repository, or WECHATPAY_CORPUS)",
+            path.display()
+        ),
     };
     let fixtures = path.parent().unwrap_or(Path::new(".")).join("fixtures");
 

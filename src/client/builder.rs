@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderValue;
+use zeroize::Zeroizing;
 
 use super::Client;
 use crate::config::{
-    ApiV2Key, ApiV3Key, Config, DEFAULT_BASE_URI, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-    USER_AGENT, header_safe_field,
+    AnswerLimits, ApiV2Key, ApiV3Key, Config, DEFAULT_BASE_URI, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT, USER_AGENT, header_safe_field,
 };
+#[cfg(doc)]
+use crate::config::{DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_READ_TIMEOUT};
 use crate::crypto::{Certificate, PlatformKeys, PrivateKey, PublicKey, Signer};
 use crate::error::{Error, Result};
 use crate::future::Shared;
@@ -32,10 +35,12 @@ pub struct ClientBuilder {
     timeout: Option<Option<Duration>>,
     connect_timeout: Option<Duration>,
     transport: Option<Arc<dyn Transport>>,
-    apiv3_key: Option<String>,
-    secret: Option<String>,
+    apiv3_key: Option<Zeroizing<String>>,
+    secret: Option<Zeroizing<String>>,
     tls_roots: Vec<String>,
-    merchant_identity: Option<Result<(String, String)>>,
+    merchant_identity: Option<Result<(String, Zeroizing<String>)>>,
+    limits: AnswerLimits,
+    allow_http: bool,
 }
 
 impl ClientBuilder {
@@ -89,13 +94,15 @@ impl ClientBuilder {
     }
 
     /// The time allowed for a whole request ([`DEFAULT_TIMEOUT`] unless set); the `timeout`
-    /// option overrides it per request.
+    /// option overrides it per request. The [`read_timeout`](Self::read_timeout) applies
+    /// too.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(Some(timeout));
         self
     }
 
-    /// Lets requests take as long as they take.
+    /// Lets requests take as long as they take, as long as the server keeps sending: the
+    /// [`read_timeout`](Self::read_timeout) still ends a request whose server falls silent.
     pub fn no_timeout(mut self) -> Self {
         self.timeout = Some(None);
         self
@@ -104,6 +111,38 @@ impl ClientBuilder {
     /// The time allowed to connect ([`DEFAULT_CONNECT_TIMEOUT`] unless set).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The longest wait for the next bytes of an answer, its head and then each piece of its
+    /// body ([`DEFAULT_READ_TIMEOUT`] unless set). Unlike [`timeout`](Self::timeout) it
+    /// cannot be turned off: a request without a total limit (`timeout: 0`) still ends when
+    /// the server falls silent this long. Sent to the transport as
+    /// [`ReadTimeout`](crate::transport::ReadTimeout); a zero duration counts as 1 ms.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The most bytes of an answer's body the client reads ([`DEFAULT_MAX_RESPONSE_SIZE`],
+    /// 16 MiB, unless set). A larger success answer is an
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) error as soon as its
+    /// `Content-Length` or its bytes pass the limit, so a hostile or broken server cannot
+    /// make the client buffer more; an error answer is read only as far as its error needs
+    /// ([`ERROR_BODY_PREFIX`](crate::transport::ERROR_BODY_PREFIX)). Raise it for large bill
+    /// downloads. Sent to the transport as
+    /// [`MaxResponseSize`](crate::transport::MaxResponseSize).
+    pub fn max_response_size(mut self, bytes: usize) -> Self {
+        self.limits.max_response_size = bytes;
+        self
+    }
+
+    /// Allows plain `http://` base URIs to hosts other than this machine. Without it,
+    /// `http://` is refused except for `127.0.0.1` (and the rest of `127.0.0.0/8`), `[::1]`
+    /// and `localhost`, where tests run the mock server: requests would cross the network
+    /// unencrypted. Only for a trusted proxy or test network.
+    pub fn danger_allow_http(mut self) -> Self {
+        self.allow_http = true;
         self
     }
 
@@ -122,7 +161,7 @@ impl ClientBuilder {
     /// The APIv3 key (APIv3密钥, 32 bytes): decrypts notifications and the platform
     /// certificate download.
     pub fn apiv3_key(mut self, key: &str) -> Self {
-        self.apiv3_key = Some(key.to_owned());
+        self.apiv3_key = Some(Zeroizing::new(key.to_owned()));
         self
     }
 
@@ -130,7 +169,7 @@ impl ClientBuilder {
     /// answers and APIv2 notifications, and decrypts refund notifications. Only needed for
     /// APIv2; [`ClientBuilder::build`] refuses an empty one.
     pub fn secret(mut self, secret: &str) -> Self {
-        self.secret = Some(secret.to_owned());
+        self.secret = Some(Zeroizing::new(secret.to_owned()));
         self
     }
 
@@ -153,7 +192,10 @@ impl ClientBuilder {
     ///
     /// (OpenSSL 3 needs `-legacy` as well when it reports an unsupported RC2 algorithm.)
     pub fn merchant_identity(mut self, cert_pem: &str, key_pem: &str) -> Self {
-        self.merchant_identity = Some(Ok((cert_pem.to_owned(), key_pem.to_owned())));
+        self.merchant_identity = Some(Ok((
+            cert_pem.to_owned(),
+            Zeroizing::new(key_pem.to_owned()),
+        )));
         self
     }
 
@@ -177,7 +219,7 @@ impl ClientBuilder {
         let pair = read(cert_path.as_ref(), "certificate (apiclient_cert.pem)").and_then(|cert| {
             Ok((
                 cert,
-                read(key_path.as_ref(), "private key (apiclient_key.pem)")?,
+                Zeroizing::new(read(key_path.as_ref(), "private key (apiclient_key.pem)")?),
             ))
         });
         self.merchant_identity = Some(pair);
@@ -235,9 +277,23 @@ impl ClientBuilder {
             )));
         }
         let base_uri = BaseUri::parse(self.base_uri.as_deref().unwrap_or(DEFAULT_BASE_URI))
+            .and_then(|base| {
+                if !self.allow_http {
+                    base.check_secure()?;
+                }
+                Ok(base)
+            })
             .map_err(|e| Error::config(format!("base_uri: {e}")))?;
-        let apiv3_key = self.apiv3_key.as_deref().map(ApiV3Key::new).transpose()?;
-        let apiv2_key = self.secret.as_deref().map(ApiV2Key::new).transpose()?;
+        let apiv3_key = self
+            .apiv3_key
+            .as_deref()
+            .map(|key| ApiV3Key::new(key))
+            .transpose()?;
+        let apiv2_key = self
+            .secret
+            .as_deref()
+            .map(|key| ApiV2Key::new(key))
+            .transpose()?;
         let identity = match self.merchant_identity {
             Some(pair) => {
                 let (cert, key) = pair?;
@@ -272,6 +328,8 @@ impl ClientBuilder {
             user_agent: HeaderValue::from_static(USER_AGENT),
             apiv3_key,
             apiv2_key,
+            limits: self.limits,
+            allow_http: self.allow_http,
         };
         Ok(Client::from_shared(Shared::new(config, transport)))
     }

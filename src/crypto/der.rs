@@ -6,14 +6,24 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
 
 use super::hash::hex_upper;
 use crate::error::{Error, Result};
 
-/// One `-----BEGIN {label}-----` … `-----END {label}-----` block.
+/// One `-----BEGIN {label}-----` … `-----END {label}-----` block. Its bytes may be a private
+/// key: they are overwritten with zeros when dropped (take them out with `std::mem::take` for
+/// public data such as certificates).
 pub(crate) struct PemBlock {
     pub label: String,
-    pub der: Vec<u8>,
+    pub der: Zeroizing<Vec<u8>>,
+}
+
+impl PemBlock {
+    /// The bytes, for data that is not secret (a certificate, a public key).
+    pub(crate) fn into_public_der(mut self) -> Vec<u8> {
+        std::mem::take(&mut *self.der)
+    }
 }
 
 /// Reads the first PEM block of `text`; `what` names the expected content in errors.
@@ -55,19 +65,22 @@ fn next_pem_block<'t>(text: &'t str, what: &str) -> Result<Option<(PemBlock, &'t
             "the {what} has no `{end_marker}` line: the PEM text is cut short"
         ))
     })?;
-    let body: String = body_and_end[..body_end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    // Sized once, so that no reallocation leaves a copy of a private key behind.
+    let mut body = Zeroizing::new(String::with_capacity(body_end));
+    body.extend(
+        body_and_end[..body_end]
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace()),
+    );
     if body.contains(':') {
         return Err(Error::crypto(format!(
             "the {what} is an encrypted PEM (it has headers such as `Proc-Type`); \
              decrypt it first, e.g. `openssl pkey -in key.pem -out plain.pem`"
         )));
     }
-    let der = STANDARD.decode(body.as_bytes()).map_err(|e| {
+    let der = Zeroizing::new(STANDARD.decode(body.as_bytes()).map_err(|e| {
         Error::crypto(format!("the {what}'s PEM body is not valid base64")).with_source(e)
-    })?;
+    })?);
     let after = &body_and_end[body_end + end_marker.len()..];
     Ok(Some((PemBlock { label, der }, after)))
 }
@@ -77,12 +90,17 @@ const RSA_ALGORITHM_ID: [u8; 15] = [
     0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
 ];
 
-/// Wraps a PKCS#1 `RSAPrivateKey` into a PKCS#8 `PrivateKeyInfo`.
-pub(crate) fn pkcs1_private_to_pkcs8(pkcs1: &[u8]) -> Vec<u8> {
-    let mut inner = vec![0x02, 0x01, 0x00];
+/// Wraps a PKCS#1 `RSAPrivateKey` into a PKCS#8 `PrivateKeyInfo`. Every buffer is sized once
+/// and overwritten with zeros when dropped.
+pub(crate) fn pkcs1_private_to_pkcs8(pkcs1: &[u8]) -> Zeroizing<Vec<u8>> {
+    const HEADER: usize = 6; // a tag and at most five length bytes
+    let mut inner = Zeroizing::new(Vec::with_capacity(
+        3 + RSA_ALGORITHM_ID.len() + HEADER + pkcs1.len(),
+    ));
+    inner.extend_from_slice(&[0x02, 0x01, 0x00]);
     inner.extend_from_slice(&RSA_ALGORITHM_ID);
     push_tlv(&mut inner, 0x04, pkcs1);
-    let mut out = Vec::with_capacity(inner.len() + 4);
+    let mut out = Zeroizing::new(Vec::with_capacity(inner.len() + HEADER));
     push_tlv(&mut out, 0x30, &inner);
     out
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use zeroize::Zeroizing;
 
 use super::der::{self, PemBlock};
 use crate::error::{Error, Result, Verification};
@@ -112,6 +113,7 @@ pub(crate) enum PrivateInner {
 impl PrivateKey {
     /// Parses a PEM private key: PKCS#8 (`-----BEGIN PRIVATE KEY-----`, what the merchant
     /// platform's certificate tool writes) or PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`).
+    /// The decoded key bytes are overwritten with zeros once the backend holds the key.
     ///
     /// # Errors
     ///
@@ -138,7 +140,7 @@ impl PrivateKey {
     /// the backend's feature is off.
     pub fn from_pem_with_backend(pem: &str, backend: Backend) -> Result<Self> {
         let PemBlock { label, der } = der::first_pem_block(pem, "private key")?;
-        let pkcs8 = match label.as_str() {
+        let pkcs8: Zeroizing<Vec<u8>> = match label.as_str() {
             "PRIVATE KEY" => der,
             "RSA PRIVATE KEY" => der::pkcs1_private_to_pkcs8(&der),
             "ENCRYPTED PRIVATE KEY" => {
@@ -287,7 +289,7 @@ impl PublicKey {
     pub fn from_pem_with_backend(pem: &str, backend: Backend) -> Result<Self> {
         let PemBlock { label, der } = der::first_pem_block(pem, "public key")?;
         let spki = match label.as_str() {
-            "PUBLIC KEY" => der,
+            "PUBLIC KEY" => der.to_vec(),
             "RSA PUBLIC KEY" => der::pkcs1_public_to_spki(&der),
             "CERTIFICATE" => der::certificate_parts(&der)?.spki,
             "PRIVATE KEY" | "RSA PRIVATE KEY" => {
@@ -448,14 +450,17 @@ impl Certificate {
     }
 }
 
-fn read_pem_file(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        Error::config(format!(
+/// The text of a PEM file, overwritten with zeros when dropped (it may be a private key).
+fn read_pem_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
+    std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|e| {
+            Error::config(format!(
             "cannot read the {what} file `{}`: {e}; check the path (a plain path, no `file://`)",
             path.display()
         ))
         .with_source(e)
-    })
+        })
 }
 
 /// The error every backend reports for a plaintext longer than one OAEP block.

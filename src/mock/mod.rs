@@ -38,6 +38,7 @@
 //!
 //! The keys here are public: never use them outside tests.
 
+mod body;
 mod checks;
 mod keys;
 mod notify;

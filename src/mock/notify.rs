@@ -39,12 +39,13 @@ impl MockServer {
     }
 
     /// [`MockServer::notification`] with a fault injected: [`Fault::BadSignature`],
-    /// [`Fault::StaleTimestamp`], [`Fault::UnknownSerial`], [`Fault::Probe`] (a
-    /// `WECHATPAY/SIGNTEST/` signature), [`Fault::Unsigned`] (no `Wechatpay-*` headers),
-    /// [`Fault::WrongKey`] (the resource encrypted with another APIv3 key) or
-    /// [`Fault::TamperedCiphertext`] (the ciphertext altered, then signed): the last two
-    /// verify, and their decryption fails. [`Fault::DropConnection`] has no meaning here and
-    /// is ignored.
+    /// [`Fault::StaleTimestamp`], [`Fault::FutureTimestamp`], [`Fault::UnknownSerial`],
+    /// [`Fault::WrongSignatureType`], [`Fault::Probe`] (a `WECHATPAY/SIGNTEST/` signature),
+    /// [`Fault::Unsigned`] (no `Wechatpay-*` headers), [`Fault::WrongKey`] (the resource
+    /// encrypted with another APIv3 key) or [`Fault::TamperedCiphertext`] (the ciphertext
+    /// altered, then signed): the last two verify, and their decryption fails. The faults of
+    /// the answer's transport (a dropped connection, a truncated, tampered or oversized body)
+    /// have no meaning here and are ignored.
     ///
     /// # Errors
     ///
@@ -97,7 +98,16 @@ impl MockServer {
             http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        let fault = fault.filter(|fault| *fault != Fault::DropConnection);
+        let fault = fault.filter(|fault| {
+            !matches!(
+                fault,
+                Fault::DropConnection
+                    | Fault::TamperedBody
+                    | Fault::TruncatedBody
+                    | Fault::OversizedBody(_)
+                    | Fault::StatementSha1Mismatch
+            )
+        });
         insert_signature_headers(&self.shared, &body, fault, &mut headers);
         Ok((headers, body))
     }

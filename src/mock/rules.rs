@@ -38,6 +38,24 @@ pub enum Fault {
     /// decryption fails); an APIv2 refund `req_info` (refund notifications are unsigned, so
     /// only its decryption fails).
     TamperedCiphertext,
+    /// Signed ten minutes ahead of the clock.
+    FutureTimestamp,
+    /// A correct signature, but `Wechatpay-Signature-Type` names another algorithm
+    /// (`WECHATPAY2-SM2-WITH-SM3`), which a client must refuse.
+    WrongSignatureType,
+    /// Signed over the real body, then one byte of the body changed on the way (APIv3); for
+    /// [`Reply::xml`], a field changed after the `sign` was computed.
+    TamperedBody,
+    /// On the overseas statements (`/v3/global/statements`, `/hk/v3/statements`, signed over
+    /// `{"sha1":"<Wechatpay-Statement-Sha1>"}`): a correctly signed SHA-1 of another body.
+    StatementSha1Mismatch,
+    /// Announces the whole body in `Content-Length`, sends half of it, and closes the
+    /// connection.
+    TruncatedBody,
+    /// A body of this many bytes of `x`, made as it is sent (the mock never holds it) and sent
+    /// without `Content-Length`, so the client must count; the signature headers cover an
+    /// empty body.
+    OversizedBody(u64),
 }
 
 /// What the mock answers.

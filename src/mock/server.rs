@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+use super::body::MockBody;
 use super::checks::{check_v2, check_v3};
 use super::recorded::{RecordedRequest, multipart_media};
 use super::rules::{Fault, Reply};
@@ -125,7 +126,7 @@ async fn handle(
     shared: &Shared,
     request: http::Request<Incoming>,
     client_certificate: Option<Bytes>,
-) -> std::result::Result<http::Response<Full<Bytes>>, Dropped> {
+) -> std::result::Result<http::Response<MockBody>, Dropped> {
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -179,7 +180,7 @@ async fn handle(
     if reply.fault == Some(Fault::DropConnection) {
         return Err(Dropped);
     }
-    Ok(sign_reply(shared, reply, v3, sign_type))
+    Ok(sign_reply(shared, reply, &path, v3, sign_type))
 }
 
 /// The headers with `Authorization` marked sensitive, so that `Debug` does not print it.

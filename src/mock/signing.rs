@@ -5,14 +5,15 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use http_body_util::Full;
 
+use super::body::MockBody;
 use super::rules::{Fault, Reply};
 use super::{PLATFORM_KEY_ID, SECRET, Shared};
+use crate::crypto::sha1_hex;
 use crate::toolkit::{self, SignType};
 use crate::v2::fields_from_json;
 use crate::v3::sign::{AUTHORIZATION_SCHEME, response_message, sign_base64};
-use crate::v3::verify::PROBE_SIGNATURE_PREFIX;
+use crate::v3::verify::{HEADER_STATEMENT_SHA1, PROBE_SIGNATURE_PREFIX};
 use crate::xml::to_xml_from;
 
 /// The signature headers of the last answer, reusable within the same second.
@@ -42,21 +43,71 @@ pub(super) fn reply_body(reply: &Reply, sign_type: SignType) -> Bytes {
             fields.insert("sign", sign);
         }
     }
+    if reply.fault == Some(Fault::TamperedBody) {
+        let last = fields
+            .iter()
+            .filter(|(key, _)| *key != "sign")
+            .filter_map(|(key, value)| Some((key.to_owned(), format!("{}0", value.as_str()?))))
+            .last();
+        if let Some((key, value)) = last {
+            fields.insert(key, value);
+        }
+    }
     Bytes::from(to_xml_from(&fields).unwrap_or_default())
 }
 
+/// The answer to send for `reply` to a request for `path`, signed, faults applied.
 pub(super) fn sign_reply(
     shared: &Shared,
     reply: Reply,
+    path: &str,
     v3: bool,
     sign_type: SignType,
-) -> http::Response<Full<Bytes>> {
+) -> http::Response<MockBody> {
     let body = reply_body(&reply, sign_type);
-    let mut response = http::Response::new(Full::new(body.clone()));
-    *response.status_mut() = reply.status;
+    let mut headers = HeaderMap::new();
     if v3 {
-        insert_signature_headers(shared, &body, reply.fault, response.headers_mut());
+        let statement = path.eq_ignore_ascii_case("/v3/global/statements")
+            || path.eq_ignore_ascii_case("/hk/v3/statements");
+        let signed = match reply.fault {
+            Some(Fault::OversizedBody(_)) => Bytes::new(),
+            // Overseas statements are signed over the SHA-1 of the body.
+            _ if statement => {
+                let sha1 = match reply.fault {
+                    Some(Fault::StatementSha1Mismatch) => sha1_hex(b"another statement"),
+                    _ => sha1_hex(&body),
+                };
+                if let Ok(value) = HeaderValue::from_str(&sha1) {
+                    headers.insert(HEADER_STATEMENT_SHA1, value);
+                }
+                Bytes::from(format!("{{\"sha1\":\"{sha1}\"}}"))
+            }
+            _ => body.clone(),
+        };
+        insert_signature_headers(shared, &signed, reply.fault, &mut headers);
     }
+    let body = match reply.fault {
+        Some(Fault::OversizedBody(len)) => MockBody::oversized(len),
+        Some(Fault::TruncatedBody) => {
+            headers.insert(
+                http::header::CONTENT_LENGTH,
+                HeaderValue::from(body.len() + 2),
+            );
+            MockBody::cut_after(body.slice(..body.len() / 2))
+        }
+        Some(Fault::TamperedBody) if v3 => {
+            let mut tampered = body.to_vec();
+            match tampered.last_mut() {
+                Some(last) => *last ^= 0x01,
+                None => tampered.push(b' '),
+            }
+            MockBody::whole(Bytes::from(tampered))
+        }
+        _ => MockBody::whole(body),
+    };
+    let mut response = http::Response::new(body);
+    *response.status_mut() = reply.status;
+    *response.headers_mut() = headers;
     // The reply's own headers win, so a test can send any `Wechatpay-*` value it wants.
     for (name, value) in &reply.headers {
         response.headers_mut().insert(name, value.clone());
@@ -118,8 +169,10 @@ fn signature_headers(
 ) -> Vec<(&'static str, String)> {
     let nonce = toolkit::nonce(32).unwrap_or_else(|_| "mocknonce".to_owned());
     let mut timestamp = shared.now();
-    if fault == Some(Fault::StaleTimestamp) {
-        timestamp -= 600;
+    match fault {
+        Some(Fault::StaleTimestamp) => timestamp -= 600,
+        Some(Fault::FutureTimestamp) => timestamp += 600,
+        _ => {}
     }
     let timestamp = timestamp.to_string();
     let message = match fault {
@@ -139,7 +192,13 @@ fn signature_headers(
         ("Wechatpay-Serial", serial.to_owned()),
         ("Wechatpay-Signature", signature),
         ("Wechatpay-Timestamp", timestamp),
-        ("Wechatpay-Signature-Type", AUTHORIZATION_SCHEME.to_owned()),
+        (
+            "Wechatpay-Signature-Type",
+            match fault {
+                Some(Fault::WrongSignatureType) => "WECHATPAY2-SM2-WITH-SM3".to_owned(),
+                _ => AUTHORIZATION_SCHEME.to_owned(),
+            },
+        ),
         (
             "Request-ID",
             format!("mock-{}", toolkit::nonce(16).unwrap_or_default()),

@@ -84,15 +84,22 @@ where
             "the APIv2 key (secret) is empty; set it with ClientBuilder::secret",
         ));
     }
-    let mut message = string_to_sign(fields);
-    message.push_str("&key=");
-    message.push_str(key);
+    // The key goes straight into the digest: no copy of it is left in a buffer.
+    let message = string_to_sign(fields);
     let digest = match sign_type {
-        SignType::Md5 => hex_upper(&Md5::digest(message.as_bytes())),
+        SignType::Md5 => {
+            let mut md5 = Md5::new();
+            for piece in [message.as_bytes(), b"&key=", key.as_bytes()] {
+                md5.update(piece);
+            }
+            hex_upper(&md5.finalize())
+        }
         SignType::HmacSha256 => {
             let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
                 .map_err(|_| Error::crypto("HMAC-SHA256 refused the APIv2 key"))?;
-            mac.update(message.as_bytes());
+            for piece in [message.as_bytes(), b"&key=", key.as_bytes()] {
+                mac.update(piece);
+            }
             hex_upper(&mac.finalize().into_bytes())
         }
     };

@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -20,8 +21,8 @@ use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::tls::{TlsIdentity, provider};
-use super::{ConnectTimeout, MutualTls, Transport};
-use crate::config::DEFAULT_CONNECT_TIMEOUT;
+use super::{BodyLimit, ConnectTimeout, MutualTls, ReadTimeout, Transport, Truncated};
+use crate::config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
 use crate::error::{Error, ErrorKind, Result};
 
 type Pool = HyperClient<Connector, Full<Bytes>>;
@@ -71,8 +72,12 @@ impl tower_service::Service<http::Uri> for Connector {
 
 /// The default [`Transport`]: hyper-util's pooled client with rustls.
 ///
-/// It honours the [`MutualTls`] and [`ConnectTimeout`] extensions of a request; its connect
-/// timeout covers the TCP connect and the TLS handshake.
+/// It honours the [`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`] and
+/// [`MaxResponseSize`](super::MaxResponseSize) extensions of a request; its connect timeout
+/// covers the TCP connect and the TLS handshake. It reads an answer's body only as far as
+/// [`BodyLimit::for_answer`] allows: a success body over the limit is an error
+/// ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its bytes say so, and an error
+/// answer is cut after [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX) bytes.
 ///
 /// Connections belong to the tokio runtime that opened them, so the transport keeps one
 /// connection pool per runtime it is used from (callers' runtimes, the client's runtime
@@ -280,23 +285,95 @@ impl Transport for HttpsTransport {
     ) -> BoxFuture<'static, Result<http::Response<Bytes>>> {
         let mutual = request.extensions().get::<MutualTls>().is_some();
         let connect_limit = request.extensions().get::<ConnectTimeout>().copied();
+        let idle = request
+            .extensions()
+            .get::<ReadTimeout>()
+            .map_or(DEFAULT_READ_TIMEOUT, |limit| limit.0);
+        let extensions = request.extensions().clone();
         let transport = self.clone();
         let request = request.map(Full::new);
         Box::pin(async move {
             let pool = transport.pool(mutual)?;
             let host = request.uri().host().unwrap_or_default().to_string();
             let sending = pool.request(request);
-            let response = match connect_limit {
-                Some(ConnectTimeout(limit)) => CONNECT_LIMIT.scope(limit, sending).await,
-                None => sending.await,
+            let answered = match connect_limit {
+                Some(ConnectTimeout(limit)) => {
+                    idle_limited(idle, &host, CONNECT_LIMIT.scope(limit, sending)).await?
+                }
+                None => idle_limited(idle, &host, sending).await?,
+            };
+            let response = answered.map_err(|e| sending_failed(&host, e.is_connect(), e))?;
+            let (mut parts, body) = response.into_parts();
+            let limit = BodyLimit::for_answer(&extensions, parts.status, &parts.headers);
+            let (body, truncated) = read_body(body, limit, &parts.headers, idle, &host).await?;
+            if let Some(truncated) = truncated {
+                parts.extensions.insert(truncated);
             }
-            .map_err(|e| sending_failed(&host, e.is_connect(), e))?;
-            let (parts, body) = response.into_parts();
-            let body = body
-                .collect()
-                .await
-                .map_err(|e| sending_failed(&host, false, e))?;
-            Ok(http::Response::from_parts(parts, body.to_bytes()))
+            Ok(http::Response::from_parts(parts, body))
         })
     }
+}
+
+/// Waits for `step` no longer than the read-idle limit.
+async fn idle_limited<T>(idle: Duration, host: &str, step: impl Future<Output = T>) -> Result<T> {
+    tokio::time::timeout(idle, step).await.map_err(|_| {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{host} sent nothing for {idle:?} (ClientBuilder::read_timeout); WeChat Pay may \
+                 still have processed the request, so query it (or retry with the same merchant \
+                 order number) before sending it again"
+            ),
+        )
+    })
+}
+
+/// Reads as much of `body` as `limit` allows, each piece within the read-idle limit.
+async fn read_body(
+    mut body: Incoming,
+    limit: BodyLimit,
+    headers: &http::HeaderMap,
+    idle: Duration,
+    host: &str,
+) -> Result<(Bytes, Option<Truncated>)> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let (max, whole) = match limit {
+        BodyLimit::Whole(max) => (max, true),
+        BodyLimit::Prefix(max) => (max, false),
+    };
+    if whole && declared.is_some_and(|declared| declared > max as u64) {
+        return Err(too_large(host, max));
+    }
+    let capacity = declared.map_or(0, |declared| declared.min(max as u64) as usize);
+    let mut collected = BytesMut::with_capacity(capacity.min(super::ERROR_BODY_PREFIX * 16));
+    while let Some(frame) = idle_limited(idle, host, body.frame()).await? {
+        let frame = frame.map_err(|e| sending_failed(host, false, e))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        if collected.len() + data.len() > max {
+            if whole {
+                return Err(too_large(host, max));
+            }
+            let room = max - collected.len();
+            collected.extend_from_slice(&data[..room]);
+            let kept = collected.len();
+            return Ok((collected.freeze(), Some(Truncated { kept })));
+        }
+        collected.extend_from_slice(&data);
+    }
+    Ok((collected.freeze(), None))
+}
+
+fn too_large(host: &str, max: usize) -> Error {
+    Error::new(
+        ErrorKind::Transport,
+        format!(
+            "the answer from {host} is larger than {max} bytes, the most this client reads \
+             (ClientBuilder::max_response_size); reading stopped there. WeChat Pay's answers are \
+             small: if this is a large download, raise the limit"
+        ),
+    )
 }

@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use http::{HeaderMap, StatusCode};
 
+use crate::config::DEFAULT_MAX_RESPONSE_SIZE;
 use crate::error::Result;
 
+pub use crate::response::Truncated;
 pub use https::HttpsTransport;
 pub(crate) use https::TransportSettings;
 #[cfg(feature = "mock")]
@@ -28,7 +31,10 @@ pub(crate) use tls::{TlsIdentity, certificates_from_pem};
 /// verbs, else the client's own runtime thread), so it may use tokio.
 ///
 /// Requests carry extensions that say how to send them: [`MutualTls`] (send it with the
-/// merchant's client certificate) and [`ConnectTimeout`] (the time allowed to connect). An
+/// merchant's client certificate), [`ConnectTimeout`] (the time allowed to connect),
+/// [`ReadTimeout`] (the longest silence while waiting for the answer) and
+/// [`MaxResponseSize`] with [`SignedAnswer`] (how much of the answer to read:
+/// [`BodyLimit::for_answer`] decides it; mark a cut body with [`Truncated`]). An
 /// error that happened before anything was sent should be marked with
 /// [`Error::nothing_sent`](crate::Error::nothing_sent), so that callers know a retry is safe.
 pub trait Transport: Send + Sync + 'static {
@@ -49,3 +55,63 @@ pub struct MutualTls;
 /// timeout applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectTimeout(pub Option<Duration>);
+
+/// Request extension: the most bytes of an answer's body the client accepts
+/// ([`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size),
+/// [`DEFAULT_MAX_RESPONSE_SIZE`] unless set). A transport stops reading a larger body and
+/// fails; see [`BodyLimit::for_answer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxResponseSize(pub usize);
+
+/// Request extension: the longest wait for the next bytes of the answer (its head, then each
+/// piece of its body), whatever the total `timeout` of the request
+/// ([`ClientBuilder::read_timeout`](crate::ClientBuilder::read_timeout),
+/// [`DEFAULT_READ_TIMEOUT`](crate::config::DEFAULT_READ_TIMEOUT) unless set). A request without
+/// a total limit (`timeout: 0`) still never hangs on a silent server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadTimeout(pub Duration);
+
+/// Request extension: a success answer to this request must carry `Wechatpay-Signature`
+/// (every APIv3 call but the unsigned downloads), so a success answer without it will be
+/// refused and only the start of its body is worth reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedAnswer;
+
+/// How much of an error answer (or of a success answer without its required signature) the
+/// transport reads: enough for WeChat Pay's `{"code":…,"message":…}` or APIv2 XML.
+pub const ERROR_BODY_PREFIX: usize = 64 * 1024;
+
+/// How much of an answer's body a transport reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// Read it all, up to this many bytes; a longer body is an error (and nothing of it is
+    /// handed back).
+    Whole(usize),
+    /// Read this many bytes at most and hand them back, marked [`Truncated`] when there was
+    /// more: the answer is an error whatever the rest holds.
+    Prefix(usize),
+}
+
+impl BodyLimit {
+    /// The limit for an answer with `status` and `headers` to a request with `extensions`:
+    /// [`BodyLimit::Prefix`] of [`ERROR_BODY_PREFIX`] for a status other than 2xx, and for a
+    /// 2xx answer without `Wechatpay-Signature` to a [`SignedAnswer`] request; else
+    /// [`BodyLimit::Whole`] of the request's [`MaxResponseSize`] (default
+    /// [`DEFAULT_MAX_RESPONSE_SIZE`]).
+    pub fn for_answer(
+        extensions: &http::Extensions,
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> BodyLimit {
+        let max = extensions
+            .get::<MaxResponseSize>()
+            .map_or(DEFAULT_MAX_RESPONSE_SIZE, |max| max.0);
+        let unsigned = extensions.get::<SignedAnswer>().is_some()
+            && !headers.contains_key(crate::v3::verify::HEADER_SIGNATURE);
+        if !status.is_success() || unsigned {
+            BodyLimit::Prefix(ERROR_BODY_PREFIX.min(max))
+        } else {
+            BodyLimit::Whole(max)
+        }
+    }
+}

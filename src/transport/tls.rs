@@ -38,7 +38,24 @@ pub(crate) fn provider() -> Result<Arc<CryptoProvider>> {
 #[derive(Clone)]
 pub struct TlsIdentity {
     pub(crate) chain: Vec<CertificateDer<'static>>,
-    pub(crate) key: Arc<PrivateKeyDer<'static>>,
+    pub(crate) key: Arc<SecretKeyDer>,
+}
+
+/// A private key for rustls, overwritten with zeros when dropped.
+pub(crate) struct SecretKeyDer(PrivateKeyDer<'static>);
+
+impl std::ops::Deref for SecretKeyDer {
+    type Target = PrivateKeyDer<'static>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for SecretKeyDer {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 impl TlsIdentity {
@@ -54,7 +71,7 @@ impl TlsIdentity {
             })?
             .into_iter()
             .filter(|block| block.label == "CERTIFICATE")
-            .map(|block| CertificateDer::from(block.der))
+            .map(|block| CertificateDer::from(block.into_public_der()))
             .collect();
         if chain.is_empty() {
             return Err(Error::config(
@@ -79,7 +96,7 @@ impl TlsIdentity {
         )?;
         Ok(Self {
             chain,
-            key: Arc::new(key),
+            key: Arc::new(SecretKeyDer(key)),
         })
     }
 }
@@ -99,13 +116,14 @@ fn private_key_der(key_pem: &str) -> Result<PrivateKeyDer<'static>> {
             "merchant_identity: the private key PEM (apiclient_key.pem) does not parse: {e}"
         ))
     })?;
-    let key = blocks
-        .into_iter()
-        .find_map(|PemBlock { label, der }| match label.as_str() {
+    let key = blocks.into_iter().find_map(|PemBlock { label, mut der }| {
+        let der = std::mem::take(&mut *der);
+        match label.as_str() {
             "PRIVATE KEY" => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der))),
             "RSA PRIVATE KEY" => Some(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(der))),
             _ => None,
-        });
+        }
+    });
     key.ok_or_else(|| {
         Error::config(
             "merchant_identity: the private key PEM (apiclient_key.pem) holds no \
@@ -121,7 +139,7 @@ pub(crate) fn certificates_from_pem(pem: &str) -> Result<Vec<CertificateDer<'sta
         .map_err(|e| Error::config(format!("a TLS certificate PEM does not parse: {e}")))?
         .into_iter()
         .filter(|block| block.label == "CERTIFICATE")
-        .map(|block| CertificateDer::from(block.der))
+        .map(|block| CertificateDer::from(block.into_public_der()))
         .collect();
     if certificates.is_empty() {
         return Err(Error::config(

@@ -92,8 +92,8 @@ pub fn verify_notification(body: &[u8], key: &ApiV2Key) -> Result<XmlMap> {
 /// * [`ErrorKind::Crypto`] when the padding is wrong after decryption (a wrong APIv2 key or
 ///   a tampered `req_info`).
 pub fn decrypt_refund(req_info: &str, key: &ApiV2Key) -> Result<XmlMap> {
-    let key = md5_hex(key.as_str().as_bytes());
-    let plaintext = aes_ecb_decrypt(key.as_bytes(), req_info.trim())?;
+    let key = zeroize::Zeroizing::new(md5_hex(key.as_str().as_bytes()));
+    let plaintext = zeroize::Zeroizing::new(aes_ecb_decrypt(key.as_bytes(), req_info.trim())?);
     xml::parse(&plaintext).map_err(|error| {
         Error::decode(format!(
             "the decrypted `req_info` is not XML ({error}); is it the `req_info` of a refund \

@@ -9,7 +9,7 @@ use super::fields::{field_text, fields_from_json, merchant_field, sign_request, 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::plan::{Body, Plan};
-use crate::uri::{Destination, query_pairs};
+use crate::uri::{Destination, is_secure_origin, query_pairs};
 use crate::xml::{self, XmlMap};
 
 /// The `Accept` header the PHP SDK sends to APIv2.
@@ -27,7 +27,7 @@ pub(crate) fn build(
     nonce: &str,
 ) -> Result<http::Request<Bytes>> {
     let key = config.apiv2_key()?;
-    if plan.security && !sends_securely(&destination.origin) {
+    if plan.security && !is_secure_origin(&destination.origin) {
         return Err(Error::invalid(format!(
             "`security: true` presents the merchant certificate, which needs https, but this \
              request goes to `{}`; use an https base URI",
@@ -77,19 +77,6 @@ pub(crate) fn build(
         headers.insert(name, value.clone());
     }
     destination.request(method, headers, body)
-}
-
-/// Whether a mutual-TLS request may go to `origin`: https, or plain http to this machine (the
-/// mock server in tests).
-fn sends_securely(origin: &str) -> bool {
-    let Some(authority) = origin.strip_prefix("http://") else {
-        return true;
-    };
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 /// Checks that the merchant id field of the request is the client's merchant id.

@@ -8,6 +8,12 @@
 //! [`VerifiedBy::Unsigned`](crate::VerifiedBy::Unsigned)), and
 //! [`check`] is what proves it is the file WeChat Pay meant.
 //!
+//! WeChat Pay's `hash_value` is the digest of the **original** bill (原始账单, "gzip需要解压缩"):
+//! for a bill served compressed (`tar_type=GZIP`), the digest of the decompressed CSV. [`check`]
+//! and [`Checker`] recognise a gzip file by its magic bytes (`1f 8b`; a CSV bill never starts
+//! with them) and digest what it decompresses to, as it streams; a plain bill is digested as
+//! it is. Pass the bytes exactly as downloaded either way.
+//!
 //! ```
 //! use serde_json::{Value, json};
 //! # use wechatpay::mock::{MockServer, Reply};
@@ -32,18 +38,30 @@
 //!     apply["hash_type"].as_str().unwrap_or_default(),
 //!     apply["hash_value"].as_str().unwrap_or_default(),
 //! )?;
-//! // file.bytes() is the bill (gzip-compressed when `tar_type` was GZIP).
+//! // file.bytes() is the bill as served (gzip-compressed when `tar_type` was GZIP; the check
+//! // digested its decompressed content).
 //! # Ok(())
 //! # }
 //! ```
 
-use crate::crypto::{sha1_hex, sha256_hex};
+use std::io::Write;
+
+use flate2::write::MultiGzDecoder;
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+use crate::crypto::hash::hex_lower;
 #[cfg(doc)]
 use crate::error::ErrorKind;
 use crate::error::{Error, Result, Verification};
 
-/// Checks that `bytes` (the downloaded file, exactly as served: still gzip-compressed if it
-/// was) hash to `hash_value` under `hash_type`, both as given by the bill-apply call.
+/// The magic bytes that open a gzip file.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Checks that the downloaded bill `bytes` (exactly as served) has the digest `hash_value`
+/// under `hash_type`, both as given by the bill-apply call. A gzip file (`tar_type=GZIP`) is
+/// decompressed as it is digested, because WeChat Pay's digest is the one of the original
+/// bill; see [`Checker`] to check a download as it streams.
 ///
 /// `hash_type` is `SHA1` (what WeChat Pay sends) or `SHA256`, in any case; `hash_value` is
 /// hex, compared case-insensitively.
@@ -51,31 +69,215 @@ use crate::error::{Error, Result, Verification};
 /// # Errors
 ///
 /// * [`ErrorKind::InvalidArgument`] for another `hash_type` (such as `SM3`).
+/// * [`ErrorKind::Decode`] for a gzip file that does not decompress (cut short or damaged).
 /// * [`ErrorKind::Verification`] with [`Verification::Signature`] when the digest differs:
-///   the file is not the one WeChat Pay meant (truncated, altered, or decompressed before
-///   the check) and must not be used.
+///   the file is not the one WeChat Pay meant (truncated or altered) and must not be used.
 pub fn check(bytes: &[u8], hash_type: &str, hash_value: &str) -> Result<()> {
-    let actual = if hash_type.eq_ignore_ascii_case("SHA1") {
-        sha1_hex(bytes)
-    } else if hash_type.eq_ignore_ascii_case("SHA256") {
-        sha256_hex(bytes)
-    } else {
-        return Err(Error::invalid(format!(
-            "the bill hash_type `{hash_type}` is not supported; SHA1 and SHA256 are"
-        )));
-    };
-    let expected = hash_value.trim();
-    if actual.eq_ignore_ascii_case(expected) {
-        return Ok(());
+    let mut checker = Checker::new(hash_type, hash_value)?;
+    checker.update(bytes)?;
+    checker.finish()
+}
+
+/// Checks a bill as it streams in: feed it the downloaded bytes in order with
+/// [`Checker::update`] (or as an [`std::io::Write`], e.g. with [`std::io::copy`]), then
+/// [`Checker::finish`]. Memory stays constant whatever the bill's size; a gzip bill is
+/// decompressed on the fly and its decompressed content digested.
+///
+/// ```
+/// use wechatpay::bill::Checker;
+/// use wechatpay::crypto::sha1_hex;
+///
+/// # fn main() -> wechatpay::Result<()> {
+/// let bill = "交易时间,公众账号ID\r\n`2019-06-11 10:00:00,`wx1\r\n".as_bytes();
+/// let mut checker = Checker::new("SHA1", &sha1_hex(bill))?;
+/// for chunk in bill.chunks(7) {
+///     checker.update(chunk)?;
+/// }
+/// checker.finish()?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Checker {
+    hash_type: String,
+    expected: String,
+    state: State,
+}
+
+/// Before the first two bytes are known, then plain or gzip.
+enum State {
+    Start(Vec<u8>),
+    Plain(DigestWriter),
+    Gzip(Box<MultiGzDecoder<DigestWriter>>),
+}
+
+/// A digest that takes bytes through [`Write`].
+enum DigestWriter {
+    Sha1(Sha1),
+    Sha256(Sha256),
+}
+
+impl Write for DigestWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            DigestWriter::Sha1(digest) => digest.update(bytes),
+            DigestWriter::Sha256(digest) => digest.update(bytes),
+        }
+        Ok(bytes.len())
     }
-    Err(Error::verification(
-        Verification::Signature,
-        format!(
-            "the downloaded bill does not match hash_value from the bill-apply call: its \
-             {hash_type} is {actual}, expected {expected}; download it again (check the bytes \
-             as served, before any gunzip) and do not use this file"
-        ),
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl DigestWriter {
+    fn hex(self) -> String {
+        match self {
+            DigestWriter::Sha1(digest) => hex_lower(&digest.finalize()),
+            DigestWriter::Sha256(digest) => hex_lower(&digest.finalize()),
+        }
+    }
+}
+
+impl Checker {
+    /// A check against `hash_value` under `hash_type`, as the bill-apply call gave them.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a `hash_type` other than `SHA1` or `SHA256`.
+    pub fn new(hash_type: &str, hash_value: &str) -> Result<Self> {
+        // Validated here, and made again from the type when the first bytes arrive.
+        digest_writer(hash_type)?;
+        Ok(Self {
+            hash_type: hash_type.to_owned(),
+            expected: hash_value.trim().to_owned(),
+            state: State::Start(Vec::with_capacity(GZIP_MAGIC.len())),
+        })
+    }
+
+    /// Digests the next bytes of the bill.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`] when a gzip bill does not decompress.
+    pub fn update(&mut self, mut bytes: &[u8]) -> Result<()> {
+        if let State::Start(pending) = &mut self.state {
+            let take = (GZIP_MAGIC.len() - pending.len()).min(bytes.len());
+            pending.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if pending.len() < GZIP_MAGIC.len() {
+                return Ok(());
+            }
+            let pending = std::mem::take(pending);
+            self.state = self.begin(&pending)?;
+        }
+        self.feed(bytes)
+    }
+
+    /// Ends the check.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Decode`] for a gzip bill cut short;
+    /// [`ErrorKind::Verification`] with [`Verification::Signature`] when the digest is not
+    /// `hash_value`: the file must not be used.
+    pub fn finish(mut self) -> Result<()> {
+        if let State::Start(pending) = &mut self.state {
+            let pending = std::mem::take(pending);
+            self.state = self.begin(&pending)?;
+        }
+        let writer = match std::mem::replace(&mut self.state, State::Start(Vec::new())) {
+            State::Plain(writer) => writer,
+            State::Gzip(decoder) => decoder.finish().map_err(not_gzip)?,
+            State::Start(_) => digest_writer(&self.hash_type)?,
+        };
+        let actual = writer.hex();
+        if actual.eq_ignore_ascii_case(&self.expected) {
+            return Ok(());
+        }
+        Err(Error::verification(
+            Verification::Signature,
+            format!(
+                "the downloaded bill does not match hash_value from the bill-apply call: its \
+                 {} is {actual}, expected {}; download it again and do not use this file (pass \
+                 the bytes exactly as served: a gzip bill is decompressed for the check)",
+                self.hash_type, self.expected
+            ),
+        ))
+    }
+
+    /// The state once the first bytes are known; they are fed to it.
+    fn begin(&self, first: &[u8]) -> Result<State> {
+        let writer = digest_writer(&self.hash_type)?;
+        let mut state = if first == GZIP_MAGIC {
+            State::Gzip(Box::new(MultiGzDecoder::new(writer)))
+        } else {
+            State::Plain(writer)
+        };
+        feed(&mut state, first)?;
+        Ok(state)
+    }
+
+    fn feed(&mut self, bytes: &[u8]) -> Result<()> {
+        feed(&mut self.state, bytes)
+    }
+}
+
+fn feed(state: &mut State, bytes: &[u8]) -> Result<()> {
+    match state {
+        State::Plain(writer) => writer.write_all(bytes).map_err(not_gzip),
+        State::Gzip(decoder) => decoder.write_all(bytes).map_err(not_gzip),
+        State::Start(pending) => {
+            pending.extend_from_slice(bytes);
+            Ok(())
+        }
+    }
+}
+
+impl Write for Checker {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.update(bytes)
+            .map(|()| bytes.len())
+            .map_err(std::io::Error::other)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            State::Start(_) => "start",
+            State::Plain(_) => "plain",
+            State::Gzip(_) => "gzip",
+        };
+        f.debug_struct("Checker")
+            .field("hash_type", &self.hash_type)
+            .field("state", &state)
+            .finish_non_exhaustive()
+    }
+}
+
+fn digest_writer(hash_type: &str) -> Result<DigestWriter> {
+    if hash_type.eq_ignore_ascii_case("SHA1") {
+        Ok(DigestWriter::Sha1(Sha1::new()))
+    } else if hash_type.eq_ignore_ascii_case("SHA256") {
+        Ok(DigestWriter::Sha256(Sha256::new()))
+    } else {
+        Err(Error::invalid(format!(
+            "the bill hash_type `{hash_type}` is not supported; SHA1 and SHA256 are"
+        )))
+    }
+}
+
+fn not_gzip(error: std::io::Error) -> Error {
+    Error::decode(format!(
+        "the downloaded bill starts like gzip but does not decompress ({error}): it was cut \
+         short or damaged; download it again and do not use this file"
     ))
+    .with_source(error)
 }
 
 #[cfg(test)]

@@ -33,6 +33,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
 
 use super::verify::{Subject, verify_signed_as};
 use crate::config::ApiV3Key;
@@ -199,6 +200,11 @@ impl Notification {
     /// Decrypts the resource: AEAD_AES_256_GCM with the APIv3 key, `resource.nonce` and
     /// `resource.associated_data`. The plaintext is usually JSON.
     ///
+    /// It comes back in a [`Zeroizing`] buffer (it dereferences to `Vec<u8>`), overwritten
+    /// with zeros when dropped; [`Notification::decrypt`] and [`Notification::event`] drop
+    /// theirs as soon as they have parsed it. (What they parse into is yours to keep or
+    /// clear.)
+    ///
     /// # Errors
     ///
     /// * [`ErrorKind::Config`] when no APIv3 key was given (set it with
@@ -207,7 +213,7 @@ impl Notification {
     ///   algorithm, a nonce that is not 12 bytes, a ciphertext that is not base64.
     /// * [`ErrorKind::Crypto`] when the resource does not decrypt: almost always a wrong
     ///   APIv3 key.
-    pub fn decrypt_raw(&self) -> Result<Vec<u8>> {
+    pub fn decrypt_raw(&self) -> Result<Zeroizing<Vec<u8>>> {
         let key = self.apiv3_key.as_ref().ok_or_else(|| {
             Error::config(
                 "decrypting a notification needs the APIv3 key (APIv3密钥): set it with \
@@ -235,6 +241,7 @@ impl Notification {
             resource.associated_data.as_bytes(),
             &resource.ciphertext,
         )
+        .map(Zeroizing::new)
         .map_err(|e| match e.kind() {
             ErrorKind::Crypto => Error::crypto(format!(
                 "cannot decrypt the resource of notification `{}`: the APIv3 key does not \
@@ -268,8 +275,9 @@ impl fmt::Debug for Notification {
 
 /// Verifies a notification and parses its envelope; `now` is the Unix time in seconds.
 ///
-/// Checks, in order: the four `Wechatpay-*` headers are present, `Wechatpay-Timestamp` is
-/// within 300 s of `now`, `Wechatpay-Serial` names one of `keys`, the signature is not a
+/// Checks, in order: the four `Wechatpay-*` headers are present, `Wechatpay-Signature-Type`
+/// (when sent) is `WECHATPAY2-SHA256-RSA2048`, `Wechatpay-Timestamp` is within 300 s of
+/// `now`, `Wechatpay-Serial` names one of `keys`, the signature is not a
 /// `WECHATPAY/SIGNTEST/` probe and matches `TIMESTAMP\nNONCE\nBODY\n`. Only then is the body
 /// parsed. `apiv3_key` is kept for [`Notification::decrypt`]; without it the notification is
 /// still verified.

@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 
-use super::sign::response_message;
-use crate::crypto::PlatformKeys;
+use super::sign::{AUTHORIZATION_SCHEME, response_message};
+use crate::crypto::{PlatformKeys, sha1_hex};
 use crate::error::{Error, Result, Verification};
 use crate::response::VerifiedBy;
 
@@ -23,6 +23,9 @@ pub const HEADER_SIGNATURE: &str = "wechatpay-signature";
 pub const HEADER_TIMESTAMP: &str = "wechatpay-timestamp";
 /// `Wechatpay-Statement-Sha1`, sent with the overseas statements.
 pub const HEADER_STATEMENT_SHA1: &str = "wechatpay-statement-sha1";
+/// `Wechatpay-Signature-Type`: when present, it must be
+/// [`AUTHORIZATION_SCHEME`] (`WECHATPAY2-SHA256-RSA2048`).
+pub const HEADER_SIGNATURE_TYPE: &str = "wechatpay-signature-type";
 
 /// How far, in seconds, a signed timestamp may be from the local clock.
 pub const MAX_CLOCK_OFFSET: u64 = 300;
@@ -65,7 +68,8 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 /// On the unsigned download paths ([`is_unsigned_download`]) an answer without signature
 /// headers is accepted as [`VerifiedBy::Unsigned`]; one that carries them is still checked. The
 /// overseas statements (`/hk/v3/statements`, `/v3/global/statements`) are signed over
-/// `{"sha1":"<Wechatpay-Statement-Sha1>"}` instead of the body when that header is present.
+/// `{"sha1":"<Wechatpay-Statement-Sha1>"}` instead of the body when that header is present;
+/// the SHA-1 of the body must then equal that header, or the body was altered.
 ///
 /// # Errors
 ///
@@ -88,8 +92,48 @@ pub fn verify_response(
         }
         None => body,
     };
-    verify_signed(headers, signed_body, now, keys)
-        .map(|serial| VerifiedBy::PlatformKey(serial.to_string()))
+    let serial = verify_signed(headers, signed_body, now, keys)?;
+    if let Some(sha1) = statement_sha1(path, headers) {
+        check_statement_sha1(sha1, body)?;
+    }
+    Ok(VerifiedBy::PlatformKey(serial.to_string()))
+}
+
+/// The signature of a statement covers `Wechatpay-Statement-Sha1`, not the body: the body
+/// counts only when its SHA-1 is that header.
+fn check_statement_sha1(signed_sha1: &str, body: &[u8]) -> Result<()> {
+    let actual = sha1_hex(body);
+    if actual.eq_ignore_ascii_case(signed_sha1.trim()) {
+        return Ok(());
+    }
+    Err(Error::verification(
+        Verification::Signature,
+        format!(
+            "the statement's body does not match the signed `Wechatpay-Statement-Sha1` \
+             ({signed_sha1}); its SHA-1 is {actual}: the body was altered or cut, so it must not \
+             be used; download it again"
+        ),
+    ))
+}
+
+/// Refuses a `Wechatpay-Signature-Type` other than [`AUTHORIZATION_SCHEME`]; an answer or
+/// notification without the header is accepted (WeChat Pay does not always send it).
+fn check_signature_type(subject: Subject, headers: &HeaderMap) -> Result<()> {
+    let Some(value) = headers.get(HEADER_SIGNATURE_TYPE) else {
+        return Ok(());
+    };
+    if value.as_bytes() == AUTHORIZATION_SCHEME.as_bytes() {
+        return Ok(());
+    }
+    Err(Error::verification(
+        Verification::Signature,
+        format!(
+            "the {} is signed with `Wechatpay-Signature-Type: {}`; only \
+             {AUTHORIZATION_SCHEME} is accepted, so it must not be trusted",
+            subject.noun(),
+            String::from_utf8_lossy(value.as_bytes()).escape_debug()
+        ),
+    ))
 }
 
 fn has_any_signature_header(headers: &HeaderMap) -> bool {
@@ -112,7 +156,8 @@ fn statement_sha1<'h>(path: &str, headers: &'h HeaderMap) -> Option<&'h str> {
     headers.get(HEADER_STATEMENT_SHA1)?.to_str().ok()
 }
 
-/// Verifies the four `Wechatpay-*` headers against `body`: all present, the timestamp within
+/// Verifies the four `Wechatpay-*` headers against `body`: all present, a
+/// `Wechatpay-Signature-Type` (when sent) of `WECHATPAY2-SHA256-RSA2048`, the timestamp within
 /// [`MAX_CLOCK_OFFSET`] seconds of `now`, the serial configured, the signature valid and not
 /// a `WECHATPAY/SIGNTEST/` probe. Returns the id of the key that verified it.
 ///
@@ -161,6 +206,7 @@ pub(crate) fn verify_signed_as<'k>(
     let serial = required_header(subject, headers, HEADER_SERIAL)?;
     let signature = required_header(subject, headers, HEADER_SIGNATURE)?;
     let timestamp = required_header(subject, headers, HEADER_TIMESTAMP)?;
+    check_signature_type(subject, headers)?;
 
     check_timestamp(subject, timestamp, now)?;
 

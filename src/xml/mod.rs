@@ -6,6 +6,8 @@
 //! quietly returns an empty array. Nothing here touches files or the network: a `<!DOCTYPE>` is
 //! skipped, and its entities are never loaded or expanded.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 mod reader;
@@ -168,12 +170,16 @@ impl XmlMap {
         )
     }
 
-    /// Adds a parsed child: a name seen before turns into (or grows) a [`XmlValue::List`].
-    fn append(&mut self, key: String, value: XmlValue) {
-        let Some((_, old)) = self.0.iter_mut().find(|(k, _)| *k == key) else {
+    /// Adds a parsed child: a name seen before (its position in `index`) turns into (or
+    /// grows) a [`XmlValue::List`]. The index makes this constant time, so a document with
+    /// many distinct sibling names parses in linear time.
+    fn append(&mut self, index: &mut HashMap<String, usize>, key: String, value: XmlValue) {
+        let Some(&at) = index.get(&key) else {
+            index.insert(key.clone(), self.0.len());
             self.0.push((key, value));
             return;
         };
+        let old = &mut self.0[at].1;
         match old {
             XmlValue::List(items) => items.push(value),
             _ => {

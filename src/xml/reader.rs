@@ -1,6 +1,7 @@
 //! Reading APIv2 XML answers and notifications, strictly and without entity expansion.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
@@ -59,6 +60,8 @@ struct Frame {
     name: String,
     text: String,
     children: XmlMap,
+    /// Where each child name sits in `children`.
+    index: HashMap<String, usize>,
 }
 
 impl Frame {
@@ -155,6 +158,7 @@ impl Parser {
             name,
             text: String::new(),
             children: XmlMap::new(),
+            index: HashMap::new(),
         });
         Ok(())
     }
@@ -167,7 +171,7 @@ impl Parser {
         match self.open.last_mut() {
             Some(parent) => {
                 let (name, value) = frame.into_field();
-                parent.children.append(name, value);
+                parent.children.append(&mut parent.index, name, value);
             }
             None => self.root = Some(frame.children),
         }

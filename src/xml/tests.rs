@@ -536,3 +536,35 @@ fn map_api() {
         "<xml><a>1</a><a/><n>x</n><n>y</n></xml>"
     );
 }
+
+/// Best of three runs of `parse(xml)`.
+fn best_parse_time(xml: &[u8]) -> std::time::Duration {
+    (0..3)
+        .map(|_| {
+            let started = std::time::Instant::now();
+            parse(xml).expect("parses");
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+#[test]
+fn distinct_sibling_names_parse_in_linear_time() {
+    // 9,999 siblings: distinct names cost what repeated ones cost (a name index, not a scan
+    // of the siblings read so far, which made this 60 times slower). The bound is generous.
+    let siblings = 9_999;
+    let distinct: String = (0..siblings).map(|i| format!("<f{i}>v</f{i}>")).collect();
+    let repeated: String = (0..siblings)
+        .map(|_| "<f0000>v</f0000>".to_owned())
+        .collect();
+    let distinct = format!("<xml>{distinct}</xml>");
+    let repeated = format!("<xml>{repeated}</xml>");
+    assert_eq!(parse(distinct.as_bytes()).unwrap().len(), siblings);
+    let fast = best_parse_time(repeated.as_bytes());
+    let slow = best_parse_time(distinct.as_bytes());
+    assert!(
+        slow < fast * 8 + std::time::Duration::from_millis(20),
+        "distinct names: {slow:?}, repeated: {fast:?}"
+    );
+}

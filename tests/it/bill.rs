@@ -1,4 +1,7 @@
-//! Bill download: the unsigned file is checked against the bill-apply call's digest.
+//! Bill download: the unsigned file is checked against the bill-apply call's digest, which
+//! is the digest of the original (decompressed) bill.
+
+use std::io::Write;
 
 use serde_json::json;
 use wechatpay::VerifiedBy;
@@ -7,21 +10,31 @@ use wechatpay::{ErrorKind, Verification, bill, crypto};
 
 const TOKEN: &str = "6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA_Cv_isgaUtBzp4QtiozLO";
 
-/// Some bytes that look like a gzip file (magic, method, then binary).
-fn gzip_like() -> Vec<u8> {
-    let mut bytes = vec![0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03];
-    bytes.extend((0..=255u8).rev());
-    bytes.extend_from_slice(
-        "交易时间,公众账号ID,商户号\r\n`2019-06-11 10:00:00,`wx1,`1900000109\r\n".as_bytes(),
-    );
-    bytes
+/// A trade bill, as WeChat Pay writes it (CSV with a BOM).
+fn csv_bill() -> Vec<u8> {
+    let mut bill = b"\xEF\xBB\xBF".to_vec();
+    bill.extend_from_slice("交易时间,公众账号ID,商户号\r\n".as_bytes());
+    for row in 0..200 {
+        bill.extend_from_slice(
+            format!("`2019-06-11 10:00:{:02},`wx1,`1900000109\r\n", row % 60).as_bytes(),
+        );
+    }
+    bill
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("in memory");
+    encoder.finish().expect("in memory")
 }
 
 #[test]
-fn a_downloaded_bill_is_checked_as_served() -> wechatpay::Result<()> {
+fn a_gzip_bill_is_checked_against_the_digest_of_the_original() -> wechatpay::Result<()> {
     let mock = MockServer::start()?;
-    let file = gzip_like();
-    let hash_value = crypto::sha1_hex(&file);
+    let original = csv_bill();
+    let file = gzip(&original);
+    // WeChat Pay's hash_value: the digest of the original bill (原始账单, gzip需要解压缩).
+    let hash_value = crypto::sha1_hex(&original);
     mock.on(
         "GET",
         "/v3/bill/tradebill",
@@ -66,20 +79,56 @@ fn a_downloaded_bill_is_checked_as_served() -> wechatpay::Result<()> {
     );
     assert_eq!(requests[1].verdict, Ok(()));
 
-    // One byte short, or decompressed first: not the file WeChat Pay meant.
-    let truncated = &downloaded.bytes()[..file.len() - 1];
-    let error = bill::check(truncated, hash_type, hash_value).unwrap_err();
+    // The digest of the compressed bytes is not WeChat Pay's: refused.
+    let error = bill::check(downloaded.bytes(), hash_type, &crypto::sha1_hex(&file)).unwrap_err();
     assert_eq!(
         error.kind(),
         ErrorKind::Verification(Verification::Signature)
     );
     assert!(error.to_string().contains("hash_value"), "{error}");
+    // Cut short: the gzip stream does not end.
+    let truncated = &downloaded.bytes()[..file.len() - 9];
+    let error = bill::check(truncated, hash_type, hash_value).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode, "{error}");
+    // An altered original inside a valid gzip: refused.
+    let mut altered = original.clone();
+    altered[10] ^= 1;
+    let error = bill::check(&gzip(&altered), hash_type, hash_value).unwrap_err();
+    assert_eq!(
+        error.kind(),
+        ErrorKind::Verification(Verification::Signature)
+    );
+    // Decompressed by the caller first: the plain bill passes too.
+    bill::check(&original, hash_type, hash_value)?;
+    Ok(())
+}
+
+#[test]
+fn a_bill_streams_through_the_checker_in_any_chunks() -> wechatpay::Result<()> {
+    let original = csv_bill();
+    let file = gzip(&original);
+    let hash_value = crypto::sha256_hex(&original);
+    for chunk in [1, 2, 3, 100, file.len()] {
+        let mut checker = bill::Checker::new("SHA256", &hash_value)?;
+        for piece in file.chunks(chunk) {
+            checker.update(piece)?;
+        }
+        checker.finish()?;
+    }
+    let mut checker = bill::Checker::new("sha256", &hash_value)?;
+    std::io::copy(&mut original.as_slice(), &mut checker).expect("digests");
+    checker.finish()?;
+    // Nothing at all is the empty bill, which is not this one.
+    let error = bill::Checker::new("SHA256", &hash_value)?
+        .finish()
+        .unwrap_err();
+    assert!(error.is_verification(), "{error}");
     Ok(())
 }
 
 #[test]
 fn hash_types() {
-    let file = gzip_like();
+    let file = csv_bill();
     assert!(bill::check(&file, "SHA256", &crypto::sha256_hex(&file)).is_ok());
     assert!(bill::check(&file, "sha1", &crypto::sha1_hex(&file)).is_ok());
     // A SHA-256 digest does not pass as SHA-1.

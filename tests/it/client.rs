@@ -272,9 +272,8 @@ fn headers_option_is_sent_exactly() {
         "Wechatpay-Serial": PLATFORM_KEY_ID,
         "Idempotency-Key": "Idem-Key_42",
         "Accept": "*/*",
-        "Authorization": "forged",
     });
-    client[TEMPLATE].post(options).expect("ok");
+    client[TEMPLATE].post(options.clone()).expect("ok");
     let request = &mock.requests()[0];
     assert_eq!(request.verdict, Ok(()));
     assert_eq!(request.header("Wechatpay-Serial"), Some(PLATFORM_KEY_ID));
@@ -282,13 +281,27 @@ fn headers_option_is_sent_exactly() {
     // A header named like a default replaces it (case-insensitively).
     assert_eq!(request.headers.get_all("accept").iter().count(), 1);
     assert_eq!(request.header("accept"), Some("*/*"));
-    // A caller's Authorization is replaced by the signature (the verdict above is Ok).
     assert!(
         request
             .header("authorization")
             .unwrap()
             .starts_with("WECHATPAY2-SHA256-RSA2048 ")
     );
+    // A caller's Authorization (or any header that frames or routes the request) is refused
+    // before anything is sent.
+    for name in [
+        "Authorization",
+        "Content-Length",
+        "Host",
+        "Transfer-Encoding",
+    ] {
+        let mut refused = options.clone();
+        refused["headers"][name] = json!("forged");
+        let error = client[TEMPLATE].post(refused).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{name}: {error}");
+        assert!(error.to_string().contains(name), "{error}");
+    }
+    assert_eq!(mock.requests().len(), 1);
 
     // The typed builder too.
     let options = Options::new()

@@ -403,7 +403,7 @@ fn a_malformed_resource_is_a_decode_error() -> wechatpay::Result<()> {
     );
     let headers = signed_headers(&not_json, now, mock::PLATFORM_KEY_ID);
     let notification = verify_notification(&headers, &not_json, now, &keys, key)?;
-    assert_eq!(notification.decrypt_raw()?, b"<xml/>");
+    assert_eq!(*notification.decrypt_raw()?, b"<xml/>");
     let error = notification.decrypt::<Value>().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Decode);
     Ok(())

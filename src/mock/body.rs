@@ -1,0 +1,102 @@
+//! The bodies the mock sends: whole bytes, or bytes generated as they are sent (an oversized
+//! answer that is never held in memory, an answer cut off halfway).
+
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::{Body, Frame, SizeHint};
+
+/// An answer's body.
+pub(super) enum MockBody {
+    Whole(Full<Bytes>),
+    Generated(Generated),
+}
+
+impl MockBody {
+    pub(super) fn whole(bytes: Bytes) -> Self {
+        MockBody::Whole(Full::new(bytes))
+    }
+
+    /// `len` bytes of `x`, made 64 KiB at a time as the client reads them.
+    pub(super) fn oversized(len: u64) -> Self {
+        MockBody::Generated(Generated {
+            chunk: Bytes::from(vec![b'x'; 64 * 1024]),
+            remaining: len,
+            then_fail: false,
+        })
+    }
+
+    /// `bytes`, then an error that makes the server drop the connection.
+    pub(super) fn cut_after(bytes: Bytes) -> Self {
+        MockBody::Generated(Generated {
+            remaining: bytes.len() as u64,
+            chunk: bytes,
+            then_fail: true,
+        })
+    }
+}
+
+/// Repeats `chunk` until `remaining` bytes are sent, then fails if `then_fail`.
+pub(super) struct Generated {
+    chunk: Bytes,
+    remaining: u64,
+    then_fail: bool,
+}
+
+/// The error that ends a cut-off body.
+#[derive(Debug)]
+pub(super) struct CutOff;
+
+impl fmt::Display for CutOff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the mock cut the body off on purpose")
+    }
+}
+
+impl std::error::Error for CutOff {}
+
+impl Body for MockBody {
+    type Data = Bytes;
+    type Error = CutOff;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, CutOff>>> {
+        match self.get_mut() {
+            MockBody::Whole(full) => Pin::new(full)
+                .poll_frame(cx)
+                .map(|frame| frame.map(|frame| frame.map_err(|never: Infallible| match never {}))),
+            MockBody::Generated(generated) => {
+                if generated.remaining == 0 {
+                    if std::mem::take(&mut generated.then_fail) {
+                        return Poll::Ready(Some(Err(CutOff)));
+                    }
+                    return Poll::Ready(None);
+                }
+                let len = generated.remaining.min(generated.chunk.len() as u64) as usize;
+                generated.remaining -= len as u64;
+                Poll::Ready(Some(Ok(Frame::data(generated.chunk.slice(..len)))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            MockBody::Whole(full) => full.is_end_stream(),
+            MockBody::Generated(generated) => generated.remaining == 0 && !generated.then_fail,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            MockBody::Whole(full) => full.size_hint(),
+            // No exact size: sent chunked (HTTP/1.1), so the client must count.
+            MockBody::Generated(_) => SizeHint::default(),
+        }
+    }
+}
