@@ -42,7 +42,7 @@ pub enum Claim {
 /// # let (headers, body) = mock.notification("COMPLAINT.CREATE", "encrypt-resource", "complaint",
 /// #     &serde_json::json!({"complaint_id": "200201820200101080076610000", "action_type": "CREATE_COMPLAINT"}))?;
 /// let seen = MemoryDedupe::new(); // one per process, shared by every request
-/// let now = wechatpay::sign::timestamp();
+/// let now = wechatpay::toolkit::timestamp();
 /// let notification = client.verify_notification(&headers, &body)?;
 /// let reply = match seen.claim(notification.id(), now) {
 ///     Claim::New => match notification.event() {
@@ -69,7 +69,7 @@ pub enum Claim {
 /// # }
 /// ```
 ///
-/// `now` is the Unix time in seconds (e.g. [`sign::timestamp`](crate::sign::timestamp)), an
+/// `now` is the Unix time in seconds (e.g. [`toolkit::timestamp`](crate::toolkit::timestamp)), an
 /// input so that implementations stay testable.
 ///
 /// # Where a database fits
