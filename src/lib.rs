@@ -19,6 +19,7 @@ mod protocol;
 mod request;
 mod response;
 mod template;
+mod time;
 pub mod toolkit;
 mod uri;
 pub mod v2;
