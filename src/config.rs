@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
-use crate::crypto::{PlatformKeys, PrivateKey, Signer};
+use crate::crypto::{KeyRing, PrivateKey, Signer};
 use crate::error::{Error, Result};
 use crate::uri::BaseUri;
 
@@ -23,6 +23,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default time allowed to connect.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time between two refreshes of the platform certificates in automatic mode
+/// ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)), give or
+/// take 10 %.
+pub const DEFAULT_CERTIFICATE_REFRESH_INTERVAL: Duration = Duration::from_secs(12 * 3600);
 
 /// `wechatpay-rust/{version}`, the `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str = concat!("wechatpay-rust/", env!("CARGO_PKG_VERSION"));
@@ -110,7 +115,8 @@ pub(crate) struct Config {
     pub serial: String,
     pub signer: Arc<dyn Signer>,
     pub private_key: Option<PrivateKey>,
-    pub platform_keys: PlatformKeys,
+    /// The platform keys: configured, and downloaded in automatic mode.
+    pub platform_keys: KeyRing,
     pub base_uri: BaseUri,
     pub timeout: Option<Duration>,
     pub user_agent: HeaderValue,
