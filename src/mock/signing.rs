@@ -7,8 +7,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::Full;
 
+use super::certificates::AnswerKey;
 use super::rules::{Fault, Reply};
-use super::{PLATFORM_KEY_ID, SECRET, Shared};
+use super::{SECRET, Shared};
 use crate::toolkit::{self, SignType};
 use crate::v2::fields_from_json;
 use crate::v3::sign::{AUTHORIZATION_SCHEME, response_message, sign_base64};
@@ -18,6 +19,7 @@ use crate::xml::to_xml_from;
 /// The signature headers of the last answer, reusable within the same second.
 pub(super) struct CachedSignature {
     second: u64,
+    key_id: String,
     body: Bytes,
     headers: Vec<(&'static str, String)>,
 }
@@ -47,6 +49,7 @@ pub(super) fn reply_body(reply: &Reply, sign_type: SignType) -> Bytes {
 
 pub(super) fn sign_reply(
     shared: &Shared,
+    key: &AnswerKey,
     reply: Reply,
     v3: bool,
     sign_type: SignType,
@@ -55,7 +58,7 @@ pub(super) fn sign_reply(
     let mut response = http::Response::new(Full::new(body.clone()));
     *response.status_mut() = reply.status;
     if v3 {
-        insert_signature_headers(shared, &body, reply.fault, response.headers_mut());
+        insert_signature_headers_by(shared, key, &body, reply.fault, response.headers_mut());
     }
     // The reply's own headers win, so a test can send any `Wechatpay-*` value it wants.
     for (name, value) in &reply.headers {
@@ -64,9 +67,23 @@ pub(super) fn sign_reply(
     response
 }
 
-/// Adds the `Wechatpay-*` headers for `body`, faults applied (none for [`Fault::Unsigned`]).
+/// Adds the `Wechatpay-*` headers of a notification for `body`, faults applied (none for
+/// [`Fault::Unsigned`]).
 pub(super) fn insert_signature_headers(
     shared: &Shared,
+    body: &[u8],
+    fault: Option<Fault>,
+    headers: &mut HeaderMap,
+) {
+    let key = shared.platform().answer_key(None);
+    insert_signature_headers_by(shared, &key, body, fault, headers);
+}
+
+/// Adds the `Wechatpay-*` headers for `body`, signed by `key`, faults applied (none for
+/// [`Fault::Unsigned`]).
+pub(super) fn insert_signature_headers_by(
+    shared: &Shared,
+    key: &AnswerKey,
     body: &[u8],
     fault: Option<Fault>,
     headers: &mut HeaderMap,
@@ -75,9 +92,9 @@ pub(super) fn insert_signature_headers(
         return;
     }
     let signed = if fault.is_none() && shared.reuse_signatures.load(Ordering::Relaxed) {
-        reused_signature_headers(shared, body)
+        reused_signature_headers(shared, key, body)
     } else {
-        signature_headers(shared, body, fault)
+        signature_headers(key, shared.now(), body, fault)
     };
     for (name, value) in signed {
         if let (Ok(name), Ok(value)) = (
@@ -90,20 +107,25 @@ pub(super) fn insert_signature_headers(
 }
 
 /// The `Wechatpay-*` headers for `body`, faults applied.
-fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, String)> {
+fn reused_signature_headers(
+    shared: &Shared,
+    key: &AnswerKey,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
     let second = shared.now();
     let mut last = shared
         .last_signature
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(cached) = last.as_ref() {
-        if cached.second == second && cached.body.as_ref() == body {
+        if cached.second == second && cached.key_id == key.id && cached.body.as_ref() == body {
             return cached.headers.clone();
         }
     }
-    let headers = signature_headers(shared, body, None);
+    let headers = signature_headers(key, second, body, None);
     *last = Some(CachedSignature {
         second,
+        key_id: key.id.clone(),
         body: Bytes::copy_from_slice(body),
         headers: headers.clone(),
     });
@@ -111,12 +133,13 @@ fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, 
 }
 
 fn signature_headers(
-    shared: &Shared,
+    key: &AnswerKey,
+    now: u64,
     body: &[u8],
     fault: Option<Fault>,
 ) -> Vec<(&'static str, String)> {
     let nonce = toolkit::nonce(32).unwrap_or_else(|_| "mocknonce".to_owned());
-    let mut timestamp = shared.now();
+    let mut timestamp = now;
     if fault == Some(Fault::StaleTimestamp) {
         timestamp -= 600;
     }
@@ -125,13 +148,13 @@ fn signature_headers(
         Some(Fault::BadSignature) => response_message(&timestamp, &nonce, b"tampered"),
         _ => response_message(&timestamp, &nonce, body),
     };
-    let mut signature = sign_base64(&shared.platform_key, &message).unwrap_or_default();
+    let mut signature = sign_base64(&key.key, &message).unwrap_or_default();
     if fault == Some(Fault::Probe) {
         signature.insert_str(0, PROBE_SIGNATURE_PREFIX);
     }
     let serial = match fault {
         Some(Fault::UnknownSerial) => "PUB_KEY_ID_0000000000000000000000000000000000",
-        _ => PLATFORM_KEY_ID,
+        _ => key.id.as_str(),
     };
     vec![
         ("Wechatpay-Nonce", nonce),
