@@ -3,6 +3,7 @@
 
 mod allocations;
 mod bill;
+mod certificates;
 mod chain;
 mod client;
 mod common;
