@@ -3,9 +3,9 @@
 //! download, the first one shared by every request that waits for it, a refresh when an
 //! answer names an unknown serial, a refresh in the background, and the key store.
 //!
-//! The shell side of [`v3::certificates`](crate::v3::certificates): it sends the download
-//! through the normal signed pipeline, reads the clock, and swaps the client's key ring; the
-//! checks themselves stay pure.
+//! The shell side of [`v3::certificates`](crate::v3::certificates), a child of the request
+//! future: it sends the download through the normal signed pipeline, reads the clock, and
+//! swaps the client's key ring; the checks themselves stay pure.
 //!
 //! Every download of automatic mode runs as a task on the client's runtime thread, never on a
 //! caller's runtime: callers on different runtimes (or none) share it, and it finishes even
@@ -44,6 +44,9 @@ const SEED_RETRY_GAP: Duration = Duration::from_secs(5);
 
 /// A failed background refresh is tried again after this long (or the interval, if shorter).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(300);
+
+/// The time a key store gets to load or save before the client goes on without it.
+const STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What keeps a client's platform keys current in automatic mode.
 pub(crate) struct Refresher {
@@ -292,14 +295,21 @@ async fn refresh(shared: &Arc<Shared>, reason: &Reason) -> Result<()> {
     let store = refresher.and_then(|refresher| refresher.store.clone());
     let mut stale = Vec::new();
     if let (Some(store), Some(refresher)) = (&store, refresher) {
-        if let Ok(stored) = store.load().await {
+        if let Ok(Ok(stored)) = tokio::time::timeout(STORE_TIMEOUT, store.load()).await {
             let now = toolkit::timestamp();
             let usable = from_store(&stored, now);
+            // At start-up, anything saved within the interval will do; a scheduled refresh
+            // wants a store saved since the middle of its interval, so that each interval
+            // sees a download by some process of the fleet.
+            let fresh_for = match reason {
+                Reason::Seed => refresher.interval,
+                _ => refresher.interval / 2,
+            };
             let fresh = stored
                 .iter()
                 .map(|certificate| certificate.saved_at)
                 .max()
-                .is_some_and(|saved| now.saturating_sub(saved) < refresher.interval.as_secs());
+                .is_some_and(|saved| now.saturating_sub(saved) < fresh_for.as_secs());
             let enough = match reason {
                 Reason::Seed | Reason::Scheduled => fresh && !usable.is_empty(),
                 Reason::UnknownSerial(serial) => usable.iter().any(|c| c.serial() == serial),
@@ -349,7 +359,15 @@ async fn save(store: Option<&dyn KeyStore>, certificates: &[PlatformCertificate]
             saved_at,
         })
         .collect();
-    store.save(stored).await.map_err(|error| {
+    let saved = tokio::time::timeout(STORE_TIMEOUT, store.save(stored))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the key store did not save within {STORE_TIMEOUT:?}"),
+            ))
+        });
+    saved.map_err(|error| {
         error.with_note(
             "; the downloaded platform certificates are in use, but the key store could not \
              keep them (tried again at the next refresh)",
@@ -357,7 +375,7 @@ async fn save(store: Option<&dyn KeyStore>, certificates: &[PlatformCertificate]
     })
 }
 
-/// The stored certificates that parse, match their serial and are valid at `now`.
+/// The stored certificates that parse, match their serial and have not expired at `now`.
 fn from_store(stored: &[StoredCertificate], now: u64) -> Vec<PlatformCertificate> {
     stored
         .iter()
@@ -368,7 +386,7 @@ fn from_store(stored: &[StoredCertificate], now: u64) -> Vec<PlatformCertificate
             };
             PlatformCertificate::from_pem(&kept.pem, Some(&kept.serial), listed).ok()
         })
-        .filter(|certificate| certificate.validity().contains(now))
+        .filter(|certificate| now <= certificate.validity().not_after)
         .collect()
 }
 
