@@ -182,7 +182,7 @@ pub(crate) fn seed(shared: &Arc<Shared>) -> Option<BoxFuture<'static, Result<()>
         }
     }
     let flight = match &flights.seed {
-        Some(flight) if flight.peek().is_none() => flight.clone(),
+        Some(flight) if in_progress(flight) => flight.clone(),
         _ => {
             let flight = start(shared, Reason::Seed);
             flights.seed = Some(flight.clone());
@@ -210,7 +210,7 @@ pub(crate) fn after_unknown_serial(
     let refresher = shared.refresher.as_ref()?;
     let mut flights = refresher.flights();
     let flight = match &flights.refresh {
-        Some(flight) if flight.peek().is_none() => flight.clone(),
+        Some(flight) if in_progress(flight) => flight.clone(),
         _ if flights
             .unknown_serial_at
             .is_some_and(|at| at.elapsed() < UNKNOWN_SERIAL_GAP) =>
@@ -233,13 +233,20 @@ pub(crate) fn after_unknown_serial(
 fn scheduled(shared: &Arc<Shared>, refresher: &Refresher) -> Flight {
     let mut flights = refresher.flights();
     match &flights.refresh {
-        Some(flight) if flight.peek().is_none() => flight.clone(),
+        Some(flight) if in_progress(flight) => flight.clone(),
         _ => {
             let flight = start(shared, Reason::Scheduled);
             flights.refresh = Some(flight.clone());
             flight
         }
     }
+}
+
+/// Whether `flight` has not finished yet. Its task runs whether or not anyone waits for it
+/// (a notification's refresh has no waiter), so finishing is found out by polling it once;
+/// `Shared::peek` would only know if some waiter had polled it to the end.
+fn in_progress(flight: &Flight) -> bool {
+    flight.clone().now_or_never().is_none()
 }
 
 /// Starts a refresh as a task on the client's runtime thread.
