@@ -118,6 +118,10 @@ impl Client {
     /// The request then needs `Wechatpay-Serial` set to that key's id, which the client adds
     /// by itself (see [`Client::wechatpay_serial`]); do not set another one.
     ///
+    /// In automatic mode ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)),
+    /// a call before the first download waits for it (with the `blocking` feature; without
+    /// it, send a request or await [`Client::refresh_certificates_async`] first).
+    ///
     /// ```
     /// # fn main() -> wechatpay::Result<()> {
     /// # let mock = wechatpay::mock::MockServer::start()?;
@@ -132,15 +136,25 @@ impl Client {
     ///
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the plaintext is
     /// longer than one OAEP block (214 bytes for RSA-2048),
-    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails,
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) without any platform key, and in
+    /// automatic mode the error of a first download that failed.
     pub fn encrypt(&self, plaintext: &str) -> Result<String> {
+        // Automatic mode before its first download: wait for it, as a blocking request would.
+        #[cfg(feature = "blocking")]
+        if let Some(seed) = refresh::seed(&self.shared) {
+            let seeded = crate::runtime::wait(seed);
+            if self.config().platform_keys.snapshot().is_empty() {
+                seeded?;
+            }
+        }
         let keys = self.config().platform_keys.snapshot();
         let (_, key) = keys.preferred(timestamp()).ok_or_else(|| {
             Error::config(
                 "encrypting a sensitive field needs a platform key: add one with \
                  ClientBuilder::platform_key or ClientBuilder::platform_certificate (in \
                  automatic mode, the first request downloads them: send one first, or call \
-                 Client::refresh_certificates)",
+                 Client::refresh_certificates_async)",
             )
         })?;
         key.encrypt_oaep(plaintext.as_bytes())

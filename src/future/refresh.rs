@@ -276,24 +276,31 @@ fn start(shared: &Arc<Shared>, reason: Reason) -> Flight {
     future.shared()
 }
 
-/// One refresh, and what it means for the client: after the first success (or a first
-/// failure with configured keys to fall back on) requests stop waiting and the background
-/// refresh starts.
+/// One refresh, and what it means for the client: after the first install (of any kind: a
+/// notification's refresh counts), or a failed first download with configured keys to fall
+/// back on, requests stop waiting and the background refresh starts.
 async fn run(shared: &Arc<Shared>, reason: Reason) -> std::result::Result<(), SharedError> {
     let result = refresh(shared, &reason).await.map_err(SharedError::new);
     let Some(refresher) = shared.refresher.as_ref() else {
         return result;
     };
-    if reason == Reason::Seed {
-        let usable = result.is_ok() || !shared.config.platform_keys.snapshot().is_empty();
-        if usable {
-            refresher.ready.store(true, Ordering::Release);
-            start_background(shared, refresher);
-        } else if let Err(error) = &result {
+    let fallback = reason == Reason::Seed && !shared.config.platform_keys.snapshot().is_empty();
+    match &result {
+        Ok(()) => {}
+        Err(_) if fallback => ready(shared, refresher),
+        Err(error) if reason == Reason::Seed => {
             refresher.flights().seed_failed = Some((Instant::now(), error.clone()));
         }
+        Err(_) => {}
     }
     result
+}
+
+/// Requests stop waiting for a first download; the background refresh starts (once).
+fn ready(shared: &Arc<Shared>, refresher: &Refresher) {
+    if !refresher.ready.swap(true, Ordering::AcqRel) {
+        start_background(shared, refresher);
+    }
 }
 
 /// Loads the store or downloads, installs the result, and saves a download to the store.
@@ -343,12 +350,16 @@ async fn refresh(shared: &Arc<Shared>, reason: &Reason) -> Result<()> {
     save(store.as_deref(), &downloaded).await
 }
 
-/// Trusts `certificates` beside the configured keys, replacing earlier downloads.
-fn install(shared: &Shared, certificates: &[PlatformCertificate]) {
+/// Trusts `certificates` beside the configured keys, replacing earlier downloads; in
+/// automatic mode, requests stop waiting for a first download from then on.
+fn install(shared: &Arc<Shared>, certificates: &[PlatformCertificate]) {
     shared
         .config
         .platform_keys
         .install(&certificates::platform_keys(certificates));
+    if let Some(refresher) = shared.refresher.as_ref() {
+        ready(shared, refresher);
+    }
 }
 
 async fn save(store: Option<&dyn KeyStore>, certificates: &[PlatformCertificate]) -> Result<()> {
@@ -432,11 +443,6 @@ pub(crate) async fn fetch(
             let downloaded = download(&shared).await?;
             if install_it {
                 install(&shared, &downloaded);
-                if let Some(refresher) = shared.refresher.as_ref() {
-                    if !refresher.ready.swap(true, Ordering::AcqRel) {
-                        start_background(&shared, refresher);
-                    }
-                }
                 let store = shared.refresher.as_ref().and_then(|r| r.store.clone());
                 save(store.as_deref(), &downloaded).await?;
             }

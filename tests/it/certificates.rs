@@ -129,6 +129,22 @@ async fn sixteen_concurrent_async_first_requests_share_one_download() {
 }
 
 #[test]
+fn encrypting_first_waits_for_the_download() {
+    let mock = certificate_mock();
+    let client = mock.certificate_client_builder().build().unwrap();
+    let encrypted = client
+        .encrypt("13800138000")
+        .expect("downloads, then encrypts");
+    let platform = PrivateKey::from_pem(mock::PLATFORM_KEY_PEM).unwrap();
+    assert_eq!(platform.decrypt_oaep(&encrypted).unwrap(), b"13800138000");
+    assert_eq!(downloads(&mock), 1);
+    client[TEMPLATE]
+        .post(prepaid_options())
+        .expect("no second download");
+    assert_eq!(downloads(&mock), 1);
+}
+
+#[test]
 fn apiv2_calls_do_not_wait_for_the_download() {
     let mock = certificate_mock();
     mock.on(
@@ -389,6 +405,34 @@ fn a_notification_from_an_unknown_certificate_starts_a_refresh() {
         .find(|u| u.id == PLATFORM_ROTATED_CERTIFICATE_SERIAL)
         .unwrap();
     assert_eq!((rotated.answers, rotated.notifications), (0, 1));
+}
+
+#[test]
+fn a_service_that_only_receives_notifications_gets_its_keys_too() {
+    let mock = certificate_mock();
+    let client = mock.certificate_client_builder().build().unwrap();
+    let resource = json!({"out_trade_no": "1217752501201407033233368018"});
+    let (headers, body) = mock
+        .notification(
+            "TRANSACTION.SUCCESS",
+            "encrypt-resource",
+            "transaction",
+            &resource,
+        )
+        .unwrap();
+    let error = client.verify_notification(&headers, &body).unwrap_err();
+    assert_eq!(
+        error.kind(),
+        ErrorKind::Verification(Verification::UnknownSerial)
+    );
+    eventually("the refresh started by the notification lands", || {
+        !client.platform_keys().is_empty()
+    });
+    client
+        .verify_notification(&headers, &body)
+        .expect("verifies");
+    client[TEMPLATE].post(prepaid_options()).expect("accepted");
+    assert_eq!(downloads(&mock), 1, "that download counts as the first");
 }
 
 // ---------------------------------------------------------------------------------------
