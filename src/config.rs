@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::HeaderValue;
 use zeroize::Zeroizing;
 
-use crate::crypto::{PlatformKeys, PrivateKey, Signer};
+use crate::crypto::{KeyRing, PrivateKey, Signer};
 use crate::error::{Error, Result};
 use crate::uri::BaseUri;
 
@@ -35,6 +35,11 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// are a few KiB; bills and other downloads can be larger (raise it with
 /// [`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size)).
 pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024 * 1024;
+
+/// The default time between two refreshes of the platform certificates in automatic mode
+/// ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)), give or
+/// take 10 %.
+pub const DEFAULT_CERTIFICATE_REFRESH_INTERVAL: Duration = Duration::from_secs(12 * 3600);
 
 /// `wechatpay-rust/{version}`, the `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str = concat!("wechatpay-rust/", env!("CARGO_PKG_VERSION"));
@@ -123,7 +128,8 @@ pub(crate) struct Config {
     pub serial: String,
     pub signer: Arc<dyn Signer>,
     pub private_key: Option<PrivateKey>,
-    pub platform_keys: PlatformKeys,
+    /// The platform keys: configured, and downloaded in automatic mode.
+    pub platform_keys: KeyRing,
     pub base_uri: BaseUri,
     pub timeout: Option<Duration>,
     pub user_agent: HeaderValue,

@@ -1,5 +1,8 @@
 //! [`ResponseFuture`]: the one place that reads the clock, draws nonces and hands a signed
-//! request to the transport, and [`Shared`], what every chain of a client shares.
+//! request to the transport, and [`Shared`], what every chain of a client shares. Its child
+//! [`refresh`] downloads and refreshes the platform keys in automatic mode.
+
+pub(crate) mod refresh;
 
 use std::fmt;
 use std::future::Future;
@@ -13,8 +16,10 @@ use http::Method;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::crypto::Verified;
+use crate::error::{Error, ErrorKind, Result, Verification};
 use crate::plan::Plan;
+use crate::protocol::Api;
 use crate::request::{self, Check, Prepared};
 use crate::response::Response;
 use crate::runtime::RuntimeThread;
@@ -22,21 +27,30 @@ use crate::toolkit;
 use crate::transport::{
     ConnectTimeout, MaxResponseSize, MutualTls, ReadTimeout, SignedAnswer, Transport,
 };
+use crate::v3::verify::HEADER_SERIAL;
+use refresh::Refresher;
 
-/// What every chain of a client shares: the checked configuration, the transport, and the
-/// runtime thread behind blocking calls.
+/// What every chain of a client shares: the checked configuration, the transport, the
+/// runtime thread behind blocking calls, and (automatic mode) what keeps the platform keys
+/// current.
 pub(crate) struct Shared {
     pub config: Config,
     pub transport: Arc<dyn Transport>,
     runtime: OnceLock<std::result::Result<RuntimeThread, String>>,
+    pub refresher: Option<Refresher>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: Config, transport: Arc<dyn Transport>) -> Self {
+    pub(crate) fn new(
+        config: Config,
+        transport: Arc<dyn Transport>,
+        refresher: Option<Refresher>,
+    ) -> Self {
         Self {
             config,
             transport,
             runtime: OnceLock::new(),
+            refresher,
         }
     }
 
@@ -67,6 +81,22 @@ pub(crate) fn wire_request(prepared: Prepared) -> http::Request<Bytes> {
         extensions.insert(SignedAnswer);
     }
     request
+}
+
+/// Sends `request` with `transport`, within `timeout` when there is one. Runs inside a tokio
+/// runtime.
+pub(crate) async fn send(
+    transport: Arc<dyn Transport>,
+    request: http::Request<Bytes>,
+    timeout: Option<std::time::Duration>,
+) -> Result<http::Response<Bytes>> {
+    let sending = transport.send(request);
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, sending)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(limit))),
+        None => sending.await,
+    }
 }
 
 /// The answer of an async verb. Nothing happens until it is first polled; dropping it
@@ -105,10 +135,26 @@ enum State {
         placement: Placement,
     },
     Failed(Error),
+    /// Automatic mode: waiting for the first download of the platform certificates.
+    Seeding {
+        shared: Arc<Shared>,
+        method: Method,
+        plan: Plan,
+        placement: Placement,
+        seed: BoxFuture<'static, Result<()>>,
+    },
     Sending {
         shared: Arc<Shared>,
         check: Check,
         answer: Answer,
+    },
+    /// Automatic mode: the answer named an unknown serial; waiting for a refresh before
+    /// verifying it once more.
+    Refreshing {
+        shared: Arc<Shared>,
+        check: Check,
+        error: Error,
+        refresh: BoxFuture<'static, Result<()>>,
     },
     Done,
 }
@@ -142,19 +188,11 @@ impl ResponseFuture {
         let nonce = toolkit::nonce(32)?;
         let prepared =
             request::prepare(&shared.config, method, plan, toolkit::timestamp(), &nonce)?;
-        let transport = shared.transport.clone();
         let timeout = prepared.timeout;
         let check = prepared.check.clone();
         let request = wire_request(prepared);
-        let sending: BoxFuture<'static, _> = Box::pin(async move {
-            let sending = transport.send(request);
-            match timeout {
-                Some(limit) => tokio::time::timeout(limit, sending)
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out(limit))),
-                None => sending.await,
-            }
-        });
+        let sending: BoxFuture<'static, _> =
+            Box::pin(send(shared.transport.clone(), request, timeout));
         let in_tokio = tokio::runtime::Handle::try_current().is_ok();
         let answer = if placement == Placement::Caller && in_tokio {
             Answer::Inline(sending)
@@ -166,6 +204,59 @@ impl ResponseFuture {
             check,
             answer,
         })
+    }
+}
+
+/// Counts which key verified `response`.
+fn counted(shared: &Shared, response: Response, now: u64) -> Response {
+    if let Some(id) = response.verified_by().key_id() {
+        shared
+            .config
+            .platform_keys
+            .record(id, Verified::Answer, now);
+    }
+    response
+}
+
+/// The serial of an answer refused as [`Verification::UnknownSerial`].
+fn unknown_serial(error: &Error) -> Option<&str> {
+    if error.kind() != ErrorKind::Verification(Verification::UnknownSerial) {
+        return None;
+    }
+    error
+        .response()?
+        .headers()
+        .get(HEADER_SERIAL)?
+        .to_str()
+        .ok()
+}
+
+/// Verifies the answer behind `error` once more, with the keys as they are after a refresh.
+fn verify_again(
+    shared: &Shared,
+    check: &Check,
+    error: Error,
+    refreshed: Result<()>,
+) -> Result<Response> {
+    let Some(answer) = error.response() else {
+        return Err(error);
+    };
+    let mut response = http::Response::new(answer.body().clone());
+    *response.status_mut() = answer.status();
+    *response.headers_mut() = answer.headers().clone();
+    let now = toolkit::timestamp();
+    match request::finish(&shared.config, check, response, now) {
+        Ok(response) => Ok(counted(shared, response, now)),
+        Err(again) => Err(match refreshed {
+            Ok(()) => again.with_note(
+                "; the platform certificates were refreshed (at most once a minute for unknown \
+                 serials) and do not include it: the answer is not from WeChat Pay, or the \
+                 key is missing from the configuration",
+            ),
+            Err(failed) => again.with_note(format!(
+                "; refreshing the platform certificates first failed: {failed}"
+            )),
+        }),
     }
 }
 
@@ -191,10 +282,53 @@ impl Future for ResponseFuture {
                     method,
                     plan,
                     placement,
-                } => match ResponseFuture::start(shared, method, &plan, placement) {
-                    Ok(sending) => this.state = sending,
-                    Err(error) => return Poll::Ready(Err(error)),
-                },
+                } => {
+                    let seed = match plan.api {
+                        Api::V3 => refresh::seed(&shared),
+                        Api::V2 => None,
+                    };
+                    this.state = match seed {
+                        Some(seed) => State::Seeding {
+                            shared,
+                            method,
+                            plan,
+                            placement,
+                            seed,
+                        },
+                        None => match ResponseFuture::start(shared, method, &plan, placement) {
+                            Ok(sending) => sending,
+                            Err(error) => return Poll::Ready(Err(error)),
+                        },
+                    };
+                }
+                State::Seeding {
+                    shared,
+                    method,
+                    plan,
+                    placement,
+                    mut seed,
+                } => {
+                    let Poll::Ready(seeded) = seed.as_mut().poll(cx) else {
+                        this.state = State::Seeding {
+                            shared,
+                            method,
+                            plan,
+                            placement,
+                            seed,
+                        };
+                        return Poll::Pending;
+                    };
+                    // A failed download is only fatal without any key to verify with.
+                    if let Err(error) = seeded
+                        && shared.config.platform_keys.snapshot().is_empty()
+                    {
+                        return Poll::Ready(Err(error));
+                    }
+                    match ResponseFuture::start(shared, method, &plan, placement) {
+                        Ok(sending) => this.state = sending,
+                        Err(error) => return Poll::Ready(Err(error)),
+                    }
+                }
                 State::Failed(error) => return Poll::Ready(Err(error)),
                 State::Sending {
                     shared,
@@ -209,9 +343,44 @@ impl Future for ResponseFuture {
                         };
                         return Poll::Pending;
                     };
-                    return Poll::Ready(answered.and_then(|response| {
-                        request::finish(&shared.config, &check, response, toolkit::timestamp())
-                    }));
+                    let now = toolkit::timestamp();
+                    let checked = answered.and_then(|response| {
+                        request::finish(&shared.config, &check, response, now)
+                    });
+                    let error = match checked {
+                        Ok(response) => return Poll::Ready(Ok(counted(&shared, response, now))),
+                        Err(error) => error,
+                    };
+                    let refresh = unknown_serial(&error)
+                        .and_then(|serial| refresh::after_unknown_serial(&shared, serial));
+                    match refresh {
+                        Some(refresh) => {
+                            this.state = State::Refreshing {
+                                shared,
+                                check,
+                                error,
+                                refresh,
+                            }
+                        }
+                        None => return Poll::Ready(Err(error)),
+                    }
+                }
+                State::Refreshing {
+                    shared,
+                    check,
+                    error,
+                    mut refresh,
+                } => {
+                    let Poll::Ready(refreshed) = refresh.as_mut().poll(cx) else {
+                        this.state = State::Refreshing {
+                            shared,
+                            check,
+                            error,
+                            refresh,
+                        };
+                        return Poll::Pending;
+                    };
+                    return Poll::Ready(verify_again(&shared, &check, error, refreshed));
                 }
                 State::Done => {
                     return Poll::Ready(Err(Error::invalid(
@@ -256,6 +425,8 @@ impl fmt::Debug for ResponseFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             State::Start { .. } | State::Failed(_) => "not started",
+            State::Seeding { .. } => "downloading the platform certificates",
+            State::Refreshing { .. } => "refreshing the platform certificates",
             State::Sending { .. } => "sending",
             State::Done => "done",
         };

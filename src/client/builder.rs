@@ -9,14 +9,17 @@ use zeroize::Zeroizing;
 
 use super::Client;
 use crate::config::{
-    AnswerLimits, ApiV2Key, ApiV3Key, Config, DEFAULT_BASE_URI, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT, USER_AGENT, header_safe_field,
+    AnswerLimits, ApiV2Key, ApiV3Key, Config, DEFAULT_BASE_URI,
+    DEFAULT_CERTIFICATE_REFRESH_INTERVAL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+    header_safe_field,
 };
 #[cfg(doc)]
 use crate::config::{DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_READ_TIMEOUT};
-use crate::crypto::{Certificate, PlatformKeys, PrivateKey, PublicKey, Signer};
+use crate::crypto::{Certificate, KeyRing, PlatformKeys, PrivateKey, PublicKey, Signer};
 use crate::error::{Error, Result};
 use crate::future::Shared;
+use crate::future::refresh::Refresher;
+use crate::keystore::KeyStore;
 use crate::transport::{
     HttpsTransport, TlsIdentity, Transport, TransportSettings, certificates_from_pem,
 };
@@ -41,6 +44,9 @@ pub struct ClientBuilder {
     merchant_identity: Option<Result<(String, Zeroizing<String>)>>,
     limits: AnswerLimits,
     allow_http: bool,
+    auto_certificates: bool,
+    certificate_refresh_interval: Option<Duration>,
+    key_store: Option<Arc<dyn KeyStore>>,
 }
 
 impl ClientBuilder {
@@ -79,10 +85,56 @@ impl ClientBuilder {
         self
     }
 
-    /// A platform certificate (`wechatpay_{serial}.pem`); its serial is read from it.
+    /// A platform certificate (`wechatpay_{serial}.pem`); its serial and validity are read
+    /// from it.
     pub fn platform_certificate(mut self, certificate: Certificate) -> Self {
-        self.platform_keys
-            .insert(certificate.serial(), certificate.public_key().clone());
+        self.platform_keys.insert_certificate(&certificate);
+        self
+    }
+
+    /// Automatic mode, for a merchant on platform certificates (平台证书): the client
+    /// downloads them itself (`GET v3/certificates`, checked as
+    /// [`v3::certificates`](crate::v3::certificates) describes) and keeps them current, so
+    /// [`build`](Self::build) needs no platform key. Requires [`apiv3_key`](Self::apiv3_key),
+    /// which decrypts them.
+    ///
+    /// * The first APIv3 request downloads them (requests made meanwhile wait for that same
+    ///   download); `build()` itself still does no I/O.
+    /// * A background task refreshes them every
+    ///   [`certificate_refresh_interval`](Self::certificate_refresh_interval) (12 hours,
+    ///   give or take 10 %), and ends with the client's last clone.
+    /// * An answer signed by a serial the client does not know (WeChat Pay rotated its
+    ///   certificate) triggers one refresh (at most one a minute) and one more verification
+    ///   before it is an error.
+    /// * Keys given with [`platform_key`](Self::platform_key) or
+    ///   [`platform_certificate`](Self::platform_certificate) stay trusted beside the
+    ///   downloaded ones (e.g. the `PUB_KEY_ID_…` during a migration to the public key).
+    /// * With [`key_store`](Self::key_store), downloads are shared with other processes and
+    ///   kept across restarts.
+    ///
+    /// A merchant on the WeChat Pay public key (微信支付公钥) has no platform certificate
+    /// (the download answers `404 RESOURCE_NOT_EXISTS`): configure its `PUB_KEY_ID_…` with
+    /// [`platform_key`](Self::platform_key) instead.
+    pub fn auto_certificates(mut self) -> Self {
+        self.auto_certificates = true;
+        self
+    }
+
+    /// How often automatic mode refreshes the platform certificates
+    /// ([`DEFAULT_CERTIFICATE_REFRESH_INTERVAL`], 12 hours, unless set), give or take 10 %
+    /// so that many processes do not refresh in step. Only with
+    /// [`auto_certificates`](Self::auto_certificates).
+    pub fn certificate_refresh_interval(mut self, interval: Duration) -> Self {
+        self.certificate_refresh_interval = Some(interval);
+        self
+    }
+
+    /// Where automatic mode keeps the certificates it downloads, and looks first: a
+    /// [`FileKeyStore`](crate::FileKeyStore) directory or a [`KeyStore`] of yours (Redis, a
+    /// database), so that many processes, and restarts, share one download. Only with
+    /// [`auto_certificates`](Self::auto_certificates).
+    pub fn key_store(mut self, store: impl KeyStore) -> Self {
+        self.key_store = Some(Arc::new(store));
         self
     }
 
@@ -158,8 +210,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The APIv3 key (APIv3密钥, 32 bytes): decrypts notifications and the platform
-    /// certificate download.
+    /// The APIv3 key (APIv3密钥, 32 bytes): decrypts notifications, and the platform
+    /// certificates of [`auto_certificates`](Self::auto_certificates) and
+    /// [`Client::download_certificates_async`].
     pub fn apiv3_key(mut self, key: &str) -> Self {
         self.apiv3_key = Some(Zeroizing::new(key.to_owned()));
         self
@@ -261,12 +314,12 @@ impl ClientBuilder {
                 ));
             }
         };
-        if self.platform_keys.is_empty() {
+        if self.platform_keys.is_empty() && !self.auto_certificates {
             return Err(Error::config(
                 "at least one platform key is required to verify WeChat Pay's answers: \
                  .platform_key(\"PUB_KEY_ID_…\", PublicKey::from_pem_file(\"pub_key.pem\")?) \
                  for the WeChat Pay public key, or .platform_certificate(…) for a platform \
-                 certificate",
+                 certificate, or .auto_certificates() to download the platform certificates",
             ));
         }
         if self.platform_keys.get(&serial).is_some() {
@@ -294,6 +347,23 @@ impl ClientBuilder {
             .as_deref()
             .map(|key| ApiV2Key::new(key))
             .transpose()?;
+        let refresher = if self.auto_certificates {
+            let interval = self
+                .certificate_refresh_interval
+                .unwrap_or(DEFAULT_CERTIFICATE_REFRESH_INTERVAL);
+            Some(Refresher::new(
+                apiv3_key.is_some(),
+                interval,
+                self.key_store,
+            )?)
+        } else if self.certificate_refresh_interval.is_some() || self.key_store.is_some() {
+            return Err(Error::config(
+                "certificate_refresh_interval and key_store apply to downloaded platform \
+                 certificates: add .auto_certificates()",
+            ));
+        } else {
+            None
+        };
         let identity = match self.merchant_identity {
             Some(pair) => {
                 let (cert, key) = pair?;
@@ -322,7 +392,7 @@ impl ClientBuilder {
             serial,
             signer,
             private_key: self.private_key,
-            platform_keys: self.platform_keys,
+            platform_keys: KeyRing::new(self.platform_keys),
             base_uri,
             timeout: self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT)),
             user_agent: HeaderValue::from_static(USER_AGENT),
@@ -331,7 +401,9 @@ impl ClientBuilder {
             limits: self.limits,
             allow_http: self.allow_http,
         };
-        Ok(Client::from_shared(Shared::new(config, transport)))
+        Ok(Client::from_shared(Shared::new(
+            config, transport, refresher,
+        )))
     }
 }
 
@@ -346,6 +418,7 @@ impl fmt::Debug for ClientBuilder {
                 &self.platform_keys.ids().collect::<Vec<_>>(),
             )
             .field("base_uri", &self.base_uri)
+            .field("auto_certificates", &self.auto_certificates)
             .finish_non_exhaustive()
     }
 }

@@ -2,14 +2,21 @@
 //! function of [`v3`](crate::v3), [`v2`](crate::v2) or [`crypto`](crate::crypto), adding the
 //! client's keys, the clock and a fresh nonce.
 
+use std::future::Future;
+
 use http::HeaderMap;
 
 use super::Client;
-use crate::error::{Error, Result};
+use crate::crypto::{KeyUsage, Verified};
+use crate::error::{Error, ErrorKind, Result, Verification};
+use crate::future::Placement;
+use crate::future::refresh;
 use crate::toolkit::{nonce, timestamp};
 use crate::v2;
+use crate::v3::certificates::PlatformCertificate;
 use crate::v3::notify::{self, Notification};
 use crate::v3::paysign::{self, AppParams, JsapiParams};
+use crate::v3::verify::HEADER_SERIAL;
 use crate::xml::XmlMap;
 
 /// Callbacks (回调通知).
@@ -19,22 +26,40 @@ impl Client {
     /// APIv3 key.
     ///
     /// Pass the request headers and the raw body exactly as received. See
-    /// [`notify::verify_notification`] for the checks.
+    /// [`notify::verify_notification`] for the checks. The key that verified it is counted
+    /// in [`Client::key_usage`].
     ///
     /// # Errors
     ///
     /// As [`notify::verify_notification`]. Answer a failed notification with
     /// [`notify::reply_failure`] so
-    /// that WeChat Pay retries it.
+    /// that WeChat Pay retries it. In automatic mode
+    /// ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)), a
+    /// notification signed by an unknown serial also starts a refresh of the platform
+    /// certificates in the background, so that WeChat Pay's next attempt verifies.
     pub fn verify_notification(&self, headers: &HeaderMap, body: &[u8]) -> Result<Notification> {
         let config = self.config();
-        notify::verify_notification(
-            headers,
-            body,
-            timestamp(),
-            &config.platform_keys,
-            config.apiv3_key.as_ref(),
-        )
+        let now = timestamp();
+        let keys = config.platform_keys.snapshot();
+        let verified =
+            notify::verify_notification(headers, body, now, &keys, config.apiv3_key.as_ref());
+        match &verified {
+            Ok(notification) => {
+                config.platform_keys.record(
+                    notification.verified_by(),
+                    Verified::Notification,
+                    now,
+                );
+            }
+            Err(error) if error.kind() == ErrorKind::Verification(Verification::UnknownSerial) => {
+                // The refresh runs as a task of its own: nobody waits for it here.
+                if let Some(serial) = headers.get(HEADER_SERIAL).and_then(|v| v.to_str().ok()) {
+                    let _started = refresh::after_unknown_serial(&self.shared, serial);
+                }
+            }
+            Err(_) => {}
+        }
+        verified
     }
 
     /// Checks the `sign` of an APIv2 notification with the client's APIv2 key and returns
@@ -86,10 +111,14 @@ impl Client {
 impl Client {
     /// Encrypts a sensitive field for a request: base64 of RSA-OAEP (SHA-1, MGF1-SHA-1) under
     /// the preferred platform key ([`PlatformKeys::preferred`](crate::crypto::PlatformKeys::preferred):
-    /// a `PUB_KEY_ID_…` if one is configured, else the first platform certificate).
+    /// a `PUB_KEY_ID_…` if one is configured, else the newest valid platform certificate).
     ///
     /// The request then needs `Wechatpay-Serial` set to that key's id, which the client adds
     /// by itself (see [`Client::wechatpay_serial`]); do not set another one.
+    ///
+    /// In automatic mode ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)),
+    /// a call before the first download waits for it (with the `blocking` feature; without
+    /// it, send a request or await [`Client::refresh_certificates_async`] first).
     ///
     /// ```
     /// # fn main() -> wechatpay::Result<()> {
@@ -105,12 +134,25 @@ impl Client {
     ///
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the plaintext is
     /// longer than one OAEP block (214 bytes for RSA-2048),
-    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails,
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) without any platform key, and in
+    /// automatic mode the error of a first download that failed.
     pub fn encrypt(&self, plaintext: &str) -> Result<String> {
-        let (_, key) = self.config().platform_keys.preferred().ok_or_else(|| {
+        // Automatic mode before its first download: wait for it, as a blocking request would.
+        #[cfg(feature = "blocking")]
+        if let Some(seed) = refresh::seed(&self.shared) {
+            let seeded = crate::runtime::wait(seed);
+            if self.config().platform_keys.snapshot().is_empty() {
+                seeded?;
+            }
+        }
+        let keys = self.config().platform_keys.snapshot();
+        let (_, key) = keys.preferred(timestamp()).ok_or_else(|| {
             Error::config(
                 "encrypting a sensitive field needs a platform key: add one with \
-                 ClientBuilder::platform_key or ClientBuilder::platform_certificate",
+                 ClientBuilder::platform_key or ClientBuilder::platform_certificate (in \
+                 automatic mode, the first request downloads them: send one first, or call \
+                 Client::refresh_certificates_async)",
             )
         })?;
         key.encrypt_oaep(plaintext.as_bytes())
@@ -145,13 +187,103 @@ impl Client {
     ///
     /// With a WeChat Pay public key configured it is its `PUB_KEY_ID_…`, which also asks
     /// WeChat Pay to sign its answers with that key during a migration from platform
-    /// certificates.
-    pub fn wechatpay_serial(&self) -> &str {
+    /// certificates; else the newest valid platform certificate's serial. Empty while there
+    /// is no platform key yet (automatic mode before its first download).
+    pub fn wechatpay_serial(&self) -> String {
         self.config()
             .platform_keys
-            .preferred()
-            .map(|(id, _)| id)
+            .snapshot()
+            .preferred(timestamp())
+            .map(|(id, _)| id.to_owned())
             .unwrap_or_default()
+    }
+}
+
+/// Platform keys (平台证书, 微信支付公钥).
+impl Client {
+    /// Which platform key verified how many answers and notifications, since the client was
+    /// built, in the order of first use: during a migration from platform certificates to
+    /// the WeChat Pay public key, the certificate's `last_used` stops moving while the
+    /// `PUB_KEY_ID_…`'s climbs.
+    pub fn key_usage(&self) -> Vec<KeyUsage> {
+        self.config().platform_keys.usage_report()
+    }
+
+    /// Downloads the platform certificates (`GET v3/certificates`) and returns those still
+    /// valid, verified as [`v3::certificates::verify_download`](crate::v3::certificates::verify_download)
+    /// describes (the certificates are only trusted because they decrypt under the APIv3
+    /// key). The client's keys are left as they are; [`Client::refresh_certificates`]
+    /// installs them.
+    ///
+    /// ```
+    /// use wechatpay::mock::{self, MockServer, Signing};
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let mock = MockServer::start()?;
+    /// mock.sign_answers_with(Signing::Certificate);
+    /// let client = mock.certificate_client_builder().build()?;
+    /// let certificates = client.download_certificates()?;
+    /// assert_eq!(certificates[0].serial(), mock::PLATFORM_CERTIFICATE_SERIAL);
+    /// assert!(certificates[0].pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`] without an APIv3 key; transport errors and timeouts; an
+    /// [`ErrorKind::Api`] error for an error status (`404 RESOURCE_NOT_EXISTS`: this
+    /// merchant uses the WeChat Pay public key and has no certificate); otherwise as
+    /// [`verify_download`](crate::v3::certificates::verify_download). Nothing of a failed
+    /// download is trusted.
+    #[cfg(feature = "blocking")]
+    pub fn download_certificates(&self) -> Result<Vec<PlatformCertificate>> {
+        crate::runtime::wait(refresh::fetch(
+            self.shared.clone(),
+            Placement::RuntimeThread,
+            false,
+        ))
+    }
+
+    /// [`Client::download_certificates`] as a `Send + 'static` future (its I/O runs on the
+    /// tokio runtime that polls it, else on the client's runtime thread).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::download_certificates`].
+    pub fn download_certificates_async(
+        &self,
+    ) -> impl Future<Output = Result<Vec<PlatformCertificate>>> + Send + 'static {
+        refresh::fetch(self.shared.clone(), Placement::Caller, false)
+    }
+
+    /// Downloads the platform certificates as [`Client::download_certificates`] does, then
+    /// trusts them beside the configured keys (replacing earlier downloads) and, in
+    /// automatic mode with a [`KeyStore`](crate::KeyStore), saves them. Works on any client
+    /// with an APIv3 key; automatic mode does it by itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::download_certificates`]; the keys are left as they were. A store that
+    /// cannot save is an error too, after the keys were installed.
+    #[cfg(feature = "blocking")]
+    pub fn refresh_certificates(&self) -> Result<Vec<PlatformCertificate>> {
+        crate::runtime::wait(refresh::fetch(
+            self.shared.clone(),
+            Placement::RuntimeThread,
+            true,
+        ))
+    }
+
+    /// [`Client::refresh_certificates`] as a `Send + 'static` future.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::refresh_certificates`].
+    pub fn refresh_certificates_async(
+        &self,
+    ) -> impl Future<Output = Result<Vec<PlatformCertificate>>> + Send + 'static {
+        refresh::fetch(self.shared.clone(), Placement::Caller, true)
     }
 }
 

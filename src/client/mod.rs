@@ -86,9 +86,11 @@ impl Client {
         &self.shared.config.mchid
     }
 
-    /// The configured platform keys.
-    pub fn platform_keys(&self) -> &PlatformKeys {
-        &self.shared.config.platform_keys
+    /// The platform keys trusted right now: the configured ones, and in automatic mode
+    /// ([`ClientBuilder::auto_certificates`]) the downloaded certificates beside them. A
+    /// snapshot: a later refresh does not change it.
+    pub fn platform_keys(&self) -> Arc<PlatformKeys> {
+        self.shared.config.platform_keys.snapshot()
     }
 
     /// The checked configuration.
@@ -130,7 +132,7 @@ impl fmt::Debug for Client {
             .field("serial", &config.serial)
             .field(
                 "platform_keys",
-                &config.platform_keys.ids().collect::<Vec<_>>(),
+                &config.platform_keys.snapshot().ids().collect::<Vec<_>>(),
             )
             .field("base_uri", &config.base_uri)
             .field("timeout", &config.timeout)

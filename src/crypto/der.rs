@@ -1,5 +1,5 @@
 //! The little PEM and DER the SDK needs: unwrap PEM blocks, wrap PKCS#1 keys into PKCS#8 /
-//! SPKI, and read an X.509 certificate's serial number and public key.
+//! SPKI, and read an X.509 certificate's serial number, validity and public key.
 //!
 //! Only the structures WeChat Pay hands out are understood; everything else is an error that
 //! says what was expected.
@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::hash::hex_upper;
 use crate::error::{Error, Result};
+use crate::time::parse_x509_time;
 
 /// One `-----BEGIN {label}-----` … `-----END {label}-----` block. Its bytes may be a private
 /// key: they are overwritten with zeros when dropped (take them out with `std::mem::take` for
@@ -173,9 +174,13 @@ pub(crate) struct CertificateParts {
     pub serial: String,
     /// The DER `SubjectPublicKeyInfo`.
     pub spki: Vec<u8>,
+    /// `notBefore`, in Unix seconds.
+    pub not_before: u64,
+    /// `notAfter`, in Unix seconds.
+    pub not_after: u64,
 }
 
-/// Reads the serial number and public key of a DER X.509 certificate.
+/// Reads the serial number, validity and public key of a DER X.509 certificate.
 pub(crate) fn certificate_parts(der: &[u8]) -> Result<CertificateParts> {
     parse_certificate(der).ok_or_else(|| {
         Error::crypto(
@@ -205,13 +210,19 @@ fn parse_certificate(der: &[u8]) -> Option<CertificateParts> {
         .unwrap_or(serial_bytes.len().saturating_sub(1));
     let serial = hex_upper(&serial_bytes[first_significant..]);
     // signature, issuer, validity, subject, then subjectPublicKeyInfo
-    for _ in 0..4 {
+    for _ in 0..2 {
         (_, rest) = read_tlv(rest)?;
     }
+    let (validity, rest) = read_tlv(rest).filter(|(t, _)| t.tag == 0x30)?;
+    let (not_before, after) = read_tlv(validity.content)?;
+    let (not_after, _) = read_tlv(after)?;
+    let (_, rest) = read_tlv(rest)?;
     let (spki, _) = read_tlv(rest).filter(|(t, _)| t.tag == 0x30)?;
     Some(CertificateParts {
         serial,
         spki: spki.whole.to_vec(),
+        not_before: parse_x509_time(not_before.tag, not_before.content)?,
+        not_after: parse_x509_time(not_after.tag, not_after.content)?,
     })
 }
 
@@ -238,6 +249,19 @@ mod tests {
         assert!(read_tlv(&[0x30, 0x05, 0x00]).is_none());
         assert!(certificate_parts(&[0x30, 0x00]).is_err());
         assert!(certificate_parts(&[]).is_err());
+    }
+
+    #[test]
+    fn reads_the_validity() {
+        let pem = include_str!("../mock/platform_cert.pem");
+        let block = first_pem_block(pem, "certificate").expect("PEM");
+        let parts = certificate_parts(&block.der).expect("a certificate");
+        assert_eq!(parts.serial, "5157F09EFDC096DE15EBE81A47057A7232F1B8E1");
+        // notBefore 2026-11-27 09:25:59 UTC, notAfter 2126-11-03 09:25:59 UTC
+        assert_eq!(
+            (parts.not_before, parts.not_after),
+            (1_795_771_559, 4_949_371_559)
+        );
     }
 
     #[test]

@@ -396,6 +396,8 @@ impl fmt::Debug for PublicKey {
 pub struct Certificate {
     serial: String,
     public_key: PublicKey,
+    not_before: u64,
+    not_after: u64,
 }
 
 impl Certificate {
@@ -435,6 +437,8 @@ impl Certificate {
         Ok(Self {
             public_key: PublicKey::from_spki_der(&parts.spki, backend)?,
             serial: parts.serial,
+            not_before: parts.not_before,
+            not_after: parts.not_after,
         })
     }
 
@@ -447,6 +451,16 @@ impl Certificate {
     /// The certificate's public key.
     pub fn public_key(&self) -> &PublicKey {
         &self.public_key
+    }
+
+    /// The start of its validity (`notBefore`), in Unix seconds.
+    pub fn not_before(&self) -> u64 {
+        self.not_before
+    }
+
+    /// The end of its validity (`notAfter`), in Unix seconds.
+    pub fn not_after(&self) -> u64 {
+        self.not_after
     }
 }
 

@@ -13,11 +13,14 @@ pub(crate) mod hash;
 mod keyring;
 mod keys;
 pub(crate) mod random;
+mod ring;
 #[cfg(feature = "rustcrypto")]
 mod rust_crypto;
 
 pub use aes::{aes_ecb_decrypt, aes_ecb_encrypt, aes_gcm_decrypt, aes_gcm_encrypt};
 pub(crate) use der::{PemBlock, pem_blocks};
 pub use hash::{constant_time_eq, md5_hex, sha1_hex, sha256_hex};
-pub use keyring::PlatformKeys;
+pub use keyring::{PUBLIC_KEY_ID_PREFIX, PlatformKeys, Validity};
 pub use keys::{Backend, Certificate, PrivateKey, PublicKey, Signer};
+pub use ring::KeyUsage;
+pub(crate) use ring::{KeyRing, Verified};

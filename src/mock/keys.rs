@@ -14,6 +14,14 @@ pub const PLATFORM_KEY_ID: &str = "PUB_KEY_ID_0119000001092026112700000000000000
 /// The serial of the mock platform certificate ([`PLATFORM_CERTIFICATE_PEM`]), for tests of
 /// the certificate mode.
 pub const PLATFORM_CERTIFICATE_SERIAL: &str = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1";
+/// The serial of the mock's second platform certificate
+/// ([`PLATFORM_ROTATED_CERTIFICATE_PEM`]), which
+/// [`MockServer::rotate_platform_certificate`](super::MockServer::rotate_platform_certificate)
+/// rotates to.
+pub const PLATFORM_ROTATED_CERTIFICATE_SERIAL: &str = "6B0C2F5A7E31D4C8A9F0B1E2D3C4B5A697887766";
+/// The serial of the certificate a forger serves ([`FORGED_CERTIFICATE_PEM`], see
+/// [`Forgery`](super::Forgery)).
+pub const FORGED_CERTIFICATE_SERIAL: &str = "7F0E1D2C3B4A59687786A5B4C3D2E1F001122334";
 /// The mock APIv3 key.
 pub const APIV3_KEY: &str = "mock-apiv3-key-0123456789abcdefg";
 /// The mock APIv2 key.
@@ -32,6 +40,15 @@ pub const PLATFORM_PUBLIC_KEY_PEM: &str = include_str!("platform_pub.pem");
 /// A mock platform certificate for the platform key, serial
 /// [`PLATFORM_CERTIFICATE_SERIAL`].
 pub const PLATFORM_CERTIFICATE_PEM: &str = include_str!("platform_cert.pem");
+/// The private key of the mock's second platform certificate. Test-only.
+pub const PLATFORM_ROTATED_KEY_PEM: &str = include_str!("platform_rotated_key.pem");
+/// The mock's second platform certificate, serial [`PLATFORM_ROTATED_CERTIFICATE_SERIAL`],
+/// valid a little longer than the first (so it is the newest).
+pub const PLATFORM_ROTATED_CERTIFICATE_PEM: &str = include_str!("platform_rotated_cert.pem");
+/// The private key of a forger (someone without the merchant's APIv3 key). Test-only.
+pub const FORGER_KEY_PEM: &str = include_str!("forger_key.pem");
+/// The forger's own certificate, serial [`FORGED_CERTIFICATE_SERIAL`].
+pub const FORGED_CERTIFICATE_PEM: &str = include_str!("forged_cert.pem");
 /// The mock merchant's TLS client certificate (its `apiclient_cert.pem` for APIv2 mutual
 /// TLS): the key [`MERCHANT_KEY_PEM`], serial [`MERCHANT_SERIAL`], issued by
 /// [`TLS_CA_CERTIFICATE_PEM`].

@@ -7,7 +7,12 @@
 //! * APIv3 (a path with a `v3` segment): the `Authorization` format, merchant id, merchant
 //!   serial, a timestamp within 300 s, and the RSA signature over the exact method, target
 //!   and body (the `meta` JSON for media uploads); a failure is answered `401 SIGN_ERROR`.
-//!   Answers are signed with the mock platform key ([`PLATFORM_KEY_ID`]).
+//!   Answers are signed with the mock platform key ([`PLATFORM_KEY_ID`]), or with a platform
+//!   certificate ([`MockServer::sign_answers_with`]).
+//! * `GET /v3/certificates` (unless a rule answers it) lists the mock's platform certificates,
+//!   encrypted under [`APIV3_KEY`] as WeChat Pay does; the mock can rotate to a second
+//!   certificate, move to the public key ([`Signing::Migrating`]), and play a forger
+//!   ([`Forgery`]).
 //! * APIv2 (every other path): the fields of the XML body (the query for `GET`), whose
 //!   `mch_id` / `mchid` / `combine_mch_id` must be [`MCHID`] when present and whose `sign`
 //!   must match under [`SECRET`] and the request's `sign_type`; a failure is answered
@@ -39,6 +44,7 @@
 //! The keys here are public: never use them outside tests.
 
 mod body;
+mod certificates;
 mod checks;
 mod keys;
 mod notify;
@@ -58,14 +64,16 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::client::ClientBuilder;
-use crate::crypto::{PrivateKey, PublicKey};
+use crate::crypto::PublicKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::toolkit;
 
+pub use certificates::{Forgery, Signing};
 pub use keys::*;
 pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
 pub use rules::{Fault, Reply};
 
+use certificates::Platform;
 use rules::{Rule, State};
 use server::{accept_loop, accept_tls_loop, tls_acceptor};
 use signing::CachedSignature;
@@ -74,7 +82,7 @@ use signing::CachedSignature;
 struct Shared {
     state: Mutex<State>,
     merchant_key: PublicKey,
-    platform_key: PrivateKey,
+    platform: Mutex<Platform>,
     reuse_signatures: AtomicBool,
     last_signature: Mutex<Option<CachedSignature>>,
 }
@@ -83,6 +91,12 @@ impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-written: recover it.
         self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn platform(&self) -> MutexGuard<'_, Platform> {
+        self.platform
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -128,7 +142,7 @@ impl MockServer {
                 recording: true,
             }),
             merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
-            platform_key: PrivateKey::from_pem(PLATFORM_KEY_PEM)?,
+            platform: Mutex::new(Platform::new()?),
             reuse_signatures: AtomicBool::new(false),
             last_signature: Mutex::new(None),
         });
@@ -307,11 +321,16 @@ impl fmt::Debug for MockServer {
 /// A builder with everything set to talk to a mock at `base_uri` (see
 /// [`MockServer::client_builder`]), e.g. one running in another process.
 pub fn client_builder(base_uri: &str) -> ClientBuilder {
+    client_builder_without_platform_keys(base_uri)
+        .platform_key(PLATFORM_KEY_ID, platform_public_key())
+}
+
+/// [`client_builder`] without the platform key.
+fn client_builder_without_platform_keys(base_uri: &str) -> ClientBuilder {
     ClientBuilder::default()
         .mchid(MCHID)
         .serial(MERCHANT_SERIAL)
         .private_key(merchant_private_key())
-        .platform_key(PLATFORM_KEY_ID, platform_public_key())
         .apiv3_key(APIV3_KEY)
         .secret(SECRET)
         .merchant_identity(MERCHANT_TLS_CERTIFICATE_PEM, MERCHANT_KEY_PEM)

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::body::MockBody;
+use super::certificates;
 use super::checks::{check_v2, check_v3};
 use super::recorded::{RecordedRequest, multipart_media};
 use super::rules::{Fault, Reply};
@@ -171,7 +172,7 @@ async fn handle(
             Err(reason) => Reply::status(200)
                 .header("Content-Type", "text/xml; charset=utf-8")
                 .body(v2::reply(false, &reason)),
-            Ok(()) => state.take_reply(&parts.method, &path),
+            Ok(()) => certificates::reply(shared, &mut state, &parts.method, &path),
         }
     };
     if let Some(delay) = reply.delay {
@@ -180,7 +181,11 @@ async fn handle(
     if reply.fault == Some(Fault::DropConnection) {
         return Err(Dropped);
     }
-    Ok(sign_reply(shared, reply, &path, v3, sign_type))
+    // Chosen when answering, after any delay: a rotation meanwhile changes the signer.
+    let key = shared
+        .platform()
+        .answer_key(certificates::request_serial(&parts.headers));
+    Ok(sign_reply(shared, &key, reply, &path, v3, sign_type))
 }
 
 /// The headers with `Authorization` marked sensitive, so that `Debug` does not print it.

@@ -7,8 +7,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::body::MockBody;
+use super::certificates::AnswerKey;
 use super::rules::{Fault, Reply};
-use super::{PLATFORM_KEY_ID, SECRET, Shared};
+use super::{SECRET, Shared};
 use crate::crypto::sha1_hex;
 use crate::toolkit::{self, SignType};
 use crate::v2::fields_from_json;
@@ -19,6 +20,7 @@ use crate::xml::to_xml_from;
 /// The signature headers of the last answer, reusable within the same second.
 pub(super) struct CachedSignature {
     second: u64,
+    key_id: String,
     body: Bytes,
     headers: Vec<(&'static str, String)>,
 }
@@ -59,6 +61,7 @@ pub(super) fn reply_body(reply: &Reply, sign_type: SignType) -> Bytes {
 /// The answer to send for `reply` to a request for `path`, signed, faults applied.
 pub(super) fn sign_reply(
     shared: &Shared,
+    key: &AnswerKey,
     reply: Reply,
     path: &str,
     v3: bool,
@@ -84,7 +87,7 @@ pub(super) fn sign_reply(
             }
             _ => body.clone(),
         };
-        insert_signature_headers(shared, &signed, reply.fault, &mut headers);
+        insert_signature_headers_by(shared, key, &signed, reply.fault, &mut headers);
     }
     let body = match reply.fault {
         Some(Fault::OversizedBody(len)) => MockBody::oversized(len),
@@ -115,9 +118,23 @@ pub(super) fn sign_reply(
     response
 }
 
-/// Adds the `Wechatpay-*` headers for `body`, faults applied (none for [`Fault::Unsigned`]).
+/// Adds the `Wechatpay-*` headers of a notification for `body`, faults applied (none for
+/// [`Fault::Unsigned`]).
 pub(super) fn insert_signature_headers(
     shared: &Shared,
+    body: &[u8],
+    fault: Option<Fault>,
+    headers: &mut HeaderMap,
+) {
+    let key = shared.platform().answer_key(None);
+    insert_signature_headers_by(shared, &key, body, fault, headers);
+}
+
+/// Adds the `Wechatpay-*` headers for `body`, signed by `key`, faults applied (none for
+/// [`Fault::Unsigned`]).
+pub(super) fn insert_signature_headers_by(
+    shared: &Shared,
+    key: &AnswerKey,
     body: &[u8],
     fault: Option<Fault>,
     headers: &mut HeaderMap,
@@ -126,9 +143,9 @@ pub(super) fn insert_signature_headers(
         return;
     }
     let signed = if fault.is_none() && shared.reuse_signatures.load(Ordering::Relaxed) {
-        reused_signature_headers(shared, body)
+        reused_signature_headers(shared, key, body)
     } else {
-        signature_headers(shared, body, fault)
+        signature_headers(key, shared.now(), body, fault)
     };
     for (name, value) in signed {
         if let (Ok(name), Ok(value)) = (
@@ -141,7 +158,11 @@ pub(super) fn insert_signature_headers(
 }
 
 /// The `Wechatpay-*` headers for `body`, faults applied.
-fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, String)> {
+fn reused_signature_headers(
+    shared: &Shared,
+    key: &AnswerKey,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
     let second = shared.now();
     let mut last = shared
         .last_signature
@@ -149,13 +170,15 @@ fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, 
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(cached) = last.as_ref()
         && cached.second == second
+        && cached.key_id == key.id
         && cached.body.as_ref() == body
     {
         return cached.headers.clone();
     }
-    let headers = signature_headers(shared, body, None);
+    let headers = signature_headers(key, second, body, None);
     *last = Some(CachedSignature {
         second,
+        key_id: key.id.clone(),
         body: Bytes::copy_from_slice(body),
         headers: headers.clone(),
     });
@@ -163,12 +186,13 @@ fn reused_signature_headers(shared: &Shared, body: &[u8]) -> Vec<(&'static str, 
 }
 
 fn signature_headers(
-    shared: &Shared,
+    key: &AnswerKey,
+    now: u64,
     body: &[u8],
     fault: Option<Fault>,
 ) -> Vec<(&'static str, String)> {
     let nonce = toolkit::nonce(32).unwrap_or_else(|_| "mocknonce".to_owned());
-    let mut timestamp = shared.now();
+    let mut timestamp = now;
     match fault {
         Some(Fault::StaleTimestamp) => timestamp -= 600,
         Some(Fault::FutureTimestamp) => timestamp += 600,
@@ -179,13 +203,13 @@ fn signature_headers(
         Some(Fault::BadSignature) => response_message(&timestamp, &nonce, b"tampered"),
         _ => response_message(&timestamp, &nonce, body),
     };
-    let mut signature = sign_base64(&shared.platform_key, &message).unwrap_or_default();
+    let mut signature = sign_base64(&key.key, &message).unwrap_or_default();
     if fault == Some(Fault::Probe) {
         signature.insert_str(0, PROBE_SIGNATURE_PREFIX);
     }
     let serial = match fault {
         Some(Fault::UnknownSerial) => "PUB_KEY_ID_0000000000000000000000000000000000",
-        _ => PLATFORM_KEY_ID,
+        _ => key.id.as_str(),
     };
     vec![
         ("Wechatpay-Nonce", nonce),

@@ -18,7 +18,8 @@ pub(crate) fn check(
     if !parts.status.is_success() {
         return Err(status_error(parts.status, parts.headers, body));
     }
-    match verify::verify_response(path, &parts.headers, &body, now, &config.platform_keys) {
+    let keys = config.platform_keys.snapshot();
+    match verify::verify_response(path, &parts.headers, &body, now, &keys) {
         Ok(verified_by) => Ok(Response::new(
             parts.status,
             parts.headers,

@@ -6,6 +6,7 @@
 
 pub(crate) mod answer;
 pub mod bill;
+pub mod certificates;
 pub mod notify;
 pub mod paysign;
 pub(crate) mod request;

@@ -80,7 +80,7 @@ pub(crate) fn build(
     for (name, value) in &plan.headers {
         headers.insert(name, value.clone());
     }
-    add_wechatpay_serial(&mut headers, config)?;
+    add_wechatpay_serial(&mut headers, config, timestamp)?;
 
     let authorization = sign::authorize(
         config.signer.as_ref(),
@@ -102,15 +102,15 @@ pub(crate) fn build(
     destination.request(method, headers, body.wire)
 }
 
-/// Names the preferred platform key in `Wechatpay-Serial` unless the caller set the header:
-/// the key that sensitive fields are encrypted with, and (during a migration to the WeChat
-/// Pay public key) the key WeChat Pay should sign its answer with. The official Go SDK does
-/// the same on every request.
-fn add_wechatpay_serial(headers: &mut HeaderMap, config: &Config) -> Result<()> {
+/// Names the preferred platform key at `now` in `Wechatpay-Serial` unless the caller set the
+/// header: the key that sensitive fields are encrypted with (the newest valid certificate
+/// during a rotation), and (during a migration to the WeChat Pay public key) the key WeChat
+/// Pay should sign its answer with. The official Go SDK does the same on every request.
+fn add_wechatpay_serial(headers: &mut HeaderMap, config: &Config, now: u64) -> Result<()> {
     if headers.contains_key(HEADER_SERIAL) {
         return Ok(());
     }
-    if let Some((id, _)) = config.platform_keys.preferred() {
+    if let Some((id, _)) = config.platform_keys.snapshot().preferred(now) {
         headers.insert(
             HeaderName::from_static(HEADER_SERIAL),
             header_value("Wechatpay-Serial", id)?,

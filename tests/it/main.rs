@@ -4,6 +4,7 @@
 mod allocations;
 mod bill;
 mod callbacks;
+mod certificates;
 mod chain;
 #[cfg(feature = "cli")]
 mod cli;

@@ -1,0 +1,297 @@
+//! The mock's platform keys: which one signs its answers, the certificates it lists at
+//! `GET /v3/certificates`, a rotation, a migration to the public key, and forged downloads.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method};
+use serde_json::{Value, json};
+
+use super::rules::{Reply, State};
+use super::signing::insert_signature_headers_by;
+use super::{
+    APIV3_KEY, FORGED_CERTIFICATE_PEM, FORGER_KEY_PEM, MockServer, PLATFORM_CERTIFICATE_PEM,
+    PLATFORM_KEY_ID, PLATFORM_KEY_PEM, PLATFORM_ROTATED_CERTIFICATE_PEM, PLATFORM_ROTATED_KEY_PEM,
+    Shared, client_builder_without_platform_keys,
+};
+use crate::client::ClientBuilder;
+use crate::crypto::{Certificate, PrivateKey, aes_gcm_encrypt};
+use crate::error::Result;
+use crate::time::format_rfc3339;
+use crate::toolkit;
+use crate::v3::notify::AEAD_AES_256_GCM;
+use crate::v3::verify::HEADER_SERIAL;
+
+/// Which platform key signs the mock's APIv3 answers (and notifications).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Signing {
+    /// The WeChat Pay public key, [`PLATFORM_KEY_ID`] (the default): a merchant onboarded
+    /// with the public key.
+    PublicKey,
+    /// The platform certificate in use: [`PLATFORM_CERTIFICATE_SERIAL`](super::PLATFORM_CERTIFICATE_SERIAL),
+    /// or [`PLATFORM_ROTATED_CERTIFICATE_SERIAL`](super::PLATFORM_ROTATED_CERTIFICATE_SERIAL)
+    /// after [`MockServer::rotate_platform_certificate`]: a merchant on certificates.
+    Certificate,
+    /// A migration to the public key in progress: an answer is signed by the public key when
+    /// the request's `Wechatpay-Serial` names [`PLATFORM_KEY_ID`] (the merchant decides, as
+    /// with WeChat Pay), else by the certificate in use; notifications by the public key.
+    Migrating,
+}
+
+/// A forged certificate download, as someone between the client and WeChat Pay who lacks the
+/// merchant's APIv3 key could serve it ([`MockServer::forge_certificate_downloads`]).
+///
+/// While a forgery is on, the mock plays that forger for every APIv3 answer, not just the
+/// download: each is signed by the forger's key under
+/// [`FORGED_CERTIFICATE_SERIAL`](super::FORGED_CERTIFICATE_SERIAL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Forgery {
+    /// The forger's own certificate, encrypted under a key that is not the merchant's APIv3
+    /// key (the forger does not have it).
+    WrongApiV3Key,
+    /// The genuine listing with one byte of a ciphertext changed.
+    TamperedCiphertext,
+    /// The genuine listing, signed by a key it does not list (the forger's).
+    UnlistedSigner,
+}
+
+/// A platform certificate the mock can list, and its private key.
+struct MockCertificate {
+    certificate: Certificate,
+    pem: &'static str,
+    key: PrivateKey,
+}
+
+impl MockCertificate {
+    fn new(pem: &'static str, key_pem: &str) -> Result<Self> {
+        Ok(Self {
+            certificate: Certificate::from_pem(pem)?,
+            pem,
+            key: PrivateKey::from_pem(key_pem)?,
+        })
+    }
+
+    fn answer_key(&self) -> AnswerKey {
+        AnswerKey {
+            id: self.certificate.serial().to_owned(),
+            key: self.key.clone(),
+        }
+    }
+}
+
+/// The key an answer is signed with, and the id sent in `Wechatpay-Serial`.
+#[derive(Clone)]
+pub(super) struct AnswerKey {
+    pub id: String,
+    pub key: PrivateKey,
+}
+
+/// The mock's platform side: its keys and what it lists.
+pub(super) struct Platform {
+    public_key: PrivateKey,
+    /// The original certificate, then the rotated one.
+    certificates: [MockCertificate; 2],
+    listed: Vec<usize>,
+    in_use: usize,
+    signing: Signing,
+    forgery: Option<Forgery>,
+    forger: MockCertificate,
+}
+
+impl Platform {
+    pub(super) fn new() -> Result<Self> {
+        Ok(Self {
+            public_key: PrivateKey::from_pem(PLATFORM_KEY_PEM)?,
+            certificates: [
+                MockCertificate::new(PLATFORM_CERTIFICATE_PEM, PLATFORM_KEY_PEM)?,
+                MockCertificate::new(PLATFORM_ROTATED_CERTIFICATE_PEM, PLATFORM_ROTATED_KEY_PEM)?,
+            ],
+            listed: vec![0],
+            in_use: 0,
+            signing: Signing::PublicKey,
+            forgery: None,
+            forger: MockCertificate::new(FORGED_CERTIFICATE_PEM, FORGER_KEY_PEM)?,
+        })
+    }
+
+    /// The key that signs an answer to a request naming `request_serial` (`None` for a
+    /// notification).
+    pub(super) fn answer_key(&self, request_serial: Option<&str>) -> AnswerKey {
+        let public_key = || AnswerKey {
+            id: PLATFORM_KEY_ID.to_owned(),
+            key: self.public_key.clone(),
+        };
+        if self.forgery.is_some() {
+            return self.forger.answer_key();
+        }
+        let certificate = || self.certificates[self.in_use].answer_key();
+        match (self.signing, request_serial) {
+            (Signing::PublicKey, _) => public_key(),
+            (Signing::Certificate, _) => certificate(),
+            (Signing::Migrating, Some(PLATFORM_KEY_ID) | None) => public_key(),
+            (Signing::Migrating, Some(_)) => certificate(),
+        }
+    }
+
+    /// The body of `GET /v3/certificates`: the listed certificates, encrypted under the APIv3
+    /// key, forged as set.
+    fn listing(&self) -> Result<Value> {
+        let data = match self.forgery {
+            Some(Forgery::WrongApiV3Key) => {
+                vec![entry(&self.forger, b"not-the-merchant-apiv3-key-00000")?]
+            }
+            Some(Forgery::TamperedCiphertext) => {
+                let mut data = self.genuine()?;
+                if let Some(ciphertext) = data[0]["encrypt_certificate"]["ciphertext"].as_str() {
+                    let tampered = tamper(ciphertext);
+                    data[0]["encrypt_certificate"]["ciphertext"] = Value::String(tampered);
+                }
+                data
+            }
+            Some(Forgery::UnlistedSigner) | None => self.genuine()?,
+        };
+        Ok(json!({ "data": data }))
+    }
+
+    fn genuine(&self) -> Result<Vec<Value>> {
+        self.listed
+            .iter()
+            .map(|index| entry(&self.certificates[*index], APIV3_KEY.as_bytes()))
+            .collect()
+    }
+}
+
+/// One listed certificate, encrypted under `key`.
+fn entry(certificate: &MockCertificate, key: &[u8]) -> Result<Value> {
+    let nonce = toolkit::nonce(12)?;
+    let ciphertext = aes_gcm_encrypt(
+        key,
+        nonce.as_bytes(),
+        b"certificate",
+        certificate.pem.as_bytes(),
+    )?;
+    Ok(json!({
+        "serial_no": certificate.certificate.serial(),
+        "effective_time": format_rfc3339(certificate.certificate.not_before(), 8),
+        "expire_time": format_rfc3339(certificate.certificate.not_after(), 8),
+        "encrypt_certificate": {
+            "algorithm": AEAD_AES_256_GCM,
+            "nonce": nonce,
+            "associated_data": "certificate",
+            "ciphertext": ciphertext,
+        },
+    }))
+}
+
+/// `base64` with one byte of what it encodes changed.
+fn tamper(base64: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let mut raw = STANDARD.decode(base64).unwrap_or_default();
+    if let Some(byte) = raw.get_mut(10) {
+        *byte ^= 0x01;
+    }
+    STANDARD.encode(raw)
+}
+
+/// The reply to a request that passed the checks: a registered rule when one matches, else
+/// the mock's own certificate download for `GET /v3/certificates`, else the fallback.
+pub(super) fn reply(shared: &Shared, state: &mut State, method: &Method, path: &str) -> Reply {
+    let has_rule = state
+        .rules
+        .iter()
+        .any(|rule| rule.method == method && rule.path == path);
+    if !has_rule && method == Method::GET && path == "/v3/certificates" {
+        match shared.platform().listing() {
+            Ok(listing) => return Reply::json(200, listing),
+            Err(e) => return Reply::error(500, "SYSTEM_ERROR", &e.to_string()),
+        }
+    }
+    state.take_reply(method, path)
+}
+
+/// The `Wechatpay-Serial` of a request, if any.
+pub(super) fn request_serial(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(HEADER_SERIAL)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// Platform keys and certificates (the certificate mode, rotation, migration, forgeries).
+impl MockServer {
+    /// Which key signs the answers from now on ([`Signing::PublicKey`] unless set).
+    ///
+    /// ```
+    /// use wechatpay::mock::{self, MockServer, Reply, Signing};
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let mock = MockServer::start()?;
+    /// mock.sign_answers_with(Signing::Certificate);
+    /// mock.on("GET", "/v3/merchant-service/complaints-v2", Reply::json(200, serde_json::json!({"data": []})));
+    /// // No platform key configured: the first request downloads the certificates.
+    /// let client = mock.certificate_client_builder().build()?;
+    /// let res = client["v3/merchant-service/complaints-v2"].get(())?;
+    /// assert_eq!(res.verified_by(), mock::PLATFORM_CERTIFICATE_SERIAL);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn sign_answers_with(&self, signing: Signing) {
+        self.shared.platform().signing = signing;
+    }
+
+    /// Rotates the platform certificate like WeChat Pay: the second certificate
+    /// ([`PLATFORM_ROTATED_CERTIFICATE_SERIAL`](super::PLATFORM_ROTATED_CERTIFICATE_SERIAL),
+    /// with a key of its own) is listed beside the first, and the answers signed by a
+    /// certificate ([`Signing::Certificate`], [`Signing::Migrating`]) are signed by it from
+    /// now on.
+    pub fn rotate_platform_certificate(&self) {
+        let mut platform = self.shared.platform();
+        platform.listed = vec![0, 1];
+        platform.in_use = 1;
+    }
+
+    /// Ends a rotation: only the second certificate is listed from now on.
+    pub fn retire_old_platform_certificate(&self) {
+        let mut platform = self.shared.platform();
+        platform.listed = vec![1];
+        platform.in_use = 1;
+    }
+
+    /// Plays a forger from now on (`None`: WeChat Pay again): every certificate download is
+    /// forged as `forgery` says, and every APIv3 answer is signed by the forger's key.
+    pub fn forge_certificate_downloads(&self, forgery: Option<Forgery>) {
+        self.shared.platform().forgery = forgery;
+    }
+
+    /// What `GET /v3/certificates` would answer now: the headers (signed now, by the key of
+    /// [`MockServer::sign_answers_with`], or the forger's) and the body. Register it with a
+    /// delay or a fault as any reply (`Reply::status(200).body(body)`), or hand it to
+    /// [`v3::certificates::verify_download`](crate::v3::certificates::verify_download).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the system has no randomness.
+    pub fn certificate_download(&self) -> Result<(HeaderMap, Bytes)> {
+        let (listing, key) = {
+            let platform = self.shared.platform();
+            (platform.listing()?, platform.answer_key(None))
+        };
+        let body = Bytes::from(listing.to_string());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        insert_signature_headers_by(&self.shared, &key, &body, None, &mut headers);
+        Ok((headers, body))
+    }
+
+    /// A builder for a merchant on platform certificates: like
+    /// [`MockServer::client_builder`] but with no platform key and
+    /// [`auto_certificates`](crate::ClientBuilder::auto_certificates) on. Pair it with
+    /// [`Signing::Certificate`] (or [`Signing::Migrating`]): the mock's default public-key
+    /// answers name a key such a client does not know.
+    pub fn certificate_client_builder(&self) -> ClientBuilder {
+        client_builder_without_platform_keys(&self.uri()).auto_certificates()
+    }
+}
