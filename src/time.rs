@@ -87,8 +87,14 @@ fn expect(text: &[u8], byte: u8) -> Option<&[u8]> {
 }
 
 /// Parses an RFC 3339 date-time (`2018-06-08T10:34:56+08:00`, `…Z`, with optional fractional
-/// seconds, which are dropped) into Unix seconds.
-pub(crate) fn parse_rfc3339(text: &str) -> Option<u64> {
+/// seconds, which are dropped) into Unix seconds, as WeChat Pay writes its times
+/// (`success_time`, `effective_time`, …); `None` when it is not one.
+///
+/// ```
+/// assert_eq!(wechatpay::toolkit::parse_rfc3339("2015-05-20T13:29:35+08:00"), Some(1_432_099_775));
+/// assert_eq!(wechatpay::toolkit::parse_rfc3339("yesterday"), None);
+/// ```
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let rest = text.trim().as_bytes();
     let (year, rest) = digits(rest, 4)?;
     let (month, rest) = digits(expect(rest, b'-')?, 2)?;
@@ -152,8 +158,13 @@ pub(crate) fn parse_x509_time(tag: u8, content: &[u8]) -> Option<u64> {
 }
 
 /// `unix` as RFC 3339 at a fixed UTC offset of `offset_hours`, e.g.
-/// `2015-05-20T13:29:35+08:00` (Beijing time) or `…Z` for an offset of 0.
-pub(crate) fn format_rfc3339(unix: u64, offset_hours: i8) -> String {
+/// `2015-05-20T13:29:35+08:00` (Beijing time, as WeChat Pay writes it) or `…Z` for an offset
+/// of 0.
+///
+/// ```
+/// assert_eq!(wechatpay::toolkit::format_rfc3339(1_432_099_775, 8), "2015-05-20T13:29:35+08:00");
+/// ```
+pub fn format_rfc3339(unix: u64, offset_hours: i8) -> String {
     let offset = i64::from(offset_hours) * 3600;
     let local = i64::try_from(unix).unwrap_or(i64::MAX / 2) + offset;
     let (days, seconds) = (local.div_euclid(86_400), local.rem_euclid(86_400));

@@ -56,7 +56,7 @@ mod signing;
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::Method;
@@ -85,6 +85,8 @@ struct Shared {
     platform: Mutex<Platform>,
     reuse_signatures: AtomicBool,
     last_signature: Mutex<Option<CachedSignature>>,
+    /// Seconds the mock's clock runs ahead of (or, negative, behind) the system clock.
+    clock_offset: AtomicI64,
 }
 
 impl Shared {
@@ -101,9 +103,10 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The mock's clock, in Unix seconds.
+    /// The mock's clock, in Unix seconds: the system clock plus the offset set with
+    /// [`MockServer::set_clock_offset`].
     fn now(&self) -> u64 {
-        toolkit::timestamp()
+        toolkit::timestamp().saturating_add_signed(self.clock_offset.load(Ordering::Relaxed))
     }
 }
 
@@ -144,6 +147,7 @@ impl MockServer {
             merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
             platform: Mutex::new(Platform::new()?),
             reuse_signatures: AtomicBool::new(false),
+            clock_offset: AtomicI64::new(0),
             last_signature: Mutex::new(None),
         });
         let io_error = |what: &str, e: std::io::Error| {
@@ -249,6 +253,15 @@ impl MockServer {
     /// URI (use [`MockServer::tls_uri`] for the TLS port).
     pub fn client_builder(&self) -> ClientBuilder {
         client_builder(&self.uri())
+    }
+
+    /// Runs the mock's clock `seconds` ahead of the system clock (behind when negative), as if
+    /// the merchant's machine were that far off: the mock checks request timestamps, signs
+    /// its answers and notifications, and writes its `Date` header with its own clock. More
+    /// than 300 seconds either way and WeChat Pay would refuse every request
+    /// (`SIGN_ERROR`) and the client every answer.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.shared.clock_offset.store(seconds, Ordering::Relaxed);
     }
 
     /// Signs an answer once per second and body and reuses that signature (with its nonce)

@@ -14,7 +14,7 @@ use crate::crypto::aes_gcm_encrypt;
 #[cfg(doc)]
 use crate::error::ErrorKind;
 use crate::error::Result;
-use crate::toolkit;
+use crate::toolkit::{self, format_rfc3339};
 
 impl MockServer {
     /// A notification (回调通知) as WeChat Pay would POST it to a `notify_url`: the headers
@@ -80,7 +80,7 @@ impl MockServer {
         };
         let envelope = json!({
             "id": format!("EV-{}", toolkit::nonce(20)?),
-            "create_time": rfc3339_beijing(now),
+            "create_time": format_rfc3339(now, 8),
             "resource_type": resource_type,
             "event_type": event_type,
             "summary": summary,
@@ -110,51 +110,5 @@ impl MockServer {
         });
         insert_signature_headers(&self.shared, &body, fault, &mut headers);
         Ok((headers, body))
-    }
-}
-
-/// `now` (Unix seconds) as RFC 3339 in Beijing time, e.g. `2015-05-20T13:29:35+08:00`.
-fn rfc3339_beijing(now: u64) -> String {
-    let local = now + 8 * 3600;
-    let (days, seconds) = (local / 86_400, local % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+08:00",
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Shift the epoch to 0000-03-01 so that leap days end each 400-year era's years.
-    let days = days + 719_468;
-    let era = days / 146_097;
-    let day_of_era = days % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = era * 400 + year_of_era + u64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_beijing_time() {
-        assert_eq!(rfc3339_beijing(0), "1970-01-01T08:00:00+08:00");
-        assert_eq!(rfc3339_beijing(1_432_099_775), "2015-05-20T13:29:35+08:00");
-        assert_eq!(rfc3339_beijing(951_782_400), "2000-02-29T08:00:00+08:00");
-        assert_eq!(rfc3339_beijing(1_709_308_799), "2024-03-01T23:59:59+08:00");
     }
 }

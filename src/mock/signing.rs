@@ -108,6 +108,11 @@ pub(super) fn sign_reply(
         }
         _ => MockBody::whole(body),
     };
+    // The mock's own clock, which a test may set off (MockServer::set_clock_offset).
+    let date = std::time::UNIX_EPOCH + std::time::Duration::from_secs(shared.now());
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(date)) {
+        headers.insert(http::header::DATE, date);
+    }
     let mut response = http::Response::new(body);
     *response.status_mut() = reply.status;
     *response.headers_mut() = headers;

@@ -40,4 +40,5 @@ pub use crate::crypto::{
 };
 pub use crate::normalize::normalize_segment;
 pub use crate::template::expand as expand_template;
+pub use crate::time::{format_rfc3339, parse_rfc3339};
 pub use crate::uri::{build_query, rawurlencode};

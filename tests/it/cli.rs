@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::json;
-use wechatpay::mock::{self, Fault, MockServer, Reply};
+use wechatpay::mock::{self, Fault, MockServer, Reply, Signing};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
 
@@ -394,4 +394,124 @@ fn mock_runs_standalone_and_stops_cleanly() {
     let status = mock.child.wait().unwrap();
     assert!(status.success(), "{status}");
     assert!(!keys_dir.exists(), "the temporary keys were removed");
+}
+
+#[test]
+fn certificates_download_writes_verified_pem_files() {
+    let mock = MockServer::start().unwrap();
+    // A merchant in certificate mode: answers signed by the platform certificate.
+    mock.sign_answers_with(Signing::Certificate);
+    let scratch = Scratch::new("certificates");
+    let out = scratch.0.join("certs");
+    let output = wechatpay(&mock, &scratch)
+        .env_remove("WECHATPAY_PLATFORM_KEY_ID")
+        .env_remove("WECHATPAY_PLATFORM_KEY")
+        .args(["certificates", "download", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let file = out.join(format!(
+        "wechatpay_{}.pem",
+        mock::PLATFORM_CERTIFICATE_SERIAL
+    ));
+    assert!(
+        stdout.contains(mock::PLATFORM_CERTIFICATE_SERIAL),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&file.display().to_string()), "{stdout}");
+    let pem = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        wechatpay::Certificate::from_pem(&pem).unwrap().serial(),
+        mock::PLATFORM_CERTIFICATE_SERIAL
+    );
+
+    let no_key = wechatpay(&mock, &scratch)
+        .env_remove("WECHATPAY_APIV3_KEY")
+        .args(["certificates", "download"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&no_key);
+    assert_eq!(no_key.status.code(), Some(1));
+    assert!(stderr.contains("APIv3 key"), "{stderr}");
+}
+
+#[test]
+fn doctor_passes_a_good_setup_and_explains_each_failure() {
+    let mock = MockServer::start().unwrap();
+    let scratch = Scratch::new("doctor");
+    let doctor = |command: &mut Command| {
+        let output = command.arg("doctor").output().unwrap();
+        let (stdout, stderr) = text(&output);
+        (output.status.code(), stdout, stderr)
+    };
+
+    let (code, stdout, stderr) = doctor(wechatpay(&mock, &scratch).env(
+        "WECHATPAY_MERCHANT_CERT",
+        scratch.file("cert.pem", mock::MERCHANT_TLS_CERTIFICATE_PEM),
+    ));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for line in [
+        "✓ private key",
+        "✓ merchant certificate serial",
+        "✓ platform keys load",
+        "✓ clock within",
+        "✓ signed request accepted",
+        "✓ APIv3 key decrypts",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    assert!(!stdout.contains('✗'), "{stdout}");
+
+    // The wrong key for the serial: WeChat Pay refuses the signature.
+    let (code, stdout, _) = doctor(wechatpay(&mock, &scratch).env(
+        "WECHATPAY_PRIVATE_KEY",
+        scratch.file("other.pem", mock::PLATFORM_KEY_PEM),
+    ));
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("✗ WeChat Pay refused the request signature"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("--serial is the serial of the certificate"),
+        "{stdout}"
+    );
+    // … and with the merchant certificate given, the doctor says why without asking.
+    let (_, stdout, _) = doctor(
+        wechatpay(&mock, &scratch)
+            .env(
+                "WECHATPAY_PRIVATE_KEY",
+                scratch.file("other.pem", mock::PLATFORM_KEY_PEM),
+            )
+            .env(
+                "WECHATPAY_MERCHANT_CERT",
+                scratch.file("cert.pem", mock::MERCHANT_TLS_CERTIFICATE_PEM),
+            ),
+    );
+    assert!(
+        stdout.contains("is not the certificate of the private key"),
+        "{stdout}"
+    );
+
+    // The wrong APIv3 key.
+    let (code, stdout, _) = doctor(
+        wechatpay(&mock, &scratch).env("WECHATPAY_APIV3_KEY", "0123456789abcdef0123456789abcdef"),
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("✗ the APIv3 key does not decrypt"),
+        "{stdout}"
+    );
+
+    // A clock ten minutes off, as WeChat Pay's Date header reports it.
+    mock.set_clock_offset(600);
+    let (code, stdout, _) = doctor(&mut wechatpay(&mock, &scratch));
+    assert_eq!(code, Some(1));
+    assert!(
+        stdout.contains("✗ clock: WeChat Pay's is 600 s ahead of"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NTP"), "{stdout}");
 }

@@ -11,6 +11,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod certificates;
+mod doctor;
 mod endpoints;
 mod mock;
 mod notify;
@@ -34,11 +36,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Downloads the platform certificates (平台证书).
+    #[command(subcommand)]
+    Certificates(certificates::Command),
     /// Sends any APIv3 or APIv2 request (the path as in the docs) and prints the verified answer.
     Request(request::Args),
     /// Checks callbacks (回调通知) offline.
     #[command(subcommand)]
     Notify(notify::Command),
+    /// Checks the setup, one line per check, and says how to fix what fails.
+    Doctor(doctor::Args),
     /// Lists documented endpoints matching words of a path or a title.
     Endpoints(endpoints::Args),
     /// Runs the verifying mock WeChat Pay server until Ctrl-C.
@@ -53,7 +60,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Certificates(command) => certificates::run(&cli.settings, command),
         Command::Request(args) => request::run(&cli.settings, args),
+        Command::Doctor(args) => doctor::run(&cli.settings, args),
         Command::Notify(command) => notify::run(&cli.settings, command),
         Command::Endpoints(args) => endpoints::run(args),
         Command::Mock(args) => mock::run(args),

@@ -395,4 +395,17 @@ impl Settings {
     pub fn client(&self) -> Result<Client, Failure> {
         Ok(self.builder()?.build()?)
     }
+
+    /// A client that may have no platform key yet: in automatic mode (downloading the
+    /// platform certificates) when none is given and the APIv3 key is.
+    pub fn client_for_certificates(&self) -> Result<Client, Failure> {
+        let builder = self.builder()?;
+        let no_keys = self.platform_key.is_none() && self.platform_certificates.is_empty();
+        let builder = if no_keys && self.apiv3_key.is_some() {
+            builder.auto_certificates()
+        } else {
+            builder
+        };
+        Ok(builder.build()?)
+    }
 }
