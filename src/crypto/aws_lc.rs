@@ -1,17 +1,24 @@
 //! The aws-lc-rs backend.
 
+use std::sync::OnceLock;
+
 use aws_lc_rs::rsa::{
     KeyPair, OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
     PrivateDecryptingKey, PublicEncryptingKey,
 };
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
+use zeroize::Zeroizing;
 
 use super::keys::plaintext_too_long;
 use crate::error::{Error, Result};
 
 pub(crate) struct Private {
     signing: KeyPair,
-    decrypting: OaepPrivateDecryptingKey,
+    /// The PKCS#8 bytes, kept (zeroized on drop) to make the decrypting key when first needed:
+    /// making it parses and checks the RSA key again (about 0.15 ms), which most clients,
+    /// never decrypting a sensitive field, would pay at every start for nothing.
+    pkcs8: Zeroizing<Vec<u8>>,
+    decrypting: OnceLock<Option<OaepPrivateDecryptingKey>>,
 }
 
 impl Private {
@@ -23,16 +30,22 @@ impl Private {
             ))
         };
         let signing = KeyPair::from_pkcs8(pkcs8).map_err(rejected)?;
-        let decrypting = PrivateDecryptingKey::from_pkcs8(pkcs8)
-            .map_err(rejected)
-            .and_then(|key| {
-                OaepPrivateDecryptingKey::new(key)
-                    .map_err(|_| Error::crypto("the private key cannot be used for RSA-OAEP"))
-            })?;
         Ok(Self {
             signing,
-            decrypting,
+            pkcs8: Zeroizing::new(pkcs8.to_vec()),
+            decrypting: OnceLock::new(),
         })
+    }
+
+    fn decrypting(&self) -> Result<&OaepPrivateDecryptingKey> {
+        self.decrypting
+            .get_or_init(|| {
+                PrivateDecryptingKey::from_pkcs8(&self.pkcs8)
+                    .ok()
+                    .and_then(|key| OaepPrivateDecryptingKey::new(key).ok())
+            })
+            .as_ref()
+            .ok_or_else(|| Error::crypto("the private key cannot be used for RSA-OAEP"))
     }
 
     pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
@@ -45,9 +58,9 @@ impl Private {
     }
 
     pub(crate) fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
-        let mut plaintext = vec![0; self.decrypting.min_output_size()];
-        let len = self
-            .decrypting
+        let decrypting = self.decrypting()?;
+        let mut plaintext = vec![0; decrypting.min_output_size()];
+        let len = decrypting
             .decrypt(&OAEP_SHA1_MGF1SHA1, ciphertext, &mut plaintext, None)
             .map_err(|_| {
                 Error::crypto(

@@ -3,7 +3,7 @@
 //! the clock against WeChat Pay's, a signed request (mchid + serial + key), the APIv3 key,
 //! and which platform key verified the answers.
 
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use wechatpay::{Certificate, Client, ErrorKind, PrivateKey, Verification, toolkit};
 
@@ -227,13 +227,12 @@ fn clock_and_signature(doctor: &mut Doctor, client: &Client) {
 }
 
 fn clock(doctor: &mut Doctor, theirs: SystemTime) {
-    let ours = SystemTime::now();
-    let (skew, direction) = match theirs.duration_since(ours) {
-        Ok(ahead) => (ahead, "ahead of"),
-        Err(behind) => (behind.duration(), "behind"),
-    };
-    // HTTP dates are whole seconds: round, so that a clock 600 s off reads 600, not 599.
-    let seconds = skew.as_secs_f64().round() as u64;
+    // HTTP dates are whole seconds: compare whole seconds, so that a clock 600 s off reads
+    // 600, not 599.
+    let whole = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (theirs, ours) = (whole(theirs), whole(SystemTime::now()));
+    let seconds = theirs.abs_diff(ours);
+    let direction = if theirs >= ours { "ahead of" } else { "behind" };
     if seconds <= CLOCK_WARNING {
         doctor.pass(format!("clock within {} s of WeChat Pay's", seconds.max(1)));
     } else if seconds <= CLOCK_LIMIT {

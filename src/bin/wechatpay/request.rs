@@ -43,7 +43,14 @@ pub fn run(settings: &SettingsArgs, args: Args) -> Outcome {
     let method = Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| Failure(format!("`{}` is not an HTTP method", args.method)))?;
     let options = options(&args)?;
-    let client = settings.resolve()?.client()?;
+    let settings = settings.resolve()?;
+    let builder = settings.builder()?;
+    let builder = if args.security {
+        settings.with_identity(builder)?
+    } else {
+        builder
+    };
+    let client = builder.build()?;
     let response = client.chain(&args.path).request(method, options)?;
     if args.raw {
         std::io::stdout().write_all(response.bytes())?;
