@@ -336,4 +336,6 @@ fn client_builder_without_platform_keys(base_uri: &str) -> ClientBuilder {
         .merchant_identity(MERCHANT_TLS_CERTIFICATE_PEM, MERCHANT_KEY_PEM)
         .tls_root_certificate(TLS_CA_CERTIFICATE_PEM)
         .base_uri(base_uri)
+        // The mock is on this machine: a proxy from the environment must not see its traffic.
+        .no_proxy()
 }
