@@ -292,7 +292,7 @@ fn start(shared: &Arc<Shared>, reason: Reason) -> Flight {
 /// back on, requests stop waiting and the background refresh starts.
 async fn run(shared: &Arc<Shared>, reason: Reason) -> std::result::Result<(), SharedError> {
     let refreshed = refresh(shared, &reason).await;
-    trace::refreshed(reason.as_str(), &refreshed);
+    trace::refreshed(reason.as_str(), refreshed.as_ref().err().map(Error::kind));
     let result = refreshed.map_err(SharedError::new);
     let Some(refresher) = shared.refresher.as_ref() else {
         return result;
@@ -453,13 +453,22 @@ pub(crate) async fn fetch(
     let work = {
         let shared = shared.clone();
         async move {
-            let downloaded = download(&shared).await?;
-            if install_it {
-                install(&shared, &downloaded);
-                let store = shared.refresher.as_ref().and_then(|r| r.store.clone());
-                save(store.as_deref(), &downloaded).await?;
+            let downloaded = download(&shared).await;
+            if !install_it {
+                return downloaded;
             }
-            Ok(downloaded)
+            let refreshed = match downloaded {
+                Ok(downloaded) => {
+                    install(&shared, &downloaded);
+                    let store = shared.refresher.as_ref().and_then(|r| r.store.clone());
+                    save(store.as_deref(), &downloaded)
+                        .await
+                        .map(|()| downloaded)
+                }
+                Err(error) => Err(error),
+            };
+            trace::refreshed("requested", refreshed.as_ref().err().map(Error::kind));
+            refreshed
         }
     };
     placed(&shared, placement, work).await

@@ -16,7 +16,7 @@ mod on {
     use http::Method;
     use tracing::field::Empty;
 
-    use crate::error::{Error, Result};
+    use crate::error::{Error, ErrorKind, Result};
     use crate::response::Response;
 
     /// A request's span, and when it started (only when someone listens).
@@ -139,18 +139,18 @@ mod on {
         }
     }
 
-    /// The platform certificates were downloaded (or the download failed).
-    pub(crate) fn refreshed(reason: &str, result: &Result<()>) {
-        match result {
-            Ok(()) => tracing::info!(
+    /// The platform certificates were downloaded (or the download failed with `failed`).
+    pub(crate) fn refreshed(reason: &str, failed: Option<ErrorKind>) {
+        match failed {
+            None => tracing::info!(
                 target: "wechatpay",
                 reason,
                 "the platform certificates were refreshed"
             ),
-            Err(error) => tracing::warn!(
+            Some(kind) => tracing::warn!(
                 target: "wechatpay",
                 reason,
-                error = ?error.kind(),
+                error = ?kind,
                 "refreshing the platform certificates failed"
             ),
         }
@@ -195,7 +195,7 @@ mod off {
     use bytes::Bytes;
     use http::Method;
 
-    use crate::error::{Error, Result};
+    use crate::error::{Error, ErrorKind, Result};
     use crate::response::Response;
 
     /// Nothing: the `tracing` feature is off.
@@ -233,7 +233,7 @@ mod off {
 
     pub(crate) fn probed(_: &str, _: Option<&Error>) {}
 
-    pub(crate) fn refreshed(_: &str, _: &Result<()>) {}
+    pub(crate) fn refreshed(_: &str, _: Option<ErrorKind>) {}
 
     pub(crate) fn finished(_: &Trace, _: &Result<Response>) {}
 }

@@ -47,6 +47,7 @@ mod body;
 mod certificates;
 mod checks;
 mod keys;
+mod network;
 mod notify;
 mod notify_v2;
 mod recorded;
@@ -81,6 +82,7 @@ use signing::CachedSignature;
 /// What the mock's servers share with its handle.
 struct Shared {
     state: Mutex<State>,
+    network: Arc<network::Network>,
     merchant_key: PublicKey,
     platform: Mutex<Platform>,
     reuse_signatures: AtomicBool,
@@ -141,6 +143,7 @@ impl MockServer {
                 requests: Vec::new(),
                 recording: true,
             }),
+            network: Arc::new(network::Network::new()),
             merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
             platform: Mutex::new(Platform::new()?),
             reuse_signatures: AtomicBool::new(false),
