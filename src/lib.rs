@@ -3,9 +3,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML. None of
-// these modules imports the client, the chains, the request future, the runtime, the
-// transport or the mock.
+// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML, and the
+// retry and failover rules (resilience). None of these modules imports the client, the
+// chains, the request future, the runtime, the transport or the mock.
 pub mod config;
 pub mod crypto;
 pub mod endpoints;

@@ -101,6 +101,27 @@ fn sending_failed(
         .downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
     let via = through.map_or(String::new(), |proxy| format!(" through the proxy {proxy}"));
+    let hyper_errors = || {
+        std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .filter_map(|e| e.downcast_ref::<hyper::Error>())
+    };
+    // hyper hands a request back "canceled" only when it was never started on its
+    // connection (a kept-alive connection closed before it was written): nothing was sent.
+    // hyper-util tries such a request again by itself on another pooled connection; when
+    // the connection was a fresh one it reports it, and the client's own retry takes over.
+    if hyper_errors().any(hyper::Error::is_canceled) {
+        return Error::new(
+            ErrorKind::Transport,
+            format!(
+                "the connection to {host}{via} closed before the request was written ({root}); \
+                 nothing was sent"
+            ),
+        )
+        .with_source(error)
+        .nothing_sent();
+    }
     if error.is_connect() {
         // A configuration error of ours (mutual TLS, an unusable proxy) travels as the root.
         if let Some(ours) = root.downcast_ref::<Error>() {

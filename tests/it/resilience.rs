@@ -332,6 +332,35 @@ fn no_request_fails_when_the_server_closes_idle_connections() {
     assert_eq!(mock.requests().len(), 100);
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn requests_beyond_the_connection_cap_wait_their_turn() {
+    let mock = MockServer::start().unwrap();
+    let path = "/v3/merchant-service/complaints-v2";
+    mock.on(
+        "GET",
+        path,
+        Reply::json(200, json!({"data": []})).delay(Duration::from_millis(100)),
+    );
+    let client = mock
+        .client_builder()
+        .max_connections_per_host(2)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let answers = futures::future::join_all(
+        (0..8).map(|_| client["v3/merchant-service/complaints-v2"].get_async(())),
+    )
+    .await;
+    assert!(answers.iter().all(Result::is_ok));
+    // Two at a time, 100 ms each: at least four rounds.
+    assert!(
+        started.elapsed() >= Duration::from_millis(380),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(mock.requests().len(), 8);
+}
+
 #[test]
 fn api_errors_show_detail_and_request_id() {
     let mock = MockServer::start().unwrap();
