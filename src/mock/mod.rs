@@ -23,6 +23,11 @@
 //!   client certificate from that CA: the mutual TLS of APIv2 `security: true` calls.
 //!   [`MockServer::client_builder`] trusts the mock CA and carries the mock merchant
 //!   certificate ([`MERCHANT_TLS_CERTIFICATE_PEM`]).
+//! * It plays the network too: an outage and the return on the same ports
+//!   ([`MockServer::refuse_connections`], [`MockServer::accept_connections`]), connections
+//!   closed after an idle time ([`MockServer::close_idle_connections_after`]), resets
+//!   ([`Fault::Reset`]), silence ([`Fault::Stall`]), and bodies of any size made as they are
+//!   sent ([`Reply::generated`]).
 //!
 //! It ships test-only keys, so neither the examples nor your own tests need files:
 //!
