@@ -8,12 +8,16 @@ mod common;
 
 use std::hint::black_box;
 
+use bytes::Bytes;
 use common::{PATH, TEMPLATE, options};
 use criterion::{Criterion, criterion_group, criterion_main};
+use futures::future::BoxFuture;
 use http::{HeaderMap, HeaderValue, Method};
+use serde_json::json;
 use wechatpay::crypto::Backend;
 use wechatpay::crypto::PlatformKeys;
 use wechatpay::mock::{self, MockServer};
+use wechatpay::transport::Transport;
 use wechatpay::v3::sign;
 use wechatpay::v3::verify::verify_response;
 use wechatpay::{Client, PrivateKey, PublicKey, Signer, toolkit};
@@ -121,5 +125,80 @@ fn requests(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, signing, verification, requests);
+/// A transport that answers at once, in process: an unsigned download's empty `200`.
+struct Instant200;
+
+impl Transport for Instant200 {
+    fn send(
+        &self,
+        _request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, wechatpay::Result<http::Response<Bytes>>> {
+        Box::pin(async { Ok(http::Response::new(Bytes::new())) })
+    }
+}
+
+/// A subscriber that listens to everything and keeps nothing: what a request costs when
+/// someone collects its span.
+struct Listening;
+
+impl tracing::Subscriber for Listening {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        struct Discard;
+        impl tracing::field::Visit for Discard {
+            fn record_debug(&mut self, _: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                black_box(value);
+            }
+        }
+        values.record(&mut Discard);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// A whole request through the pipeline (options, plan, signing without RSA, the tries, the
+/// answer check, the span) with an in-process transport: the request path's own cost. Run it
+/// with `--no-default-features --features aws-lc,blocking,macros` to see what the `tracing`
+/// feature costs.
+fn pipeline(c: &mut Criterion) {
+    let mock = MockServer::start().expect("mock starts");
+    let client: Client = mock
+        .client_builder()
+        .signer(NoRsa)
+        .transport(Instant200)
+        .build()
+        .expect("client builds");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let chain = &client["v3/billdownload/file"];
+    let options = || json!({"query": {"token": "6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA"}});
+    let feature = if cfg!(feature = "tracing") {
+        "tracing on"
+    } else {
+        "tracing off"
+    };
+    c.bench_function(
+        &format!("request/in-process transport, RSA excluded ({feature}, no subscriber)"),
+        |b| b.iter(|| runtime.block_on(chain.get_async(options())).expect("200")),
+    );
+    if cfg!(feature = "tracing") {
+        tracing::subscriber::with_default(Listening, || {
+            c.bench_function(
+                "request/in-process transport, RSA excluded (tracing on, a subscriber listening)",
+                |b| b.iter(|| runtime.block_on(chain.get_async(options())).expect("200")),
+            );
+        });
+    }
+}
+
+criterion_group!(benches, signing, verification, requests, pipeline);
 criterion_main!(benches);

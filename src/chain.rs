@@ -9,6 +9,7 @@ use elsa::sync::FrozenMap;
 use http::Method;
 
 use crate::error::Result;
+use crate::future::trace::Trace;
 use crate::future::{Placement, ResponseFuture, Shared, wire_request};
 use crate::normalize::{normalized_len, push_normalized};
 use crate::options::Options;
@@ -98,7 +99,8 @@ impl Chain {
 
     fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
         let plan = Plan::decode(&self.path, &options);
-        ResponseFuture::new(self.shared.clone(), method, plan, placement)
+        let trace = Trace::request(&method, &self.path);
+        ResponseFuture::new(self.shared.clone(), method, plan, placement, trace)
     }
 
     /// The signed request this chain would send with `options`, the timestamp and the nonce

@@ -14,12 +14,26 @@ use zeroize::Zeroizing;
 
 use crate::crypto::{KeyRing, PrivateKey, Signer};
 use crate::error::{Error, Result};
+use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::uri::BaseUri;
 
 /// The default base URI.
 pub const DEFAULT_BASE_URI: &str = "https://api.mch.weixin.qq.com/";
 
-/// The default time allowed for a whole request.
+/// The backup base URI of [`DEFAULT_BASE_URI`]: WeChat Pay's backup domain (备用域名), the same
+/// API for when the primary cannot be reached. Used only with the default base URI (see
+/// [`ClientBuilder::backup_base_uri`](crate::ClientBuilder::backup_base_uri)).
+pub const DEFAULT_BACKUP_BASE_URI: &str = "https://api2.mch.weixin.qq.com/";
+
+/// The default time an idle connection is kept for the next request: 7 s, below the about
+/// 8 s after which WeChat Pay closes idle connections itself (the official Java SDK keeps 7 s
+/// for this reason), so that no request goes out on a connection the server is closing.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(7);
+
+/// The default most requests in flight (so connections) per host; more wait their turn.
+pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 32;
+
+/// The default time allowed for a whole request (every try of it, and the waits between).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default time allowed to connect.
@@ -131,6 +145,10 @@ pub(crate) struct Config {
     /// The platform keys: configured, and downloaded in automatic mode.
     pub platform_keys: KeyRing,
     pub base_uri: BaseUri,
+    /// Where requests of `base_uri` go when it cannot be reached.
+    pub backup_base_uri: Option<BaseUri>,
+    pub retry: RetryPolicy,
+    pub failover: FailoverPolicy,
     pub timeout: Option<Duration>,
     pub user_agent: HeaderValue,
     pub apiv3_key: Option<ApiV3Key>,

@@ -27,6 +27,9 @@ struct Inner {
     variables: Vec<String>,
     /// Nothing of the request was sent: it failed while connecting.
     connect: bool,
+    /// The exchange broke off after the request was sent (reset, closed early, read
+    /// timeout): another try might succeed.
+    transient: bool,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -86,20 +89,25 @@ pub struct ErrorResponse {
     body: Bytes,
     code: Option<String>,
     message: Option<String>,
+    detail: Option<serde_json::Value>,
     fields: Option<serde_json::Value>,
 }
 
+/// The header WeChat Pay names each answer with; support asks for it.
+pub(crate) const HEADER_REQUEST_ID: &str = "request-id";
+
 impl ErrorResponse {
-    /// Wraps an answer; `code` and `message` are read from a JSON body when there is one
-    /// (`{"code":"PARAM_ERROR","message":"…"}`).
+    /// Wraps an answer; `code`, `message` and `detail` are read from a JSON body when there
+    /// is one (`{"code":"PARAM_ERROR","message":"…","detail":{"field":"…",…}}`).
     pub(crate) fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
-        let (code, message) = json_code_and_message(&body);
+        let (code, message, detail) = json_code_and_message(&body);
         Self {
             status,
             headers,
             body,
             code,
             message,
+            detail,
             fields: None,
         }
     }
@@ -136,6 +144,19 @@ impl ErrorResponse {
     /// `return_msg`), when there is one.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
+    }
+
+    /// WeChat Pay's `detail` of a JSON error body, when there is one: which field was wrong
+    /// and why, e.g. `{"field": "/amount/currency", "value": "XYZ", "issue": "…", "location":
+    /// "body"}`.
+    pub fn detail(&self) -> Option<&serde_json::Value> {
+        self.detail.as_ref()
+    }
+
+    /// The `Request-ID` header WeChat Pay names the answer with: give it to WeChat Pay's
+    /// support with the question.
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers.get(HEADER_REQUEST_ID)?.to_str().ok()
     }
 
     /// Attaches the parsed fields of an APIv2 XML answer.
@@ -200,16 +221,61 @@ fn write_printable(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     Ok(())
 }
 
-fn json_code_and_message(body: &[u8]) -> (Option<String>, Option<String>) {
+type CodeMessageDetail = (Option<String>, Option<String>, Option<serde_json::Value>);
+
+fn json_code_and_message(body: &[u8]) -> CodeMessageDetail {
     #[derive(serde::Deserialize)]
     struct Body {
         code: Option<String>,
         message: Option<String>,
+        detail: Option<serde_json::Value>,
     }
     match serde_json::from_slice::<Body>(body) {
-        Ok(parsed) => (parsed.code, parsed.message),
-        Err(_) => (None, None),
+        Ok(parsed) => (
+            parsed.code,
+            parsed.message,
+            parsed.detail.filter(|detail| !detail.is_null()),
+        ),
+        Err(_) => (None, None, None),
     }
+}
+
+/// The most characters of one `detail` value that `Display` shows.
+const DETAIL_VALUE_LIMIT: usize = 64;
+
+/// Writes WeChat Pay's `detail` briefly: `field /amount/currency, value XYZ, issue …,
+/// location body` for the documented shape, compact JSON (cut short) for anything else.
+fn write_detail(f: &mut fmt::Formatter<'_>, detail: &serde_json::Value) -> fmt::Result {
+    let short = |text: &str| -> String {
+        let mut short: String = text.chars().take(DETAIL_VALUE_LIMIT).collect();
+        if text.chars().nth(DETAIL_VALUE_LIMIT).is_some() {
+            short.push('…');
+        }
+        short
+    };
+    let serde_json::Value::Object(fields) = detail else {
+        return write_printable(f, &short(&detail.to_string()));
+    };
+    let mut first = true;
+    for name in ["field", "value", "issue", "location"] {
+        let Some(value) = fields.get(name).filter(|value| !value.is_null()) else {
+            continue;
+        };
+        if !first {
+            f.write_str(", ")?;
+        }
+        first = false;
+        f.write_str(name)?;
+        f.write_str(" ")?;
+        match value {
+            serde_json::Value::String(text) => write_printable(f, &short(text))?,
+            other => write_printable(f, &short(&other.to_string()))?,
+        }
+    }
+    if first {
+        write_printable(f, &short(&detail.to_string()))?;
+    }
+    Ok(())
 }
 
 impl Error {
@@ -225,6 +291,7 @@ impl Error {
                 response: None,
                 variables: Vec::new(),
                 connect: false,
+                transient: false,
             }),
         }
     }
@@ -240,6 +307,32 @@ impl Error {
     /// it and sending it again is safe. For your own transport (`transport::Transport`).
     pub fn nothing_sent(mut self) -> Self {
         self.inner.connect = true;
+        self
+    }
+
+    /// Marks an exchange that broke off after the request was sent (a reset, a connection
+    /// closed before the answer, a read timeout): a read may be tried again.
+    pub(crate) fn transient(mut self) -> Self {
+        self.inner.transient = true;
+        self
+    }
+
+    /// Whether the exchange broke off after sending (see [`Error::transient`]), or timed
+    /// out.
+    pub(crate) fn is_transient(&self) -> bool {
+        self.inner.transient || self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// An earlier try of the same request may have reached WeChat Pay: whatever this
+    /// error is, sending the request again is no longer known to be safe.
+    pub(crate) fn reached_before(mut self) -> Self {
+        if self.inner.connect {
+            self.inner.connect = false;
+            self.inner.message.to_mut().push_str(
+                "; an earlier try of this request may have reached WeChat Pay, so query it \
+                 before sending it again",
+            );
+        }
         self
     }
 
@@ -303,6 +396,12 @@ impl Error {
         self.api_response().and_then(ErrorResponse::code)
     }
 
+    /// The `Request-ID` of the answer behind this error, when there was one: WeChat Pay's
+    /// support asks for it. [`Display`](fmt::Display) shows it too.
+    pub fn request_id(&self) -> Option<&str> {
+        self.response().and_then(ErrorResponse::request_id)
+    }
+
     fn api_response(&self) -> Option<&ErrorResponse> {
         self.response()
             .filter(|_| self.inner.kind == ErrorKind::Api)
@@ -322,6 +421,12 @@ impl Error {
     /// Whether the request failed while connecting (DNS, a refused connection, the TLS
     /// handshake, a connect timeout): nothing was sent, so WeChat Pay never saw it and sending
     /// it again cannot charge twice.
+    ///
+    /// This is the one question to ask before sending a payment again: `true` means no try
+    /// of the request reached WeChat Pay; `false` means it may have (an answer came, or the
+    /// exchange broke off after sending, or the error is about something else), so query
+    /// the order first, or send it again with the same merchant order number
+    /// (`out_trade_no`, `out_refund_no`), which WeChat Pay deduplicates.
     pub fn is_connect(&self) -> bool {
         self.inner.connect
     }
@@ -339,30 +444,52 @@ impl Error {
     }
 }
 
-/// Control characters (line breaks, escapes) in the message and in WeChat Pay's `code` and
-/// `message` are written escaped, so a hostile answer cannot forge log lines.
+/// An API error reads `WeChat Pay answered 400 Bad Request (PARAM_ERROR: 参数错误; detail:
+/// field /amount/currency, issue …, location body; Request-ID: 08F7…)`: WeChat Pay's `code`,
+/// `message`, a short `detail` (each of its values cut at 64 characters) and the answer's
+/// `Request-ID`, which support asks for (also shown for answers that failed verification).
+///
+/// Control characters (line breaks, escapes) in the message and in everything from the answer
+/// are written escaped, so a hostile answer cannot forge log lines.
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write_printable(f, &self.inner.message)?;
-        let details = self
-            .api_response()
-            .map(|response| (response.code(), response.message()));
-        let (code, message) = match details {
-            Some(details) => details,
-            None => return Ok(()),
-        };
-        if code.is_none() && message.is_none() {
+        let api = self.api_response();
+        let code = api.and_then(ErrorResponse::code);
+        let message = api.and_then(ErrorResponse::message);
+        let detail = api.and_then(ErrorResponse::detail);
+        let request_id = self.request_id();
+        if code.is_none() && message.is_none() && detail.is_none() && request_id.is_none() {
             return Ok(());
         }
         f.write_str(" (")?;
-        if let Some(code) = code {
-            write_printable(f, code)?;
-            if message.is_some() {
-                f.write_str(": ")?;
+        let mut parts = 0;
+        if code.is_some() || message.is_some() {
+            if let Some(code) = code {
+                write_printable(f, code)?;
+                if message.is_some() {
+                    f.write_str(": ")?;
+                }
             }
+            if let Some(message) = message {
+                write_printable(f, message)?;
+            }
+            parts += 1;
         }
-        if let Some(message) = message {
-            write_printable(f, message)?;
+        if let Some(detail) = detail {
+            if parts > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str("detail: ")?;
+            write_detail(f, detail)?;
+            parts += 1;
+        }
+        if let Some(request_id) = request_id {
+            if parts > 0 {
+                f.write_str("; ")?;
+            }
+            f.write_str("Request-ID: ")?;
+            write_printable(f, request_id)?;
         }
         f.write_str(")")
     }
@@ -395,13 +522,21 @@ impl fmt::Debug for Error {
 pub(crate) fn status_error(status: StatusCode, headers: HeaderMap, body: Bytes) -> Error {
     let response = ErrorResponse::new(status, headers, body);
     let message = if status.is_client_error() || status.is_server_error() {
-        match (response.code(), response.message()) {
+        let mut message = match (response.code(), response.message()) {
             (Some(_), _) => format!("WeChat Pay answered {status}"),
             _ => format!(
                 "WeChat Pay answered {status} with a body that is not a WeChat Pay error: {}",
                 preview(response.body())
             ),
+        };
+        if status.is_server_error() {
+            message.push_str(
+                "; the request reached WeChat Pay, which may or may not have processed it: \
+                 query it before sending it again (or send it again with the same merchant \
+                 order number, which WeChat Pay deduplicates)",
+            );
         }
+        message
     } else {
         format!("WeChat Pay answered {status}, which is not a success; redirects are not followed")
     };

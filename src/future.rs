@@ -1,14 +1,21 @@
 //! [`ResponseFuture`]: the one place that reads the clock, draws nonces and hands a signed
-//! request to the transport, and [`Shared`], what every chain of a client shares. Its child
-//! [`refresh`] downloads and refreshes the platform keys in automatic mode.
+//! request to the transport, and [`Shared`], what every chain of a client shares. Its
+//! children: [`exchange`] (the tries of one request: retries and the backup domain),
+//! [`failover`] (the route between the primary and the backup), [`refresh`] (the platform
+//! keys of automatic mode) and [`trace`] (what a request tells `tracing`).
 
+mod answer;
+pub(crate) mod exchange;
+pub(crate) mod failover;
 pub(crate) mod refresh;
+pub(crate) mod trace;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -16,49 +23,65 @@ use http::Method;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::crypto::Verified;
-use crate::error::{Error, ErrorKind, Result, Verification};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::protocol::Api;
-use crate::request::{self, Check, Prepared};
+use crate::request::Prepared;
 use crate::response::Response;
 use crate::runtime::RuntimeThread;
-use crate::toolkit;
 use crate::transport::{
-    ConnectTimeout, MaxResponseSize, MutualTls, ReadTimeout, SignedAnswer, Transport,
+    ConnectTimeout, HttpsTransport, MaxResponseSize, MutualTls, ReadTimeout, SignedAnswer,
+    Transport,
 };
-use crate::v3::verify::HEADER_SERIAL;
+use answer::{AfterRefresh, Next, checked, deliver, verify_again};
+use exchange::Exchanged;
+use failover::FailoverShell;
 use refresh::Refresher;
+use trace::Trace;
 
 /// What every chain of a client shares: the checked configuration, the transport, the
-/// runtime thread behind blocking calls, and (automatic mode) what keeps the platform keys
-/// current.
+/// process's runtime thread behind blocking calls, the route to the backup domain, and
+/// (automatic mode) what keeps the platform keys current.
 pub(crate) struct Shared {
     pub config: Config,
     pub transport: Arc<dyn Transport>,
-    runtime: OnceLock<std::result::Result<RuntimeThread, String>>,
+    /// The default transport, when it is the one in use (it knows the proxies).
+    pub https: Option<HttpsTransport>,
+    runtime: OnceLock<std::result::Result<Arc<RuntimeThread>, String>>,
     pub refresher: Option<Refresher>,
+    pub failover: Option<Arc<FailoverShell>>,
 }
 
 impl Shared {
     pub(crate) fn new(
         config: Config,
         transport: Arc<dyn Transport>,
+        https: Option<HttpsTransport>,
         refresher: Option<Refresher>,
     ) -> Self {
+        let failover = config.backup_base_uri.clone().map(|backup| {
+            Arc::new(FailoverShell::new(
+                config.failover,
+                config.base_uri.clone(),
+                backup,
+            ))
+        });
         Self {
             config,
             transport,
+            https,
             runtime: OnceLock::new(),
             refresher,
+            failover,
         }
     }
 
-    /// The runtime thread, started at the first request that needs it.
+    /// The process's runtime thread, taken at the first request that needs it.
     pub(crate) fn runtime(&self) -> Result<&RuntimeThread> {
         self.runtime
-            .get_or_init(|| RuntimeThread::start().map_err(|e| e.to_string()))
+            .get_or_init(|| RuntimeThread::shared().map_err(|e| e.to_string()))
             .as_ref()
+            .map(|runtime| &**runtime)
             .map_err(|message| Error::new(ErrorKind::Transport, message.clone()))
     }
 }
@@ -83,18 +106,19 @@ pub(crate) fn wire_request(prepared: Prepared) -> http::Request<Bytes> {
     request
 }
 
-/// Sends `request` with `transport`, within `timeout` when there is one. Runs inside a tokio
-/// runtime.
+/// Sends `request` with `transport`, within `remaining` when there is a limit (`total` is
+/// the request's whole limit, for the error). Runs inside a tokio runtime.
 pub(crate) async fn send(
     transport: Arc<dyn Transport>,
     request: http::Request<Bytes>,
-    timeout: Option<std::time::Duration>,
+    remaining: Option<Duration>,
+    total: Option<Duration>,
 ) -> Result<http::Response<Bytes>> {
     let sending = transport.send(request);
-    match timeout {
+    match remaining {
         Some(limit) => tokio::time::timeout(limit, sending)
             .await
-            .unwrap_or_else(|_| Err(timed_out(limit))),
+            .unwrap_or_else(|_| Err(timed_out(total.unwrap_or(limit)))),
         None => sending.await,
     }
 }
@@ -111,17 +135,17 @@ pub struct ResponseFuture {
 pub(crate) enum Placement {
     /// On the tokio runtime polling the future, if there is one, else the runtime thread.
     Caller,
-    /// On the client's runtime thread.
+    /// On the process's runtime thread.
     #[cfg(feature = "blocking")]
     RuntimeThread,
 }
 
-/// The answer being awaited.
-enum Answer {
+/// Work being awaited.
+enum Answer<T> {
     /// Polled by this future, on the caller's runtime.
-    Inline(BoxFuture<'static, Result<http::Response<Bytes>>>),
-    /// Running on the client's runtime thread.
-    Remote(JoinHandle<Result<http::Response<Bytes>>>),
+    Inline(BoxFuture<'static, T>),
+    /// Running on the runtime thread (or a blocking pool).
+    Remote(JoinHandle<T>),
 }
 
 // The plan is kept inline: a future is moved once, into place, and boxing it would add an
@@ -133,8 +157,9 @@ enum State {
         method: Method,
         plan: Plan,
         placement: Placement,
+        trace: Trace,
     },
-    Failed(Error),
+    Failed(Error, Trace),
     /// Automatic mode: waiting for the first download of the platform certificates.
     Seeding {
         shared: Arc<Shared>,
@@ -142,19 +167,27 @@ enum State {
         plan: Plan,
         placement: Placement,
         seed: BoxFuture<'static, Result<()>>,
+        trace: Trace,
     },
     Sending {
         shared: Arc<Shared>,
-        check: Check,
-        answer: Answer,
+        placement: Placement,
+        answer: Answer<Result<Exchanged>>,
+        trace: Trace,
     },
     /// Automatic mode: the answer named an unknown serial; waiting for a refresh before
     /// verifying it once more.
     Refreshing {
         shared: Arc<Shared>,
-        check: Check,
-        error: Error,
+        placement: Placement,
+        after: AfterRefresh,
         refresh: BoxFuture<'static, Result<()>>,
+        trace: Trace,
+    },
+    /// Writing a verified body into the request's sink.
+    Sinking {
+        answer: Answer<Result<Response>>,
+        trace: Trace,
     },
     Done,
 }
@@ -166,6 +199,7 @@ impl ResponseFuture {
         method: Method,
         plan: Result<Plan>,
         placement: Placement,
+        trace: Trace,
     ) -> Self {
         let state = match plan {
             Ok(plan) => State::Start {
@@ -173,99 +207,62 @@ impl ResponseFuture {
                 method,
                 plan,
                 placement,
+                trace,
             },
-            Err(error) => State::Failed(error),
+            Err(error) => State::Failed(error, trace),
         };
         Self { state }
     }
 
+    /// Signs the first try here (the caller's thread) and starts the tries where `placement`
+    /// says.
     fn start(
         shared: Arc<Shared>,
         method: Method,
-        plan: &Plan,
+        plan: Plan,
         placement: Placement,
+        trace: Trace,
     ) -> Result<State> {
-        let nonce = toolkit::nonce(32)?;
-        let prepared =
-            request::prepare(&shared.config, method, plan, toolkit::timestamp(), &nonce)?;
-        let timeout = prepared.timeout;
-        let check = prepared.check.clone();
-        let request = wire_request(prepared);
-        let sending: BoxFuture<'static, _> =
-            Box::pin(send(shared.transport.clone(), request, timeout));
-        let in_tokio = tokio::runtime::Handle::try_current().is_ok();
-        let answer = if placement == Placement::Caller && in_tokio {
-            Answer::Inline(sending)
-        } else {
-            Answer::Remote(shared.runtime()?.spawn(sending))
-        };
+        let first = exchange::first(&shared, &method, &plan)?;
+        let exchanging = trace.instrument(exchange::exchange(
+            shared.clone(),
+            method,
+            plan,
+            first,
+            trace.clone(),
+        ));
+        let answer = placed(&shared, placement, Box::pin(exchanging))?;
         Ok(State::Sending {
             shared,
-            check,
+            placement,
             answer,
+            trace,
         })
     }
 }
 
-/// Counts which key verified `response`.
-fn counted(shared: &Shared, response: Response, now: u64) -> Response {
-    if let Some(id) = response.verified_by().key_id() {
-        shared
-            .config
-            .platform_keys
-            .record(id, Verified::Answer, now);
-    }
-    response
-}
-
-/// The serial of an answer refused as [`Verification::UnknownSerial`].
-fn unknown_serial(error: &Error) -> Option<&str> {
-    if error.kind() != ErrorKind::Verification(Verification::UnknownSerial) {
-        return None;
-    }
-    error
-        .response()?
-        .headers()
-        .get(HEADER_SERIAL)?
-        .to_str()
-        .ok()
-}
-
-/// Verifies the answer behind `error` once more, with the keys as they are after a refresh.
-fn verify_again(
+/// Runs `work` on the caller's tokio runtime when `placement` allows and there is one, else
+/// on the runtime thread.
+fn placed<T: Send + 'static>(
     shared: &Shared,
-    check: &Check,
-    error: Error,
-    refreshed: Result<()>,
-) -> Result<Response> {
-    let Some(answer) = error.response() else {
-        return Err(error);
-    };
-    let mut response = http::Response::new(answer.body().clone());
-    *response.status_mut() = answer.status();
-    *response.headers_mut() = answer.headers().clone();
-    let now = toolkit::timestamp();
-    match request::finish(&shared.config, check, response, now) {
-        Ok(response) => Ok(counted(shared, response, now)),
-        Err(again) => Err(match refreshed {
-            Ok(()) => again.with_note(
-                "; the platform certificates were refreshed (at most once a minute for unknown \
-                 serials) and do not include it: the answer is not from WeChat Pay, or the \
-                 key is missing from the configuration",
-            ),
-            Err(failed) => again.with_note(format!(
-                "; refreshing the platform certificates first failed: {failed}"
-            )),
-        }),
-    }
+    placement: Placement,
+    work: BoxFuture<'static, T>,
+) -> Result<Answer<T>> {
+    let in_tokio = tokio::runtime::Handle::try_current().is_ok();
+    Ok(if placement == Placement::Caller && in_tokio {
+        Answer::Inline(work)
+    } else {
+        Answer::Remote(shared.runtime()?.spawn(work))
+    })
 }
 
-fn timed_out(limit: std::time::Duration) -> Error {
+fn timed_out(limit: Duration) -> Error {
     Error::new(
         ErrorKind::Timeout,
         format!(
-            "no answer within {limit:?}; WeChat Pay may still have processed the request, so \
-             retry with the same merchant order number (it deduplicates) or query it first"
+            "no answer within {limit:?} (the request's timeout, over all its tries); WeChat Pay \
+             may still have processed the request, so retry with the same merchant order number \
+             (it deduplicates) or query it first"
         ),
     )
 }
@@ -276,30 +273,32 @@ impl Future for ResponseFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         loop {
-            match std::mem::replace(&mut this.state, State::Done) {
+            let (state, done) = match std::mem::replace(&mut this.state, State::Done) {
                 State::Start {
                     shared,
                     method,
                     plan,
                     placement,
+                    trace,
                 } => {
                     let seed = match plan.api {
                         Api::V3 => refresh::seed(&shared),
                         Api::V2 => None,
                     };
-                    this.state = match seed {
-                        Some(seed) => State::Seeding {
-                            shared,
-                            method,
-                            plan,
-                            placement,
-                            seed,
-                        },
-                        None => match ResponseFuture::start(shared, method, &plan, placement) {
-                            Ok(sending) => sending,
-                            Err(error) => return Poll::Ready(Err(error)),
-                        },
-                    };
+                    match seed {
+                        Some(seed) => (
+                            State::Seeding {
+                                shared,
+                                method,
+                                plan,
+                                placement,
+                                seed,
+                                trace,
+                            },
+                            None,
+                        ),
+                        None => started(shared, method, plan, placement, trace),
+                    }
                 }
                 State::Seeding {
                     shared,
@@ -307,6 +306,7 @@ impl Future for ResponseFuture {
                     plan,
                     placement,
                     mut seed,
+                    trace,
                 } => {
                     let Poll::Ready(seeded) = seed.as_mut().poll(cx) else {
                         this.state = State::Seeding {
@@ -315,92 +315,130 @@ impl Future for ResponseFuture {
                             plan,
                             placement,
                             seed,
+                            trace,
                         };
                         return Poll::Pending;
                     };
                     // A failed download is only fatal without any key to verify with.
-                    if let Err(error) = seeded
-                        && shared.config.platform_keys.snapshot().is_empty()
-                    {
-                        return Poll::Ready(Err(error));
-                    }
-                    match ResponseFuture::start(shared, method, &plan, placement) {
-                        Ok(sending) => this.state = sending,
-                        Err(error) => return Poll::Ready(Err(error)),
+                    match seeded {
+                        Err(error) if shared.config.platform_keys.snapshot().is_empty() => {
+                            (State::Done, Some((Err(error), trace)))
+                        }
+                        _ => started(shared, method, plan, placement, trace),
                     }
                 }
-                State::Failed(error) => return Poll::Ready(Err(error)),
+                State::Failed(error, trace) => (State::Done, Some((Err(error), trace))),
                 State::Sending {
                     shared,
-                    check,
+                    placement,
                     mut answer,
+                    trace,
                 } => {
                     let Poll::Ready(answered) = answer.poll(cx) else {
                         this.state = State::Sending {
                             shared,
-                            check,
+                            placement,
                             answer,
+                            trace,
                         };
                         return Poll::Pending;
                     };
-                    let now = toolkit::timestamp();
-                    let checked = answered.and_then(|response| {
-                        request::finish(&shared.config, &check, response, now)
-                    });
-                    let error = match checked {
-                        Ok(response) => return Poll::Ready(Ok(counted(&shared, response, now))),
-                        Err(error) => error,
-                    };
-                    let refresh = unknown_serial(&error)
-                        .and_then(|serial| refresh::after_unknown_serial(&shared, serial));
-                    match refresh {
-                        Some(refresh) => {
-                            this.state = State::Refreshing {
-                                shared,
-                                check,
-                                error,
-                                refresh,
+                    match answered {
+                        Err(error) => (State::Done, Some((Err(error), trace))),
+                        Ok(exchanged) => {
+                            match checked(shared, placement, exchanged, trace.clone()) {
+                                Next::Wait(next) => (next, None),
+                                Next::Done(result) => (State::Done, Some((result, trace))),
                             }
                         }
-                        None => return Poll::Ready(Err(error)),
                     }
                 }
                 State::Refreshing {
                     shared,
-                    check,
-                    error,
+                    placement,
+                    after,
                     mut refresh,
+                    trace,
                 } => {
                     let Poll::Ready(refreshed) = refresh.as_mut().poll(cx) else {
                         this.state = State::Refreshing {
                             shared,
-                            check,
-                            error,
+                            placement,
+                            after,
                             refresh,
+                            trace,
                         };
                         return Poll::Pending;
                     };
-                    return Poll::Ready(verify_again(&shared, &check, error, refreshed));
+                    let AfterRefresh {
+                        check,
+                        error,
+                        streamed,
+                        delivery,
+                    } = after;
+                    match verify_again(&shared, &check, error, refreshed) {
+                        Err(error) => (State::Done, Some((Err(error), trace))),
+                        Ok(response) => {
+                            let delivered = deliver(
+                                &shared,
+                                placement,
+                                response,
+                                streamed,
+                                delivery,
+                                trace.clone(),
+                            );
+                            match delivered {
+                                Next::Wait(next) => (next, None),
+                                Next::Done(result) => (State::Done, Some((result, trace))),
+                            }
+                        }
+                    }
+                }
+                State::Sinking { mut answer, trace } => {
+                    let Poll::Ready(written) = answer.poll(cx) else {
+                        this.state = State::Sinking { answer, trace };
+                        return Poll::Pending;
+                    };
+                    (State::Done, Some((written, trace)))
                 }
                 State::Done => {
                     return Poll::Ready(Err(Error::invalid(
                         "this ResponseFuture already completed; send the request again",
                     )));
                 }
+            };
+            this.state = state;
+            if let Some((result, trace)) = done {
+                trace::finished(&trace, &result);
+                return Poll::Ready(result);
             }
         }
     }
 }
 
-impl Answer {
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<http::Response<Bytes>>> {
+/// The state after the first try started, or the error that kept it from starting.
+fn started(
+    shared: Arc<Shared>,
+    method: Method,
+    plan: Plan,
+    placement: Placement,
+    trace: Trace,
+) -> (State, Option<(Result<Response>, Trace)>) {
+    match ResponseFuture::start(shared, method, plan, placement, trace.clone()) {
+        Ok(sending) => (sending, None),
+        Err(error) => (State::Done, Some((Err(error), trace))),
+    }
+}
+
+impl<T> Answer<Result<T>> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         match self {
-            Answer::Inline(sending) => sending.as_mut().poll(cx),
+            Answer::Inline(work) => work.as_mut().poll(cx),
             Answer::Remote(handle) => Pin::new(handle).poll(cx).map(|joined| {
                 joined.unwrap_or_else(|join_error| {
                     Err(Error::new(
                         ErrorKind::Transport,
-                        "the client's runtime stopped before the answer arrived",
+                        "the runtime stopped before the answer arrived",
                     )
                     .with_source(join_error))
                 })
@@ -424,10 +462,11 @@ impl Drop for ResponseFuture {
 impl fmt::Debug for ResponseFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Start { .. } | State::Failed(_) => "not started",
+            State::Start { .. } | State::Failed(..) => "not started",
             State::Seeding { .. } => "downloading the platform certificates",
             State::Refreshing { .. } => "refreshing the platform certificates",
             State::Sending { .. } => "sending",
+            State::Sinking { .. } => "writing the answer into its sink",
             State::Done => "done",
         };
         f.debug_struct("ResponseFuture")

@@ -3,9 +3,9 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML. None of
-// these modules imports the client, the chains, the request future, the runtime, the
-// transport or the mock.
+// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML, and the
+// retry and failover rules (resilience). None of these modules imports the client, the
+// chains, the request future, the runtime, the transport or the mock.
 pub mod config;
 pub mod crypto;
 pub mod endpoints;
@@ -18,6 +18,7 @@ mod options;
 mod plan;
 mod protocol;
 mod request;
+pub mod resilience;
 mod response;
 mod template;
 mod time;
@@ -42,14 +43,14 @@ mod runtime;
 pub mod transport;
 
 pub use chain::Chain;
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, NetworkStatus};
 pub use crypto::{Certificate, PrivateKey, PublicKey, Signer};
 pub use error::{Error, ErrorKind, ErrorResponse, Result, Verification};
 pub use future::ResponseFuture;
 pub use keystore::{FileKeyStore, KeyStore};
 pub use media::Media;
 pub use options::Options;
-pub use response::{Response, VerifiedBy};
+pub use response::{Response, Streamed, VerifiedBy};
 pub use v3::certificates::PlatformCertificate;
 pub use v3::notify::Notification;
 pub use v3::{bill, notify, paysign};

@@ -13,16 +13,22 @@
 //! | `xml` | APIv2: the fields of the XML body (or of the query for `GET`) |
 //! | `security` | APIv2: `true` sends the request over mutual TLS with the merchant certificate |
 //! | `nonceless` | APIv2: present and not `null` → no `nonce_str` is added |
+//! | `retry` | `true`: this call is safe to send again after it may have reached WeChat Pay (see [`Options::retry`]); `GET` always is |
+//! | `sink` | a file path: the answer's body is streamed into that file instead of being kept in memory (see [`Options::sink`]) |
 //!
 //! The options are decoded once, before anything is signed or sent. A key that is neither a
 //! variable of the path nor one of the options above is an
 //! [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) error that names it and
 //! the nearest known name (`jsno` → did you mean `json`?). Guzzle's other request options
 //! (`debug`, `verify`, `proxy`, `handler`, `http_errors`, …) are refused with a sentence that
-//! says what to do instead. A key can be both a path variable and an option, exactly as in
+//! says what to do instead (a proxy is set for the whole client:
+//! [`ClientBuilder::proxy`](crate::ClientBuilder::proxy)). A key can be both a path variable and an option, exactly as in
 //! PHP.
 
 use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -55,7 +61,27 @@ pub struct Options {
     pub(crate) map: Map<String, Value>,
     pub(crate) body: Option<Bytes>,
     pub(crate) media: Option<Media>,
+    pub(crate) sink: Option<Sink>,
+    pub(crate) digest: Option<(String, String)>,
     pub(crate) not_an_object: Option<&'static str>,
+}
+
+/// Where the body of a streamed answer goes ([`Options::sink`], [`Options::sink_to`]).
+#[derive(Clone)]
+pub(crate) enum Sink {
+    /// A file, written under a temporary name beside it and renamed when complete.
+    Path(PathBuf),
+    /// A writer of the caller's, taken by the one request that uses it.
+    Writer(Arc<Mutex<Option<Box<dyn Write + Send>>>>),
+}
+
+impl fmt::Debug for Sink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sink::Path(path) => f.debug_tuple("Path").field(path).finish(),
+            Sink::Writer(_) => f.write_str("Writer"),
+        }
+    }
 }
 
 impl Options {
@@ -141,6 +167,65 @@ impl Options {
         self
     }
 
+    /// Marks this call safe to send again after it may have reached WeChat Pay (the option
+    /// `"retry": true`): after a timeout, a reset or a `500`/`502`/`503`/`504` answer it is
+    /// signed afresh and sent again, like a `GET`, within the client's
+    /// [`RetryPolicy`](crate::resilience::RetryPolicy). Without it, a `POST`, `PUT`, `PATCH` or
+    /// `DELETE` is only sent again when nothing of it was sent.
+    ///
+    /// Mark a call only when sending it twice does no harm. WeChat Pay deduplicates by the
+    /// merchant's own numbers: a payment order sent again with the same `out_trade_no`
+    /// answers as the first did (or `ORDERPAID` / `INVALID_REQUEST` when it already
+    /// progressed), a refund sent again with the same `out_refund_no` refunds once, a
+    /// transfer batch with the same `out_batch_no` is made once. A call without such a
+    /// number (a new number drawn for each try) must not be marked.
+    pub fn retry(self) -> Self {
+        self.var("retry", true)
+    }
+
+    /// Streams the answer's body into the file at `path` instead of keeping it in memory (the
+    /// PHP SDK's `sink` option, also given as `"sink": "/path/to/file"`), for bills and other
+    /// downloads of any size: not bounded by
+    /// [`max_response_size`](crate::ClientBuilder::max_response_size), in constant memory.
+    ///
+    /// The file is written under a temporary name beside `path` and renamed to `path` only
+    /// when the download is complete (and its digest matches, with
+    /// [`Options::expect_digest`]), so `path` never holds a partial or wrong file; an existing
+    /// file there is replaced. The [`Response`](crate::Response) then has an empty body and
+    /// says where the body went ([`Response::streamed`](crate::Response::streamed)).
+    ///
+    /// Only the downloads WeChat Pay does not sign stream as they arrive
+    /// ([`v3::verify::is_unsigned_download`](crate::v3::verify::is_unsigned_download), the
+    /// APIv2 [`NO_SIGNATURE_PATHS`](crate::v2::NO_SIGNATURE_PATHS)). A signed answer is
+    /// verified first, which needs its whole body (up to `max_response_size`), and written to
+    /// the sink after it verified; an answer that fails is never written. Error answers are
+    /// never written either. A streamed download is not sent again once bytes reached the
+    /// sink.
+    pub fn sink(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sink = Some(Sink::Path(path.into()));
+        self
+    }
+
+    /// Streams the answer's body into `writer` (see [`Options::sink`]); it is written from
+    /// the client's blocking pool as the body arrives, then flushed. Unlike a file path, a
+    /// writer sees the bytes before the end: when the request fails (or the digest of
+    /// [`Options::expect_digest`] does not match) discard what it received.
+    pub fn sink_to(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.sink = Some(Sink::Writer(Arc::new(Mutex::new(Some(Box::new(writer))))));
+        self
+    }
+
+    /// With [`Options::sink`] or [`Options::sink_to`]: checks the streamed body against the
+    /// `hash_type` (`SHA1`, `SHA256`) and `hash_value` the bill-apply call gave, as it
+    /// streams (a gzip bill is decompressed as it is digested, like
+    /// [`bill::check`](crate::bill::check)). A mismatch is an
+    /// [`ErrorKind::Verification`](crate::ErrorKind::Verification) error, and a file sink
+    /// is then not written.
+    pub fn expect_digest(mut self, hash_type: &str, hash_value: &str) -> Self {
+        self.digest = Some((hash_type.to_owned(), hash_value.to_owned()));
+        self
+    }
+
     /// The top-level options as a JSON object (path variables, `json`, `query`, …).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.map
@@ -182,6 +267,12 @@ impl fmt::Debug for Options {
         }
         if let Some(media) = &self.media {
             out.entry(&"(media)", media);
+        }
+        if let Some(sink) = &self.sink {
+            out.entry(&"(sink)", sink);
+        }
+        if let Some((hash_type, _)) = &self.digest {
+            out.entry(&"(expect_digest)", hash_type);
         }
         if let Some(what) = self.not_an_object {
             out.entry(&"(not an object)", &what);

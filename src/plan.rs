@@ -12,13 +12,13 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::media::Media;
-use crate::options::Options;
+use crate::options::{Options, Sink};
 use crate::protocol::{self, Api};
 use crate::template;
 use crate::uri::{BaseUri, build_query};
 
 /// The options this SDK understands, in the order the suggestions prefer them.
-pub(crate) const OPTION_NAMES: [&str; 10] = [
+pub(crate) const OPTION_NAMES: [&str; 12] = [
     "json",
     "query",
     "headers",
@@ -29,10 +29,12 @@ pub(crate) const OPTION_NAMES: [&str; 10] = [
     "xml",
     "security",
     "nonceless",
+    "retry",
+    "sink",
 ];
 
 /// Guzzle request options that have no meaning here, and what to do instead.
-const REFUSED_GUZZLE_OPTIONS: [(&str, &str); 24] = [
+const REFUSED_GUZZLE_OPTIONS: [(&str, &str); 23] = [
     (
         "allow_redirects",
         "WeChat Pay never redirects, and redirects are never followed: a 3xx answer is an error",
@@ -88,23 +90,23 @@ const REFUSED_GUZZLE_OPTIONS: [(&str, &str); 24] = [
     ("progress", "time the call yourself"),
     (
         "proxy",
-        "set the proxy for the whole client on its transport (ClientBuilder::transport), not \
-         per request",
+        "set the proxy for the whole client with ClientBuilder::proxy (HTTPS_PROXY, HTTP_PROXY, \
+         ALL_PROXY and NO_PROXY are honoured by default), not per request",
     ),
     (
         "read_timeout",
         "use `timeout`, which bounds the whole request",
     ),
     (
-        "sink",
-        "read the answer with Response::bytes and write it where you need it",
-    ),
-    (
         "ssl_key",
         "set the merchant key with ClientBuilder::merchant_identity and send the APIv2 call \
          with `security: true`",
     ),
-    ("stream", "answers are read whole"),
+    (
+        "stream",
+        "answers are read whole; stream a download into a file or a writer with the `sink` \
+         option (Options::sink, Options::sink_to)",
+    ),
     (
         "synchronous",
         "call the blocking verbs (`post`) or await the async ones (`post_async`)",
@@ -137,6 +139,12 @@ pub(crate) struct Plan {
     pub security: bool,
     /// APIv2 `nonceless`: no `nonce_str` is added.
     pub nonceless: bool,
+    /// `retry: true`: safe to send again after it may have reached WeChat Pay.
+    pub retry: bool,
+    /// `sink`: where the answer's body goes instead of memory.
+    pub sink: Option<Sink>,
+    /// The `hash_type` and `hash_value` the body must have.
+    pub digest: Option<(String, String)>,
 }
 
 /// What a request carries as its body.
@@ -192,6 +200,9 @@ impl Plan {
             connect_timeout: None,
             security: false,
             nonceless: false,
+            retry: false,
+            sink: None,
+            digest: None,
         };
         plan.decode_body(options)?;
         plan.query = match given(map, "query") {
@@ -217,7 +228,48 @@ impl Plan {
             .map(|v| seconds("connect_timeout", v))
             .transpose()?;
         plan.decode_v2_flags(map)?;
+        plan.decode_delivery(options)?;
         Ok(plan)
+    }
+
+    /// `retry`, `sink` and the expected digest.
+    fn decode_delivery(&mut self, options: &Options) -> Result<()> {
+        let map = &options.map;
+        self.retry = match given(map, "retry") {
+            None => false,
+            Some(Value::Bool(on)) => *on,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "the `retry` option must be `true` (safe to send again: see Options::retry) \
+                     or `false`, not {other}"
+                )));
+            }
+        };
+        self.sink = match (&options.sink, given(map, "sink")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "give the `sink` option or Options::sink / Options::sink_to, not both",
+                ));
+            }
+            (Some(sink), None) => Some(sink.clone()),
+            (None, None) => None,
+            (None, Some(Value::String(path))) if !path.trim().is_empty() => {
+                Some(Sink::Path(path.into()))
+            }
+            (None, Some(other)) => {
+                return Err(Error::invalid(format!(
+                    "the `sink` option must be the path of the file to stream the answer into, \
+                     like \"/var/bills/2019-06-11.csv\", not {other} (use Options::sink_to for a \
+                     writer)"
+                )));
+            }
+        };
+        if let Some((hash_type, hash_value)) = &options.digest {
+            // Checked now, so that a wrong hash type fails before anything is sent.
+            crate::v3::bill::Checker::new(hash_type, hash_value)?;
+            self.digest = Some((hash_type.clone(), hash_value.clone()));
+        }
+        Ok(())
     }
 
     fn decode_body(&mut self, options: &Options) -> Result<()> {
@@ -370,7 +422,7 @@ fn refused_header(name: &str) -> Option<&'static str> {
         return Some("the SDK signs every APIv3 request and sets `Authorization` itself");
     }
     if name.starts_with("proxy-") {
-        return Some("proxies are the transport's business (ClientBuilder::transport)");
+        return Some("proxies are set for the whole client (ClientBuilder::proxy)");
     }
     REFUSED_HEADERS
         .contains(&name)

@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::protocol::{self, Api};
 use crate::response::{Response, Truncated};
-use crate::uri::{Destination, check_secure_origin};
+use crate::uri::{BaseUri, Destination, check_secure_origin};
 use crate::{v2, v3};
 
 /// A request ready to send, and what the sender and the answer check need.
@@ -53,6 +53,23 @@ pub(crate) fn prepare(
     nonce: &str,
 ) -> Result<Prepared> {
     let base = plan.base_uri.as_ref().unwrap_or(&config.base_uri);
+    prepare_at(config, base, method, plan, timestamp, nonce)
+}
+
+/// [`prepare`] against `base` instead of the plan's or the client's base URI: a try sent to
+/// the backup domain.
+///
+/// # Errors
+///
+/// As [`prepare`].
+pub(crate) fn prepare_at(
+    config: &Config,
+    base: &BaseUri,
+    method: Method,
+    plan: &Plan,
+    timestamp: u64,
+    nonce: &str,
+) -> Result<Prepared> {
     let destination = Destination::resolve(base, &plan.path, plan.query.as_deref())?;
     if !config.allow_http {
         check_secure_origin(&destination.origin)?;
@@ -80,6 +97,17 @@ impl Check {
     /// downloads.
     pub(crate) fn needs_signed_answer(&self) -> bool {
         self.api == Api::V3 && !v3::verify::is_unsigned_download(&self.path)
+    }
+
+    /// Whether a success answer may be streamed into a sink as it arrives, unverified: the
+    /// downloads WeChat Pay does not sign (APIv3 bills, images, …; the APIv2
+    /// [`NO_SIGNATURE_PATHS`](crate::v2::NO_SIGNATURE_PATHS)). Any other answer must be
+    /// verified whole first.
+    pub(crate) fn may_stream(&self) -> bool {
+        match self.api {
+            Api::V3 => v3::verify::is_unsigned_download(&self.path),
+            Api::V2 => v2::is_unsigned_path(&self.path),
+        }
     }
 }
 

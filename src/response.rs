@@ -80,6 +80,20 @@ pub struct Truncated {
     pub kept: usize,
 }
 
+/// Where the body of an answer went instead of memory: the `sink` of the request
+/// ([`Options::sink`](crate::Options::sink), [`Options::sink_to`](crate::Options::sink_to)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Streamed {
+    /// How many bytes were written.
+    pub bytes: u64,
+    /// The file they went to; `None` for a writer.
+    pub path: Option<std::path::PathBuf>,
+    /// Whether the digest of [`Options::expect_digest`](crate::Options::expect_digest) was
+    /// checked (and matched: a mismatch is an error).
+    pub digest_checked: bool,
+}
+
 /// A successful answer from WeChat Pay, already verified (see [`Response::verified_by`]).
 ///
 /// Its `Debug` output shows the status, the header names, the body's size and what verified
@@ -90,6 +104,7 @@ pub struct Response {
     headers: HeaderMap,
     body: Bytes,
     verified_by: VerifiedBy,
+    streamed: Option<Streamed>,
 }
 
 impl fmt::Debug for Response {
@@ -99,6 +114,7 @@ impl fmt::Debug for Response {
             .field("headers", &HeaderNames(&self.headers))
             .field("body", &Size(self.body.len()))
             .field("verified_by", &self.verified_by)
+            .field("streamed", &self.streamed)
             .finish()
     }
 }
@@ -115,7 +131,29 @@ impl Response {
             headers,
             body,
             verified_by,
+            streamed: None,
         }
+    }
+
+    /// This answer, its body gone into a sink.
+    pub(crate) fn into_streamed(mut self, streamed: Streamed) -> Self {
+        self.body = Bytes::new();
+        self.streamed = Some(streamed);
+        self
+    }
+
+    /// For a request with a `sink`: where the body went and how many bytes (the body here is
+    /// then empty). `None` when the body is in memory.
+    pub fn streamed(&self) -> Option<&Streamed> {
+        self.streamed.as_ref()
+    }
+
+    /// The `Request-ID` header WeChat Pay names each answer with (support asks for it).
+    pub fn request_id(&self) -> Option<&str> {
+        self.headers
+            .get(crate::error::HEADER_REQUEST_ID)?
+            .to_str()
+            .ok()
     }
 
     /// The HTTP status (`200`, `202`, `204`, …).

@@ -275,6 +275,16 @@ impl BaseUri {
         })
     }
 
+    /// `scheme://authority`, without a trailing slash.
+    pub(crate) fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The whole base URI, `scheme://authority/path`.
+    pub(crate) fn to_uri_string(&self) -> String {
+        format!("{}{}", self.origin, self.path)
+    }
+
     /// Refuses plain `http://` unless the host is this machine (see [`is_secure_origin`]).
     pub(crate) fn check_secure(&self) -> Result<()> {
         check_secure_origin(&self.origin)

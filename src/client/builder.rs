@@ -9,8 +9,9 @@ use zeroize::Zeroizing;
 
 use super::Client;
 use crate::config::{
-    AnswerLimits, ApiV2Key, ApiV3Key, Config, DEFAULT_BASE_URI,
-    DEFAULT_CERTIFICATE_REFRESH_INTERVAL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+    AnswerLimits, ApiV2Key, ApiV3Key, Config, DEFAULT_BACKUP_BASE_URI, DEFAULT_BASE_URI,
+    DEFAULT_CERTIFICATE_REFRESH_INTERVAL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
     header_safe_field,
 };
 #[cfg(doc)]
@@ -20,8 +21,9 @@ use crate::error::{Error, Result};
 use crate::future::Shared;
 use crate::future::refresh::Refresher;
 use crate::keystore::KeyStore;
+use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::transport::{
-    HttpsTransport, TlsIdentity, Transport, TransportSettings, certificates_from_pem,
+    HttpsTransport, ProxySetting, TlsIdentity, Transport, TransportSettings, certificates_from_pem,
 };
 use crate::uri::BaseUri;
 
@@ -47,6 +49,13 @@ pub struct ClientBuilder {
     auto_certificates: bool,
     certificate_refresh_interval: Option<Duration>,
     key_store: Option<Arc<dyn KeyStore>>,
+    /// `Some(None)`: `no_backup()`.
+    backup_base_uri: Option<Option<String>>,
+    retry: Option<RetryPolicy>,
+    failover: Option<FailoverPolicy>,
+    proxy: ProxySetting,
+    pool_idle_timeout: Option<Duration>,
+    max_connections_per_host: Option<usize>,
 }
 
 impl ClientBuilder {
@@ -145,9 +154,86 @@ impl ClientBuilder {
         self
     }
 
-    /// The time allowed for a whole request ([`DEFAULT_TIMEOUT`] unless set); the `timeout`
-    /// option overrides it per request. The [`read_timeout`](Self::read_timeout) applies
-    /// too.
+    /// Where requests of the base URI go when it cannot be reached: WeChat Pay's backup
+    /// domain. With the default base URI the backup is [`DEFAULT_BACKUP_BASE_URI`]
+    /// (`https://api2.mch.weixin.qq.com/`); with another base URI there is none unless set
+    /// here.
+    ///
+    /// A request whose connection to the base URI fails (DNS, refused, TLS handshake, connect
+    /// timeout: nothing was sent) goes to the backup at once, signed afresh. After
+    /// [`FailoverPolicy::after`] such failures in a row every request goes to the backup, and
+    /// the base URI is probed in the background (a TCP and TLS handshake, no request) every
+    /// [`FailoverPolicy::probe_interval`] until it answers; requests then go back to it. A
+    /// request with a `base_uri` option of its own (Hong Kong, global) keeps its host.
+    pub fn backup_base_uri(mut self, uri: &str) -> Self {
+        self.backup_base_uri = Some(Some(uri.to_owned()));
+        self
+    }
+
+    /// No backup domain, even with the default base URI.
+    pub fn no_backup(mut self) -> Self {
+        self.backup_base_uri = Some(None);
+        self
+    }
+
+    /// When to move every request to the backup domain and how often to probe the base URI
+    /// meanwhile ([`FailoverPolicy::default`]: after 3 connection failures in a row, a probe
+    /// every 30 s).
+    pub fn failover_policy(mut self, policy: FailoverPolicy) -> Self {
+        self.failover = Some(policy);
+        self
+    }
+
+    /// How often requests are sent again and how long the client waits in between
+    /// ([`RetryPolicy::default`]: 3 tries, waits from 200 ms doubling up to 2 s, with jitter).
+    /// Which requests qualify never changes: one that provably was not sent, any `GET`, and
+    /// calls marked safe with [`Options::retry`](crate::Options::retry); see
+    /// [`resilience`](crate::resilience). [`RetryPolicy::none`] sends each request once.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Sends every request through the proxy at `uri`, `http://[user:password@]host:port`,
+    /// whatever the environment says: a CONNECT tunnel for `https` (TLS, mutual TLS
+    /// included, runs end to end through it), plain forwarding for `http`. User and password
+    /// (percent-encoded) are sent as basic authentication (`Proxy-Authorization`) and never
+    /// shown: `Debug` output, errors and `tracing` name the proxy as `http://host:port`.
+    ///
+    /// Without this, the default transport honours `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`
+    /// and `NO_PROXY` (and their lower-case forms), read by `build()`, as curl and reqwest
+    /// do; they are ignored when `REQUEST_METHOD` is set (a CGI script: httpoxy).
+    pub fn proxy(mut self, uri: &str) -> Self {
+        self.proxy = ProxySetting::Uri(uri.to_owned());
+        self
+    }
+
+    /// Connects directly, whatever `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = ProxySetting::None;
+        self
+    }
+
+    /// How long an idle connection is kept for the next request
+    /// ([`DEFAULT_POOL_IDLE_TIMEOUT`], 7 s, unless set). Keep it below the server's own idle
+    /// limit (WeChat Pay closes idle connections after about 8 s): a request sent on a
+    /// connection the server is closing fails, and a `POST` is then not sent again.
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = Some(timeout);
+        self
+    }
+
+    /// The most requests in flight, so connections, per host
+    /// ([`DEFAULT_MAX_CONNECTIONS_PER_HOST`], 32, unless set; at least 1); more requests wait
+    /// their turn, within their `timeout`.
+    pub fn max_connections_per_host(mut self, connections: usize) -> Self {
+        self.max_connections_per_host = Some(connections);
+        self
+    }
+
+    /// The time allowed for a whole request ([`DEFAULT_TIMEOUT`] unless set), every try of it
+    /// and the waits between included; the `timeout` option overrides it per request. The
+    /// [`read_timeout`](Self::read_timeout) applies too.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(Some(timeout));
         self
@@ -201,10 +287,13 @@ impl ClientBuilder {
     /// Sends requests with `transport` instead of the default HTTPS client.
     ///
     /// [`connect_timeout`](Self::connect_timeout),
-    /// [`tls_root_certificate`](Self::tls_root_certificate) and the certificate of
-    /// [`merchant_identity`](Self::merchant_identity) configure the default client only; a
-    /// transport of your own applies its own (requests that need mutual TLS carry
-    /// [`MutualTls`](crate::transport::MutualTls)).
+    /// [`tls_root_certificate`](Self::tls_root_certificate), the certificate of
+    /// [`merchant_identity`](Self::merchant_identity),
+    /// [`pool_idle_timeout`](Self::pool_idle_timeout) and
+    /// [`max_connections_per_host`](Self::max_connections_per_host) configure the default
+    /// client only; a transport of your own applies its own (requests that need mutual TLS
+    /// carry [`MutualTls`](crate::transport::MutualTls)). [`proxy`](Self::proxy) is refused
+    /// with one (it would be ignored), [`no_proxy`](Self::no_proxy) is ignored. Retries and the backup domain work with any transport.
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
@@ -329,14 +418,29 @@ impl ClientBuilder {
                  serial), never the merchant's"
             )));
         }
-        let base_uri = BaseUri::parse(self.base_uri.as_deref().unwrap_or(DEFAULT_BASE_URI))
-            .and_then(|base| {
-                if !self.allow_http {
-                    base.check_secure()?;
-                }
-                Ok(base)
-            })
-            .map_err(|e| Error::config(format!("base_uri: {e}")))?;
+        let checked = |uri: &str, what: &str| {
+            BaseUri::parse(uri)
+                .and_then(|base| {
+                    if !self.allow_http {
+                        base.check_secure()?;
+                    }
+                    Ok(base)
+                })
+                .map_err(|e| Error::config(format!("{what}: {e}")))
+        };
+        let base_uri = checked(
+            self.base_uri.as_deref().unwrap_or(DEFAULT_BASE_URI),
+            "base_uri",
+        )?;
+        let backup_base_uri = match &self.backup_base_uri {
+            Some(Some(uri)) => Some(checked(uri, "backup_base_uri")?),
+            Some(None) => None,
+            None if base_uri == BaseUri::parse(DEFAULT_BASE_URI)? => {
+                Some(BaseUri::parse(DEFAULT_BACKUP_BASE_URI)?)
+            }
+            None => None,
+        }
+        .filter(|backup| *backup != base_uri);
         let apiv3_key = self
             .apiv3_key
             .as_deref()
@@ -371,8 +475,15 @@ impl ClientBuilder {
             }
             None => None,
         };
-        let transport: Arc<dyn Transport> = match self.transport {
-            Some(transport) => transport,
+        let (transport, https): (Arc<dyn Transport>, _) = match self.transport {
+            Some(_) if matches!(self.proxy, ProxySetting::Uri(_)) => {
+                return Err(Error::config(
+                    "proxy() configures the default transport, and this client has a transport \
+                     of its own (ClientBuilder::transport): set the proxy on that transport \
+                     instead",
+                ));
+            }
+            Some(transport) => (transport, None),
             None => {
                 let settings = TransportSettings {
                     connect_timeout: Some(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)),
@@ -383,8 +494,14 @@ impl ClientBuilder {
                         .collect::<Result<Vec<_>>>()?
                         .concat(),
                     identity,
+                    proxy: self.proxy.clone(),
+                    pool_idle_timeout: self.pool_idle_timeout.unwrap_or(DEFAULT_POOL_IDLE_TIMEOUT),
+                    max_connections_per_host: self
+                        .max_connections_per_host
+                        .unwrap_or(DEFAULT_MAX_CONNECTIONS_PER_HOST),
                 };
-                Arc::new(HttpsTransport::with_settings(&settings)?)
+                let https = HttpsTransport::with_settings(&settings)?;
+                (Arc::new(https.clone()), Some(https))
             }
         };
         let config = Config {
@@ -394,6 +511,9 @@ impl ClientBuilder {
             private_key: self.private_key,
             platform_keys: KeyRing::new(self.platform_keys),
             base_uri,
+            backup_base_uri,
+            retry: self.retry.unwrap_or_default(),
+            failover: self.failover.unwrap_or_default(),
             timeout: self.timeout.unwrap_or(Some(DEFAULT_TIMEOUT)),
             user_agent: HeaderValue::from_static(USER_AGENT),
             apiv3_key,
@@ -402,7 +522,7 @@ impl ClientBuilder {
             allow_http: self.allow_http,
         };
         Ok(Client::from_shared(Shared::new(
-            config, transport, refresher,
+            config, transport, https, refresher,
         )))
     }
 }
@@ -418,6 +538,8 @@ impl fmt::Debug for ClientBuilder {
                 &self.platform_keys.ids().collect::<Vec<_>>(),
             )
             .field("base_uri", &self.base_uri)
+            .field("backup_base_uri", &self.backup_base_uri)
+            .field("proxy", &self.proxy)
             .field("auto_certificates", &self.auto_certificates)
             .finish_non_exhaustive()
     }

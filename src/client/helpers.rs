@@ -6,12 +6,13 @@ use std::future::Future;
 
 use http::HeaderMap;
 
-use super::Client;
+use super::{Client, NetworkStatus};
 use crate::crypto::{KeyUsage, Verified};
 use crate::error::{Error, ErrorKind, Result, Verification};
 use crate::future::Placement;
 use crate::future::refresh;
 use crate::toolkit::{nonce, timestamp};
+use crate::uri::BaseUri;
 use crate::v2;
 use crate::v3::certificates::PlatformCertificate;
 use crate::v3::notify::{self, Notification};
@@ -284,6 +285,89 @@ impl Client {
         &self,
     ) -> impl Future<Output = Result<Vec<PlatformCertificate>>> + Send + 'static {
         refresh::fetch(self.shared.clone(), Placement::Caller, true)
+    }
+}
+
+/// The network: where requests go, and whether a domain can be reached.
+impl Client {
+    /// Where the client's requests go now: the base URI, the backup domain and whether
+    /// requests use it, and the proxy.
+    ///
+    /// ```
+    /// use wechatpay::Client;
+    /// # use wechatpay::mock::MockServer;
+    /// # fn main() -> wechatpay::Result<()> {
+    /// # let mock = MockServer::start()?;
+    /// let client = mock.client_builder().base_uri("https://api.mch.weixin.qq.com/").no_proxy().build()?;
+    /// let network = client.network();
+    /// assert_eq!(network.backup_base_uri.as_deref(), Some("https://api2.mch.weixin.qq.com/"));
+    /// assert_eq!(network.active_base_uri(), "https://api.mch.weixin.qq.com/");
+    /// assert_eq!(network.proxy, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn network(&self) -> NetworkStatus {
+        let config = self.config();
+        let base_uri = config.base_uri.to_uri_string();
+        let proxy = self.shared.https.as_ref().and_then(|https| {
+            let uri = http::Uri::try_from(base_uri.as_str()).ok()?;
+            https.proxy_for(&uri)
+        });
+        NetworkStatus {
+            base_uri,
+            backup_base_uri: config.backup_base_uri.as_ref().map(BaseUri::to_uri_string),
+            on_backup: self
+                .shared
+                .failover
+                .as_ref()
+                .is_some_and(|failover| failover.on_backup()),
+            proxy,
+        }
+    }
+
+    /// Checks that the origin of `base_uri` can be reached, as the client probes its primary
+    /// domain while on the backup: a TCP connection and the TLS handshake (through the proxy,
+    /// when there is one), then closed; no request is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`] for a URI that is not absolute `http(s)`; else the
+    /// connection's error ([`Error::is_connect`] is true: nothing was sent).
+    #[cfg(feature = "blocking")]
+    pub fn probe(&self, base_uri: &str) -> Result<()> {
+        crate::runtime::wait(self.probe_placed(base_uri, Placement::RuntimeThread))
+    }
+
+    /// [`Client::probe`] as a `Send + 'static` future.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::probe`].
+    pub fn probe_async(&self, base_uri: &str) -> impl Future<Output = Result<()>> + Send + 'static {
+        self.probe_placed(base_uri, Placement::Caller)
+    }
+
+    fn probe_placed(
+        &self,
+        base_uri: &str,
+        placement: Placement,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let shared = self.shared.clone();
+        let origin = BaseUri::parse(base_uri).and_then(|base| {
+            http::Uri::try_from(base.origin()).map_err(|e| {
+                Error::invalid(format!("`{base_uri}` has no usable origin")).with_source(e)
+            })
+        });
+        async move {
+            let origin = origin?;
+            let transport = shared.transport.clone();
+            refresh::placed(
+                &shared,
+                placement,
+                async move { transport.probe(&origin).await },
+            )
+            .await
+        }
     }
 }
 

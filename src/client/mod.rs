@@ -2,6 +2,7 @@
 
 mod builder;
 mod helpers;
+mod network;
 
 use std::fmt;
 use std::ops::Index;
@@ -15,6 +16,7 @@ use crate::crypto::PlatformKeys;
 use crate::future::Shared;
 
 pub use builder::ClientBuilder;
+pub use network::NetworkStatus;
 
 /// A WeChat Pay client: every endpoint through [`Client::chain`], `client["…"]` or
 /// [`chain!`](crate::chain!).
@@ -135,6 +137,7 @@ impl fmt::Debug for Client {
                 &config.platform_keys.snapshot().ids().collect::<Vec<_>>(),
             )
             .field("base_uri", &config.base_uri)
+            .field("backup_base_uri", &config.backup_base_uri)
             .field("timeout", &config.timeout)
             .finish_non_exhaustive()
     }

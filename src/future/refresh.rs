@@ -24,13 +24,13 @@ use http::Method;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::{Placement, Shared, send, wire_request};
+use super::trace::{self, Trace};
+use super::{Placement, Shared, exchange};
 use crate::crypto::Validity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keystore::{KeyStore, StoredCertificate};
 use crate::options::Options;
 use crate::plan::Plan;
-use crate::request;
 use crate::toolkit;
 use crate::v3::certificates::{self, PlatformCertificate};
 
@@ -85,6 +85,17 @@ enum Reason {
     Scheduled,
     /// An answer was signed by this serial, which the ring does not know.
     UnknownSerial(String),
+}
+
+impl Reason {
+    /// For `tracing`: `seed`, `scheduled` or `unknown serial`.
+    fn as_str(&self) -> &'static str {
+        match self {
+            Reason::Seed => "first download",
+            Reason::Scheduled => "scheduled",
+            Reason::UnknownSerial(_) => "unknown serial",
+        }
+    }
 }
 
 impl Refresher {
@@ -280,7 +291,9 @@ fn start(shared: &Arc<Shared>, reason: Reason) -> Flight {
 /// notification's refresh counts), or a failed first download with configured keys to fall
 /// back on, requests stop waiting and the background refresh starts.
 async fn run(shared: &Arc<Shared>, reason: Reason) -> std::result::Result<(), SharedError> {
-    let result = refresh(shared, &reason).await.map_err(SharedError::new);
+    let refreshed = refresh(shared, &reason).await;
+    trace::refreshed(reason.as_str(), refreshed.as_ref().err().map(Error::kind));
+    let result = refreshed.map_err(SharedError::new);
     let Some(refresher) = shared.refresher.as_ref() else {
         return result;
     };
@@ -410,7 +423,7 @@ fn from_store(stored: &[StoredCertificate], now: u64) -> Vec<PlatformCertificate
 
 /// Downloads and verifies the platform certificates (`GET v3/certificates`), trusting the
 /// keys of the ring as it is now besides the listed ones. Runs inside a tokio runtime.
-pub(crate) async fn download(shared: &Shared) -> Result<Vec<PlatformCertificate>> {
+pub(crate) async fn download(shared: &Arc<Shared>) -> Result<Vec<PlatformCertificate>> {
     let config = &shared.config;
     let apiv3_key = config.apiv3_key.as_ref().ok_or_else(|| {
         Error::config(
@@ -420,10 +433,10 @@ pub(crate) async fn download(shared: &Shared) -> Result<Vec<PlatformCertificate>
     })?;
     let options = Options::new().query(json!({"algorithm_type": "RSA"}));
     let plan = Plan::decode(certificates::PATH, &options)?;
-    let nonce = toolkit::nonce(32)?;
-    let prepared = request::prepare(config, Method::GET, &plan, toolkit::timestamp(), &nonce)?;
-    let timeout = prepared.timeout;
-    let response = send(shared.transport.clone(), wire_request(prepared), timeout).await?;
+    let trace = Trace::request(&Method::GET, certificates::PATH);
+    let first = exchange::first(shared, &Method::GET, &plan)?;
+    let exchanging = exchange::exchange(shared.clone(), Method::GET, plan, first, trace.clone());
+    let response = trace.instrument(exchanging).await?.response;
     let trusted = config.platform_keys.snapshot();
     certificates::check_answer(response, apiv3_key, &trusted, toolkit::timestamp())
 }
@@ -440,13 +453,22 @@ pub(crate) async fn fetch(
     let work = {
         let shared = shared.clone();
         async move {
-            let downloaded = download(&shared).await?;
-            if install_it {
-                install(&shared, &downloaded);
-                let store = shared.refresher.as_ref().and_then(|r| r.store.clone());
-                save(store.as_deref(), &downloaded).await?;
+            let downloaded = download(&shared).await;
+            if !install_it {
+                return downloaded;
             }
-            Ok(downloaded)
+            let refreshed = match downloaded {
+                Ok(downloaded) => {
+                    install(&shared, &downloaded);
+                    let store = shared.refresher.as_ref().and_then(|r| r.store.clone());
+                    save(store.as_deref(), &downloaded)
+                        .await
+                        .map(|()| downloaded)
+                }
+                Err(error) => Err(error),
+            };
+            trace::refreshed("requested", refreshed.as_ref().err().map(Error::kind));
+            refreshed
         }
     };
     placed(&shared, placement, work).await
@@ -454,7 +476,7 @@ pub(crate) async fn fetch(
 
 /// Runs `work` on the caller's tokio runtime when `placement` allows and there is one,
 /// else on the client's runtime thread.
-async fn placed<T, F>(shared: &Shared, placement: Placement, work: F) -> Result<T>
+pub(crate) async fn placed<T, F>(shared: &Shared, placement: Placement, work: F) -> Result<T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
@@ -470,7 +492,7 @@ where
         .unwrap_or_else(|join_error| {
             Err(Error::new(
                 ErrorKind::Transport,
-                "the client's runtime stopped before the download finished",
+                "the runtime stopped before the work finished",
             )
             .with_source(join_error))
         })

@@ -30,6 +30,16 @@ impl MockBody {
         })
     }
 
+    /// `len` bytes repeating `pattern`, made about 64 KiB at a time as the client reads them.
+    pub(super) fn repeating(pattern: &Bytes, len: u64) -> Self {
+        let copies = (64 * 1024 / pattern.len().max(1)).max(1);
+        MockBody::Generated(Generated {
+            chunk: Bytes::from(pattern.repeat(copies)),
+            remaining: if pattern.is_empty() { 0 } else { len },
+            then_fail: false,
+        })
+    }
+
     /// `bytes`, then an error that makes the server drop the connection.
     pub(super) fn cut_after(bytes: Bytes) -> Self {
         MockBody::Generated(Generated {

@@ -23,6 +23,11 @@
 //!   client certificate from that CA: the mutual TLS of APIv2 `security: true` calls.
 //!   [`MockServer::client_builder`] trusts the mock CA and carries the mock merchant
 //!   certificate ([`MERCHANT_TLS_CERTIFICATE_PEM`]).
+//! * It plays the network too: an outage and the return on the same ports
+//!   ([`MockServer::refuse_connections`], [`MockServer::accept_connections`]), connections
+//!   closed after an idle time ([`MockServer::close_idle_connections_after`]), resets
+//!   ([`Fault::Reset`]), silence ([`Fault::Stall`]), and bodies of any size made as they are
+//!   sent ([`Reply::generated`]).
 //!
 //! It ships test-only keys, so neither the examples nor your own tests need files:
 //!
@@ -47,6 +52,7 @@ mod body;
 mod certificates;
 mod checks;
 mod keys;
+mod network;
 mod notify;
 mod notify_v2;
 mod recorded;
@@ -81,6 +87,7 @@ use signing::CachedSignature;
 /// What the mock's servers share with its handle.
 struct Shared {
     state: Mutex<State>,
+    network: Arc<network::Network>,
     merchant_key: PublicKey,
     platform: Mutex<Platform>,
     reuse_signatures: AtomicBool,
@@ -144,6 +151,7 @@ impl MockServer {
                 requests: Vec::new(),
                 recording: true,
             }),
+            network: Arc::new(network::Network::new()),
             merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
             platform: Mutex::new(Platform::new()?),
             reuse_signatures: AtomicBool::new(false),
@@ -349,4 +357,6 @@ fn client_builder_without_platform_keys(base_uri: &str) -> ClientBuilder {
         .merchant_identity(MERCHANT_TLS_CERTIFICATE_PEM, MERCHANT_KEY_PEM)
         .tls_root_certificate(TLS_CA_CERTIFICATE_PEM)
         .base_uri(base_uri)
+        // The mock is on this machine: a proxy from the environment must not see its traffic.
+        .no_proxy()
 }

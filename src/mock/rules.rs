@@ -26,8 +26,13 @@ pub enum Fault {
     UnknownSerial,
     /// A `WECHATPAY/SIGNTEST/` probe signature, which a client must reject.
     Probe,
-    /// Closes the connection without answering.
+    /// Closes the connection without answering (after reading the request).
     DropConnection,
+    /// Resets the connection (a TCP `RST`) without answering, after reading the request.
+    Reset,
+    /// Never answers: the connection stays open and silent (until the client gives up, or an
+    /// outage of [`MockServer::refuse_connections`](super::MockServer::refuse_connections)).
+    Stall,
     /// Notifications only: made with a key other than the mock's, as if the merchant had
     /// configured the wrong one. An APIv3 resource encrypted with another APIv3 key (the
     /// notification verifies, its decryption fails); an APIv2 `sign` made with another APIv2
@@ -67,6 +72,7 @@ pub struct Reply {
     pub(super) xml: Option<Value>,
     pub(super) fault: Option<Fault>,
     pub(super) delay: Option<Duration>,
+    pub(super) generated: Option<(Bytes, u64)>,
 }
 
 impl Reply {
@@ -80,6 +86,7 @@ impl Reply {
             xml: None,
             fault: None,
             delay: None,
+            generated: None,
         }
     }
 
@@ -117,6 +124,24 @@ impl Reply {
     /// Sets the body, sent verbatim (replacing the fields of [`Reply::xml`]).
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = body.into();
+        self.xml = None;
+        self
+    }
+
+    /// A body of `len` bytes repeating `pattern`, made as it is sent, so the mock never holds
+    /// it (a 64 MiB bill costs no memory), and sent without `Content-Length`. Its digest is the
+    /// one of `pattern` repeated to `len` bytes. An APIv3 answer's signature headers cover an
+    /// empty body: make a download with [`Reply::unsigned`].
+    ///
+    /// ```
+    /// use wechatpay::mock::Reply;
+    ///
+    /// let bill = Reply::status(200).generated("交易时间,公众账号ID\r\n`2019-06-11,`wx1\r\n", 64 << 20).unsigned();
+    /// # let _ = bill;
+    /// ```
+    pub fn generated(mut self, pattern: impl Into<Bytes>, len: u64) -> Self {
+        self.generated = Some((pattern.into(), len));
+        self.body = Bytes::new();
         self.xml = None;
         self
     }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -10,11 +10,13 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use super::body::MockBody;
 use super::certificates;
 use super::checks::{check_v2, check_v3};
+use super::network;
 use super::recorded::{RecordedRequest, multipart_media};
 use super::rules::{Fault, Reply};
 use super::signing::sign_reply;
@@ -25,32 +27,27 @@ use crate::toolkit::SignType;
 use crate::transport::{TlsIdentity, certificates_from_pem, provider};
 use crate::v2;
 
+/// Serves plain-HTTP connections on `listener` (see [`network::accept_loop`]).
 pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // Out of file descriptors or the like: wait instead of spinning.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(serve(stream, shared.clone(), None));
-    }
+    let network = shared.network.clone();
+    network::accept_loop(listener, network, |stream, accepting| {
+        let reset = stream.reset_flag();
+        tokio::spawn(serve(stream, shared.clone(), None, reset, accepting));
+    })
+    .await;
 }
 
+/// Serves TLS connections (client certificates required) on `listener`.
 pub(super) async fn accept_tls_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
 ) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            // Out of file descriptors or the like: wait instead of spinning.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    let network = shared.network.clone();
+    network::accept_loop(listener, network, |stream, accepting| {
         let acceptor = acceptor.clone();
         let shared = shared.clone();
+        let reset = stream.reset_flag();
         tokio::spawn(async move {
             // A failed handshake (no client certificate, an unknown CA) just closes.
             let Ok(stream) = acceptor.accept(stream).await else {
@@ -62,23 +59,34 @@ pub(super) async fn accept_tls_loop(
                 .peer_certificates()
                 .and_then(|chain| chain.first())
                 .map(|certificate| Bytes::copy_from_slice(certificate.as_ref()));
-            serve(stream, shared, certificate).await;
+            serve(stream, shared, certificate, reset, accepting).await;
         });
-    }
+    })
+    .await;
 }
 
-async fn serve<S>(stream: S, shared: Arc<Shared>, client_certificate: Option<Bytes>)
-where
+async fn serve<S>(
+    stream: S,
+    shared: Arc<Shared>,
+    client_certificate: Option<Bytes>,
+    reset: Arc<AtomicBool>,
+    accepting: watch::Receiver<bool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     let service = hyper::service::service_fn(move |request| {
         let shared = shared.clone();
         let client_certificate = client_certificate.clone();
-        async move { handle(&shared, request, client_certificate).await }
+        let reset = reset.clone();
+        async move { handle(&shared, request, client_certificate, &reset).await }
     });
-    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    // An outage closes open connections too.
+    tokio::select! {
+        _ = connection => {}
+        () = network::outage(accepting) => {}
+    }
 }
 
 /// The TLS side of the mock: its server certificate, and client certificates required.
@@ -127,6 +135,7 @@ async fn handle(
     shared: &Shared,
     request: http::Request<Incoming>,
     client_certificate: Option<Bytes>,
+    reset: &AtomicBool,
 ) -> std::result::Result<http::Response<MockBody>, Dropped> {
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
@@ -178,8 +187,14 @@ async fn handle(
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
-    if reply.fault == Some(Fault::DropConnection) {
-        return Err(Dropped);
+    match reply.fault {
+        Some(Fault::DropConnection) => return Err(Dropped),
+        Some(Fault::Reset) => {
+            reset.store(true, Ordering::Release);
+            return Err(Dropped);
+        }
+        Some(Fault::Stall) => std::future::pending::<()>().await,
+        _ => {}
     }
     // Chosen when answering, after any delay: a rotation meanwhile changes the signer.
     let key = shared

@@ -90,6 +90,7 @@ pub(super) fn sign_reply(
         insert_signature_headers_by(shared, key, &signed, reply.fault, &mut headers);
     }
     let body = match reply.fault {
+        _ if let Some((pattern, len)) = &reply.generated => MockBody::repeating(pattern, *len),
         Some(Fault::OversizedBody(len)) => MockBody::oversized(len),
         Some(Fault::TruncatedBody) => {
             headers.insert(

@@ -34,8 +34,8 @@ fn refuses_guzzle_options_with_a_sentence() {
         ("debug", "build_request"),
         ("verify", "always verified"),
         ("http_errors", "Error::response"),
-        ("proxy", "transport"),
-        ("sink", "Response::bytes"),
+        ("proxy", "ClientBuilder::proxy"),
+        ("stream", "read whole"),
     ] {
         let error = decode("v3/x", json!({ option: true })).unwrap_err();
         let text = error.to_string();

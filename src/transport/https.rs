@@ -1,251 +1,97 @@
 //! The default transport: hyper-util's pooled client over rustls (HTTP/1.1 and HTTP/2,
-//! Mozilla's root certificates), one pool per tokio runtime.
+//! Mozilla's root certificates), through a proxy when one is set.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::future::BoxFuture;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::CertificateDer;
-use tokio::net::TcpStream;
-use tokio::sync::oneshot;
+use http_body_util::Full;
+use hyper_util::client::legacy::connect::capture_connection;
 
-use super::tls::{TlsIdentity, provider};
-use super::{BodyLimit, ConnectTimeout, MutualTls, ReadTimeout, Transport, Truncated};
-use crate::config::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT};
+use super::body::{idle_limited, read_body, stream_body};
+use super::connector::{CONNECT_LIMIT, OpenedAt};
+use super::pools::{Pools, TransportSettings};
+use super::proxy;
+use super::sink::{StreamTo, StreamedBody};
+use super::{BodyLimit, ConnectTimeout, MutualTls, ReadTimeout, Transport};
+use crate::config::DEFAULT_READ_TIMEOUT;
 use crate::error::{Error, ErrorKind, Result};
-
-type Pool = HyperClient<Connector, Full<Bytes>>;
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-tokio::task_local! {
-    /// The `connect_timeout` of the request being sent, read by [`Connector`] when the pool
-    /// opens a connection for it.
-    static CONNECT_LIMIT: Option<Duration>;
-}
-
-/// The HTTPS connector with a time limit over TCP connect *and* TLS handshake: the request's
-/// [`ConnectTimeout`] when it has one, else the transport's.
-#[derive(Clone)]
-struct Connector {
-    inner: HttpsConnector<HttpConnector>,
-    limit: Option<Duration>,
-}
-
-impl tower_service::Service<http::Uri> for Connector {
-    type Response = MaybeHttpsStream<TokioIo<TcpStream>>;
-    type Error = BoxError;
-    type Future =
-        Pin<Box<dyn Future<Output = std::result::Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, uri: http::Uri) -> Self::Future {
-        let limit = CONNECT_LIMIT.try_with(|limit| *limit).unwrap_or(self.limit);
-        let connecting = self.inner.call(uri);
-        Box::pin(async move {
-            match limit {
-                Some(limit) => match tokio::time::timeout(limit, connecting).await {
-                    Ok(connected) => connected,
-                    Err(_) => Err(Box::new(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("no connection (TCP and TLS) within {limit:?}"),
-                    )) as BoxError),
-                },
-                None => connecting.await,
-            }
-        })
-    }
-}
+use crate::v3::verify::HEADER_SIGNATURE;
 
 /// The default [`Transport`]: hyper-util's pooled client with rustls.
 ///
-/// It honours the [`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`] and
-/// [`MaxResponseSize`](super::MaxResponseSize) extensions of a request; its connect timeout
-/// covers the TCP connect and the TLS handshake. It reads an answer's body only as far as
-/// [`BodyLimit::for_answer`] allows: a success body over the limit is an error
-/// ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its bytes say so, and an error
-/// answer is cut after [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX) bytes.
+/// It honours the [`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`],
+/// [`MaxResponseSize`](super::MaxResponseSize) and [`StreamTo`] extensions of a request; its
+/// connect timeout covers the TCP connect and the TLS handshake (and the proxy's CONNECT). It
+/// reads an answer's body only as far as [`BodyLimit::for_answer`] allows: a success body
+/// over the limit is an error ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its
+/// bytes say so, and an error answer is cut after
+/// [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX) bytes.
+///
+/// Connections are tuned for WeChat Pay, which closes idle connections after about 8 s:
+/// idle ones are closed after [`pool_idle_timeout`](crate::ClientBuilder::pool_idle_timeout)
+/// (7 s, as the official Java SDK does), and at most
+/// [`max_connections_per_host`](crate::ClientBuilder::max_connections_per_host) requests
+/// (so connections) are in flight per host; more wait their turn.
 ///
 /// Connections belong to the tokio runtime that opened them, so the transport keeps one
-/// connection pool per runtime it is used from (callers' runtimes, the client's runtime
-/// thread) and forgets a pool when its runtime shuts down. The TLS configuration is built once
-/// and shared by all pools.
+/// connection pool per runtime it is used from (callers' runtimes, the runtime thread) and
+/// forgets a pool when its runtime shuts down. Transports with equal settings (TLS identity,
+/// extra roots, proxy, timeouts, limits) share their pools, whichever client made them.
 #[derive(Clone)]
 pub struct HttpsTransport {
-    shared: Arc<Pools>,
+    pools: Arc<Pools>,
 }
 
-struct Pools {
-    plain: Connector,
-    mutual: Option<Connector>,
-    by_runtime: Mutex<Vec<RuntimePool>>,
-}
-
-/// The pool of one runtime.
-struct RuntimePool {
-    runtime: tokio::runtime::Id,
-    mutual: bool,
-    pool: Pool,
-    alive: Arc<AtomicBool>,
-    // Dropping this ends the runtime's sentinel task.
-    _stop: oneshot::Sender<()>,
-}
-
-/// Marks its pool dead when dropped: by the sentinel task, when the runtime shuts down.
-struct AliveGuard(Arc<AtomicBool>);
-
-impl Drop for AliveGuard {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+impl std::fmt::Debug for HttpsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpsTransport")
+            .field("proxies", &self.pools.proxies)
+            .finish_non_exhaustive()
     }
-}
-
-/// Settings of the default transport.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TransportSettings {
-    pub connect_timeout: Option<Duration>,
-    pub extra_roots: Vec<CertificateDer<'static>>,
-    pub identity: Option<TlsIdentity>,
 }
 
 impl HttpsTransport {
     /// The default transport with default settings (Mozilla roots, a 10 s connect timeout,
-    /// no client certificate), e.g. to wrap in a [`Transport`] of your own that adds tracing.
+    /// no client certificate, proxies from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and
+    /// `NO_PROXY`), e.g. to wrap in a [`Transport`] of your own that adds tracing.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if TLS cannot be set up.
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) if TLS cannot be set up, or a proxy
+    /// from the environment cannot be used.
     pub fn new() -> Result<Self> {
-        Self::with_settings(&TransportSettings {
-            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
-            ..TransportSettings::default()
-        })
+        Self::with_settings(&TransportSettings::default())
     }
 
-    /// Builds the TLS configuration(s). No connection is made until the first request.
+    /// Builds the TLS configuration(s), or finds those of a transport with equal settings. No
+    /// connection is made until the first request.
     pub(crate) fn with_settings(settings: &TransportSettings) -> Result<Self> {
-        let plain = build_connector(settings, None)?;
-        let mutual = match &settings.identity {
-            Some(identity) => Some(build_connector(settings, Some(identity))?),
-            None => None,
-        };
         Ok(Self {
-            shared: Arc::new(Pools {
-                plain,
-                mutual,
-                by_runtime: Mutex::new(Vec::new()),
-            }),
+            pools: Pools::for_settings(settings)?,
         })
     }
 
-    /// The pool of the current tokio runtime, made at its first use there.
-    fn pool(&self, mutual: bool) -> Result<Pool> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            Error::new(
-                ErrorKind::Transport,
-                "HttpsTransport::send must be polled inside a tokio runtime",
-            )
-        })?;
-        let id = runtime.id();
-        let mut pools = self
-            .shared
-            .by_runtime
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        pools.retain(|pool| pool.alive.load(Ordering::Acquire));
-        if let Some(found) = pools
-            .iter()
-            .find(|pool| pool.runtime == id && pool.mutual == mutual)
-        {
-            return Ok(found.pool.clone());
-        }
-        let connector = if mutual {
-            self.shared.mutual.clone().ok_or_else(|| {
-                Error::config(
-                    "this APIv2 request asks for `security: true` (mutual TLS) but the client has \
-                     no merchant certificate; set it with ClientBuilder::merchant_identity \
-                     (apiclient_cert.pem and apiclient_key.pem)",
-                )
-                .nothing_sent()
-            })?
-        } else {
-            self.shared.plain.clone()
-        };
-        let pool = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(connector);
-        let alive = Arc::new(AtomicBool::new(true));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let guard = AliveGuard(alive.clone());
-        runtime.spawn(async move {
-            let _guard = guard;
-            let _ = stopped.await;
-        });
-        pools.push(RuntimePool {
-            runtime: id,
-            mutual,
-            pool: pool.clone(),
-            alive,
-            _stop: stop,
-        });
-        Ok(pool)
+    /// The proxy a request to `uri` goes through, as `http://host:port` (never with its
+    /// credentials); `None` when it goes directly.
+    pub fn proxy_for(&self, uri: &http::Uri) -> Option<String> {
+        self.pools.proxies.shown_for(uri)
     }
-}
 
-fn build_connector(
-    settings: &TransportSettings,
-    identity: Option<&TlsIdentity>,
-) -> Result<Connector> {
-    let tls_error =
-        |e: rustls::Error| Error::config(format!("cannot set up TLS: {e}")).with_source(e);
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for root in &settings.extra_roots {
-        roots.add(root.clone()).map_err(tls_error)?;
+    /// Whether `self` and `other` share their connection pools.
+    pub fn shares_pools_with(&self, other: &HttpsTransport) -> bool {
+        Arc::ptr_eq(&self.pools, &other.pools)
     }
-    let builder = rustls::ClientConfig::builder_with_provider(provider()?)
-        .with_safe_default_protocol_versions()
-        .map_err(tls_error)?
-        .with_root_certificates(roots);
-    let config = match identity {
-        Some(identity) => builder
-            .with_client_auth_cert(identity.chain.clone(), identity.key.clone_key())
-            .map_err(tls_error)?,
-        None => builder.with_no_client_auth(),
-    };
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    let inner = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_or_http()
-        .enable_all_versions()
-        .wrap_connector(http);
-    Ok(Connector {
-        inner,
-        limit: settings.connect_timeout,
-    })
 }
 
 /// The error for a request that could not be completed, naming the root cause (DNS, TLS,
 /// refused, reset, …); a connect timeout is [`ErrorKind::Timeout`].
 fn sending_failed(
     host: &str,
-    connecting: bool,
-    error: impl std::error::Error + Send + Sync + 'static,
+    through: Option<&str>,
+    reused: bool,
+    error: hyper_util::client::legacy::Error,
 ) -> Error {
     let mut root: &(dyn std::error::Error + 'static) = &error;
     while let Some(source) = root.source() {
@@ -254,7 +100,33 @@ fn sending_failed(
     let timed_out = root
         .downcast_ref::<std::io::Error>()
         .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
-    if connecting {
+    let via = through.map_or(String::new(), |proxy| format!(" through the proxy {proxy}"));
+    let hyper_errors = || {
+        std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .filter_map(|e| e.downcast_ref::<hyper::Error>())
+    };
+    // hyper hands a request back "canceled" only when it was never started on its
+    // connection (a kept-alive connection closed before it was written): nothing was sent.
+    // hyper-util tries such a request again by itself on another pooled connection; when
+    // the connection was a fresh one it reports it, and the client's own retry takes over.
+    if hyper_errors().any(hyper::Error::is_canceled) {
+        return Error::new(
+            ErrorKind::Transport,
+            format!(
+                "the connection to {host}{via} closed before the request was written ({root}); \
+                 nothing was sent"
+            ),
+        )
+        .with_source(error)
+        .nothing_sent();
+    }
+    if error.is_connect() {
+        // A configuration error of ours (mutual TLS, an unusable proxy) travels as the root.
+        if let Some(ours) = root.downcast_ref::<Error>() {
+            return Error::new(ours.kind(), ours.to_string()).nothing_sent();
+        }
         let kind = if timed_out {
             ErrorKind::Timeout
         } else {
@@ -262,26 +134,41 @@ fn sending_failed(
         };
         return Error::new(
             kind,
-            format!("cannot connect to {host}: {root}; nothing was sent"),
+            format!("cannot connect to {host}{via}: {root}; nothing was sent"),
         )
         .with_source(error)
         .nothing_sent();
     }
-    Error::new(
-        ErrorKind::Transport,
+    let closed_early =
+        std::iter::successors(Some(&error as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .filter_map(|e| e.downcast_ref::<hyper::Error>())
+        .any(hyper::Error::is_incomplete_message);
+    let message = if closed_early && reused {
         format!(
-            "the exchange with {host} broke off ({root}); WeChat Pay may still have processed \
-             the request, so query it (or retry with the same merchant order number) before \
-             sending it again"
-        ),
-    )
-    .with_source(error)
+            "{host} closed the kept-alive connection{via} as the request went out, before any \
+             answer (servers close idle connections: WeChat Pay after about 8 s, which is why \
+             ClientBuilder::pool_idle_timeout is 7 s); the request most likely never reached \
+             WeChat Pay, but that cannot be proven, so query it (or send it again with the same \
+             merchant order number) before sending it again"
+        )
+    } else {
+        format!(
+            "the exchange with {host}{via} broke off ({root}); WeChat Pay may still have \
+             processed the request, so query it (or retry with the same merchant order number) \
+             before sending it again"
+        )
+    };
+    Error::new(ErrorKind::Transport, message)
+        .with_source(error)
+        .transient()
 }
 
 impl Transport for HttpsTransport {
     fn send(
         &self,
-        request: http::Request<Bytes>,
+        mut request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>>> {
         let mutual = request.extensions().get::<MutualTls>().is_some();
         let connect_limit = request.extensions().get::<ConnectTimeout>().copied();
@@ -289,12 +176,34 @@ impl Transport for HttpsTransport {
             .extensions()
             .get::<ReadTimeout>()
             .map_or(DEFAULT_READ_TIMEOUT, |limit| limit.0);
+        let stream_to = request.extensions().get::<StreamTo>().cloned();
         let extensions = request.extensions().clone();
-        let transport = self.clone();
-        let request = request.map(Full::new);
+        let intercept = self.pools.proxies.intercept(request.uri());
+        let through = intercept.as_ref().map(proxy::shown);
+        if request.uri().scheme_str() == Some("http")
+            && let Some(auth) = intercept.as_ref().and_then(proxy::authorization)
+        {
+            // Forwarded plain-HTTP requests carry the proxy's credentials themselves.
+            request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
+        let pools = self.pools.clone();
+        let mut request = request.map(Full::new);
         Box::pin(async move {
-            let pool = transport.pool(mutual)?;
-            let host = request.uri().host().unwrap_or_default().to_string();
+            let pool = pools.pool(mutual)?;
+            let host = request.uri().host().unwrap_or_default().to_owned();
+            let authority = request
+                .uri()
+                .authority()
+                .map_or_else(|| host.clone(), |authority| authority.to_string());
+            let permit = pools
+                .host_limit(&authority)
+                .acquire_owned()
+                .await
+                .map_err(|_| Error::new(ErrorKind::Transport, "the connection cap was closed"))?;
+            let connection = capture_connection(&mut request);
+            let started = Instant::now();
             let sending = pool.request(request);
             let answered = match connect_limit {
                 Some(ConnectTimeout(limit)) => {
@@ -302,78 +211,48 @@ impl Transport for HttpsTransport {
                 }
                 None => idle_limited(idle, &host, sending).await?,
             };
-            let response = answered.map_err(|e| sending_failed(&host, e.is_connect(), e))?;
+            let response = answered.map_err(|e| {
+                let reused = connection.connection_metadata().as_ref().is_some_and(|c| {
+                    let mut extras = http::Extensions::new();
+                    c.get_extras(&mut extras);
+                    extras
+                        .get::<OpenedAt>()
+                        .is_some_and(|opened| opened.0 < started)
+                });
+                sending_failed(&host, through.as_deref(), reused, e)
+            })?;
             let (mut parts, body) = response.into_parts();
             let limit = BodyLimit::for_answer(&extensions, parts.status, &parts.headers);
+            let streams =
+                parts.status.is_success() && !parts.headers.contains_key(HEADER_SIGNATURE);
+            if let Some(sink) = stream_to.filter(|_| streams).and_then(|to| to.take()) {
+                let bytes = stream_body(body, sink, idle, &host).await?;
+                parts.extensions.insert(StreamedBody { bytes });
+                drop(permit);
+                return Ok(http::Response::from_parts(parts, Bytes::new()));
+            }
             let (body, truncated) = read_body(body, limit, &parts.headers, idle, &host).await?;
+            drop(permit);
             if let Some(truncated) = truncated {
                 parts.extensions.insert(truncated);
             }
             Ok(http::Response::from_parts(parts, body))
         })
     }
-}
 
-/// Waits for `step` no longer than the read-idle limit.
-async fn idle_limited<T>(idle: Duration, host: &str, step: impl Future<Output = T>) -> Result<T> {
-    tokio::time::timeout(idle, step).await.map_err(|_| {
-        Error::new(
-            ErrorKind::Timeout,
-            format!(
-                "{host} sent nothing for {idle:?} (ClientBuilder::read_timeout); WeChat Pay may \
-                 still have processed the request, so query it (or retry with the same merchant \
-                 order number) before sending it again"
-            ),
-        )
-    })
-}
-
-/// Reads as much of `body` as `limit` allows, each piece within the read-idle limit.
-async fn read_body(
-    mut body: Incoming,
-    limit: BodyLimit,
-    headers: &http::HeaderMap,
-    idle: Duration,
-    host: &str,
-) -> Result<(Bytes, Option<Truncated>)> {
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    let (max, whole) = match limit {
-        BodyLimit::Whole(max) => (max, true),
-        BodyLimit::Prefix(max) => (max, false),
-    };
-    if whole && declared.is_some_and(|declared| declared > max as u64) {
-        return Err(too_large(host, max));
+    fn probe(&self, origin: &http::Uri) -> BoxFuture<'static, Result<()>> {
+        let pools = self.pools.clone();
+        let origin = origin.clone();
+        Box::pin(async move {
+            let host = origin.host().unwrap_or_default().to_owned();
+            pools.plain.probe(origin).await.map_err(|e| {
+                Error::new(
+                    ErrorKind::Transport,
+                    format!("cannot connect to {host}: {e}; nothing was sent"),
+                )
+                .with_source(e)
+                .nothing_sent()
+            })
+        })
     }
-    let capacity = declared.map_or(0, |declared| declared.min(max as u64) as usize);
-    let mut collected = BytesMut::with_capacity(capacity.min(super::ERROR_BODY_PREFIX * 16));
-    while let Some(frame) = idle_limited(idle, host, body.frame()).await? {
-        let frame = frame.map_err(|e| sending_failed(host, false, e))?;
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
-        if collected.len() + data.len() > max {
-            if whole {
-                return Err(too_large(host, max));
-            }
-            let room = max - collected.len();
-            collected.extend_from_slice(&data[..room]);
-            let kept = collected.len();
-            return Ok((collected.freeze(), Some(Truncated { kept })));
-        }
-        collected.extend_from_slice(&data);
-    }
-    Ok((collected.freeze(), None))
-}
-
-fn too_large(host: &str, max: usize) -> Error {
-    Error::new(
-        ErrorKind::Transport,
-        format!(
-            "the answer from {host} is larger than {max} bytes, the most this client reads \
-             (ClientBuilder::max_response_size); reading stopped there. WeChat Pay's answers are \
-             small: if this is a large download, raise the limit"
-        ),
-    )
 }

@@ -1,10 +1,16 @@
 //! Sending requests: the [`Transport`] seam, the extensions that tell a transport how to send
-//! a request, and the default transport, a pooled hyper-util client over rustls.
+//! a request, and the default transport, a pooled hyper-util client over rustls with proxy
+//! support.
 //!
 //! Only this module and the request future know about hyper and tokio; everything the
 //! transport receives is a signed `http::Request<Bytes>`.
 
+mod body;
+mod connector;
 mod https;
+mod pools;
+mod proxy;
+mod sink;
 mod tls;
 
 use std::time::Duration;
@@ -18,7 +24,9 @@ use crate::error::Result;
 
 pub use crate::response::Truncated;
 pub use https::HttpsTransport;
-pub(crate) use https::TransportSettings;
+pub(crate) use pools::TransportSettings;
+pub(crate) use proxy::ProxySetting;
+pub use sink::{BodySink, StreamTo, StreamedBody};
 #[cfg(feature = "mock")]
 pub(crate) use tls::provider;
 pub(crate) use tls::{TlsIdentity, certificates_from_pem};
@@ -34,15 +42,33 @@ pub(crate) use tls::{TlsIdentity, certificates_from_pem};
 /// merchant's client certificate), [`ConnectTimeout`] (the time allowed to connect),
 /// [`ReadTimeout`] (the longest silence while waiting for the answer) and
 /// [`MaxResponseSize`] with [`SignedAnswer`] (how much of the answer to read:
-/// [`BodyLimit::for_answer`] decides it; mark a cut body with [`Truncated`]). An
-/// error that happened before anything was sent should be marked with
-/// [`Error::nothing_sent`](crate::Error::nothing_sent), so that callers know a retry is safe.
+/// [`BodyLimit::for_answer`] decides it; mark a cut body with [`Truncated`]), and
+/// [`StreamTo`] (stream a download into the request's sink instead). An error that happened
+/// before anything was sent must be marked with
+/// [`Error::nothing_sent`](crate::Error::nothing_sent): the client then sends the request
+/// again (to the backup domain first), whatever its method. Errors of yours that are not so
+/// marked count as "may have reached WeChat Pay", and only `GET`s and calls marked safe to
+/// repeat are retried after an [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) one.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends `request`; the body of the answer is read completely.
+    /// Sends `request`; the body of the answer is read completely (or streamed into its
+    /// [`StreamTo`] sink).
     fn send(
         &self,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>>>;
+
+    /// Checks that `origin` (`https://host[:port]`) can be reached, cheaply and without
+    /// sending a request: the client probes its primary domain this way while it uses the
+    /// backup ([`FailoverPolicy`](crate::resilience::FailoverPolicy)).
+    ///
+    /// The default answers `Ok` without looking: the client then moves back to the primary
+    /// after each probe interval and finds out with its next request (which goes to the
+    /// backup at once if the primary still cannot be reached). [`HttpsTransport`] opens a TCP
+    /// and TLS connection and closes it.
+    fn probe(&self, origin: &http::Uri) -> BoxFuture<'static, Result<()>> {
+        let _ = origin;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Request extension: this request must be sent over mutual TLS with the merchant

@@ -855,9 +855,11 @@ fn a_stale_store_is_used_while_wechat_pay_is_down_then_refreshed() {
         DOWNLOAD,
         Reply::error(500, "SYSTEM_ERROR", "系统繁忙，请稍后重试"),
     );
+    // One try per download, so that the count below is the number of downloads.
     let client = mock
         .certificate_client_builder()
         .key_store(store.clone())
+        .retry_policy(wechatpay::resilience::RetryPolicy::none())
         .build()
         .unwrap();
     let response = client[TEMPLATE]

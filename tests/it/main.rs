@@ -21,9 +21,14 @@ mod notify;
 mod options;
 mod paysign;
 mod properties;
+mod proxy;
+mod resilience;
 mod runtimes;
 mod sensitive;
+mod sink;
 mod sourcegen;
 mod toolkit;
+#[cfg(feature = "tracing")]
+mod tracing;
 mod v2;
 mod v2_notify;

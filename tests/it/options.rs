@@ -41,7 +41,11 @@ fn guzzle_options_without_a_meaning_are_refused_with_a_sentence() {
     for (option, value, advice) in [
         ("debug", json!(true), "Chain::build_request"),
         ("verify", json!(false), "always verified"),
-        ("proxy", json!("http://127.0.0.1:3128"), "transport"),
+        (
+            "proxy",
+            json!("http://127.0.0.1:3128"),
+            "ClientBuilder::proxy",
+        ),
         ("handler", json!("stack"), "ClientBuilder::transport"),
         ("http_errors", json!(false), "ErrorKind::Api"),
         ("allow_redirects", json!(true), "never redirects"),

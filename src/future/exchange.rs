@@ -1,0 +1,289 @@
+//! One request's tries: sign, send, look at what happened, and send again (signed afresh) when
+//! the retry rule allows, to the backup domain when the primary cannot be reached. The rules
+//! are the pure [`resilience`](crate::resilience) ones; this is where they meet the clock, the
+//! random jitter and the transport. Runs inside a tokio runtime.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::Method;
+
+use super::trace::{self, Trace};
+use super::{Shared, send, wire_request};
+use crate::error::Result;
+use crate::options::Sink;
+use crate::plan::Plan;
+use crate::request::{self, Check, Prepared};
+use crate::resilience::{Decision, Outcome, Route, Stop, is_retryable_status};
+use crate::toolkit;
+use crate::transport::{BodySink, StreamTo};
+use crate::uri::BaseUri;
+
+/// Which domain a try goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Host {
+    /// The client's base URI, with the backup to fall back on.
+    Primary,
+    /// The backup base URI.
+    Backup,
+    /// A base URI of the request's own (`base_uri` option), or a client without a backup:
+    /// no failover.
+    Fixed,
+}
+
+/// The first try, prepared where the request was made (signing is the costly part, and the
+/// caller's thread does it), and where it goes.
+pub(crate) struct First {
+    pub prepared: Prepared,
+    pub host: Host,
+}
+
+/// Where the body of a `sink` request goes, the digest it must have, and what the answer
+/// will say about it.
+pub(crate) struct Delivery {
+    /// The sink; taken by a transport that streamed into it.
+    pub stream_to: Option<StreamTo>,
+    /// Whether the transport may stream (a download WeChat Pay does not sign).
+    pub streams: bool,
+    pub path: Option<PathBuf>,
+    pub digest: Option<(String, String)>,
+}
+
+/// The answer of the last try, and what checking it needs.
+pub(crate) struct Exchanged {
+    pub response: http::Response<Bytes>,
+    pub check: Check,
+    /// A sentence for the error `finish` makes of this answer (why it was not sent again).
+    pub note: Option<String>,
+    pub delivery: Option<Delivery>,
+}
+
+/// Picks the domain of the first try and signs it.
+pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
+    let host = match (&plan.base_uri, &shared.failover) {
+        (None, Some(failover)) => match failover.route(shared) {
+            Route::Primary => Host::Primary,
+            Route::Backup => Host::Backup,
+        },
+        _ => Host::Fixed,
+    };
+    let prepared = sign(shared, host, method, plan)?;
+    // A template that is an absolute URI goes where it says: no failover.
+    let host = match host {
+        Host::Fixed => Host::Fixed,
+        _ if origin_of(&prepared.request) != base_for(shared, plan, host).origin() => Host::Fixed,
+        other => other,
+    };
+    Ok(First { prepared, host })
+}
+
+/// Signs a try for `host`, with a fresh nonce and the time now.
+fn sign(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Prepared> {
+    let nonce = toolkit::nonce(32)?;
+    let base = base_for(shared, plan, host);
+    request::prepare_at(
+        &shared.config,
+        base,
+        method.clone(),
+        plan,
+        toolkit::timestamp(),
+        &nonce,
+    )
+}
+
+fn base_for<'a>(shared: &'a Shared, plan: &'a Plan, host: Host) -> &'a BaseUri {
+    match host {
+        Host::Backup => shared
+            .config
+            .backup_base_uri
+            .as_ref()
+            .unwrap_or(&shared.config.base_uri),
+        Host::Primary => &shared.config.base_uri,
+        Host::Fixed => plan.base_uri.as_ref().unwrap_or(&shared.config.base_uri),
+    }
+}
+
+fn origin_of(request: &http::Request<Bytes>) -> String {
+    let uri = request.uri();
+    format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or_default(),
+        uri.authority().map_or("", |authority| authority.as_str())
+    )
+}
+
+/// The sink and digest of `plan`, if it has either.
+pub(crate) fn delivery(plan: &Plan, check: &Check) -> Option<Delivery> {
+    if plan.sink.is_none() && plan.digest.is_none() {
+        return None;
+    }
+    let path = match &plan.sink {
+        Some(Sink::Path(path)) => Some(path.clone()),
+        _ => None,
+    };
+    Some(Delivery {
+        stream_to: plan
+            .sink
+            .clone()
+            .map(|sink| StreamTo::new(BodySink::new(sink, plan.digest.clone()))),
+        streams: check.may_stream(),
+        path,
+        digest: plan.digest.clone(),
+    })
+}
+
+/// A number in `[0, 1]` for the jitter.
+fn random_fraction() -> f64 {
+    let mut random = [0u8; 8];
+    match crate::crypto::random::fill(&mut random) {
+        Ok(()) => (u64::from_le_bytes(random) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+/// What became of a try, for the retry rule.
+fn outcome(result: &Result<http::Response<Bytes>>, sink_used: bool) -> Outcome {
+    match result {
+        Err(error) if error.is_connect() => Outcome::NothingSent,
+        // Bytes may have gone into the caller's sink: never start it over.
+        _ if sink_used => Outcome::Final,
+        Err(error) if error.is_transient() => Outcome::BrokeOff,
+        Ok(response) if is_retryable_status(response.status()) => Outcome::ServerError,
+        _ => Outcome::Final,
+    }
+}
+
+/// Sends `plan`'s request: the first try as prepared, then as many more as the retry rule
+/// allows, each signed afresh, all within the request's `timeout`.
+pub(crate) async fn exchange(
+    shared: Arc<Shared>,
+    method: Method,
+    plan: Plan,
+    first: First,
+    trace: Trace,
+) -> Result<Exchanged> {
+    let First {
+        mut prepared,
+        mut host,
+    } = first;
+    let total = prepared.timeout;
+    let deadline = total.map(|limit| Instant::now() + limit);
+    let safe_to_repeat = method == Method::GET || plan.retry;
+    let check = prepared.check.clone();
+    let delivery = delivery(&plan, &check);
+    let policy = shared.config.retry;
+    let mut attempt = 1;
+    let mut reached = false;
+    let mut switched = false;
+    loop {
+        trace::attempt(&trace, attempt, &prepared.request);
+        let mut request = wire_request(prepared);
+        if let Some(stream_to) = delivery
+            .as_ref()
+            .filter(|delivery| delivery.streams)
+            .and_then(|delivery| delivery.stream_to.clone())
+        {
+            request.extensions_mut().insert(stream_to);
+        }
+        let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let result = send(shared.transport.clone(), request, remaining, total).await;
+        let sink_used = delivery
+            .as_ref()
+            .and_then(|delivery| delivery.stream_to.as_ref())
+            .is_some_and(StreamTo::taken);
+        let outcome = outcome(&result, sink_used);
+        if let Some(failover) = &shared.failover
+            && host == Host::Primary
+        {
+            if outcome == Outcome::NothingSent {
+                failover.primary_unreachable(&trace);
+            } else {
+                failover.primary_reachable(&trace);
+            }
+        }
+        let other_host = host != Host::Fixed;
+        let decision = policy.decide(
+            attempt,
+            outcome,
+            safe_to_repeat,
+            other_host,
+            !switched,
+            random_fraction(),
+        );
+        reached |= outcome != Outcome::NothingSent;
+        let (delay, move_host) = match decision {
+            Decision::Retry { delay, other_host }
+                if deadline.is_none_or(|deadline| Instant::now() + delay < deadline) =>
+            {
+                (delay, other_host)
+            }
+            Decision::Retry { .. } => {
+                let stop = Stop::OutOfAttempts;
+                return finished(result, stop, attempt, reached, &method, check, delivery);
+            }
+            Decision::Stop(stop) => {
+                return finished(result, stop, attempt, reached, &method, check, delivery);
+            }
+        };
+        let next = match (move_host, host) {
+            (true, Host::Primary) => Host::Backup,
+            (true, Host::Backup) => Host::Primary,
+            (_, same) => same,
+        };
+        switched |= next != host;
+        trace::retrying(&trace, attempt, &result, delay, host != next);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        host = next;
+        attempt += 1;
+        prepared = sign(&shared, host, &method, &plan)?;
+    }
+}
+
+/// The result of the last try, with what the caller should know about the tries before.
+fn finished(
+    result: Result<http::Response<Bytes>>,
+    stop: Stop,
+    attempts: u32,
+    reached: bool,
+    method: &Method,
+    check: Check,
+    delivery: Option<Delivery>,
+) -> Result<Exchanged> {
+    let note = match stop {
+        Stop::Done => None,
+        Stop::NotSafeToRepeat => Some(format!(
+            "; it was not sent again: a {method} is only repeated automatically when the call \
+             is marked safe to repeat (Options::retry, or `\"retry\": true`), which WeChat \
+             Pay's deduplication by merchant order number (out_trade_no, out_refund_no) makes \
+             it"
+        )),
+        Stop::OutOfAttempts if attempts > 1 => Some(format!(
+            "; {attempts} tries, the last one's error shown (ClientBuilder::retry_policy, and \
+             the request's timeout, bound them)"
+        )),
+        Stop::OutOfAttempts => None,
+    };
+    match result {
+        Ok(response) => Ok(Exchanged {
+            response,
+            check,
+            note,
+            delivery,
+        }),
+        Err(mut error) => {
+            if reached {
+                error = error.reached_before();
+            }
+            if let Some(note) = note {
+                error = error.with_note(note);
+            } else if attempts > 1 {
+                error = error.with_note(format!("; after {attempts} tries"));
+            }
+            Err(error)
+        }
+    }
+}
