@@ -456,6 +456,7 @@ fn doctor_passes_a_good_setup_and_explains_each_failure() {
         "✓ private key",
         "✓ merchant certificate serial",
         "✓ platform keys load",
+        "✓ main domain http://127.0.0.1:",
         "✓ clock within",
         "✓ signed request accepted",
         "✓ APIv3 key decrypts",
@@ -514,4 +515,108 @@ fn doctor_passes_a_good_setup_and_explains_each_failure() {
         "{stdout}"
     );
     assert!(stdout.contains("NTP"), "{stdout}");
+}
+
+#[test]
+fn bill_download_streams_the_file_and_checks_its_digest() {
+    use std::io::Write as _;
+
+    let mock = MockServer::start().unwrap();
+    let scratch = Scratch::new("bill");
+    let bill =
+        "交易时间,公众账号ID,商户号\r\n`2019-06-11 10:00:00,`wxd678efh567hg6787,`1900000109\r\n"
+            .repeat(200);
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(bill.as_bytes()).unwrap();
+    let gzipped = gzip.finish().unwrap();
+    let apply = |hash: &str| {
+        Reply::json(
+            200,
+            json!({
+                "download_url": format!("{}v3/billdownload/file?token=T0K3N", mock.uri()),
+                "hash_type": "SHA1",
+                "hash_value": hash,
+            }),
+        )
+    };
+    let sha1 = wechatpay::toolkit::sha1_hex(bill.as_bytes());
+    mock.on("GET", "/v3/bill/tradebill", apply(&sha1));
+    mock.on(
+        "GET",
+        "/v3/billdownload/file",
+        Reply::status(200).body(gzipped.clone()).unsigned(),
+    );
+
+    let out = scratch.0.join("2019-06-11.csv.gz");
+    let output = wechatpay(&mock, &scratch)
+        .args([
+            "bill",
+            "download",
+            "--kind",
+            "trade",
+            "--date",
+            "2019-06-11",
+            "--gzip",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("digest"), "{stdout}");
+    assert_eq!(std::fs::read(&out).unwrap(), gzipped, "written as received");
+    let apply_request = &mock.requests()[0];
+    assert_eq!(
+        apply_request.target,
+        "/v3/bill/tradebill?bill_date=2019-06-11&tar_type=GZIP"
+    );
+    assert_eq!(
+        mock.requests()[1].target,
+        "/v3/billdownload/file?token=T0K3N"
+    );
+
+    // A digest that does not match: an error, and no file.
+    mock.on(
+        "GET",
+        "/v3/bill/tradebill",
+        apply("0000000000000000000000000000000000000000"),
+    );
+    let wrong = scratch.0.join("wrong.csv.gz");
+    let output = wechatpay(&mock, &scratch)
+        .args([
+            "bill",
+            "download",
+            "--kind",
+            "trade",
+            "--date",
+            "2019-06-11",
+            "--gzip",
+            "--out",
+        ])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.contains("digest") || stderr.contains("SHA1"),
+        "{stderr}"
+    );
+    assert!(!wrong.exists() && !wrong.with_extension("part").exists());
+
+    let bad_date = wechatpay(&mock, &scratch)
+        .args([
+            "bill",
+            "download",
+            "--kind",
+            "fundflow",
+            "--date",
+            "11/06/2019",
+            "--out",
+        ])
+        .arg(&wrong)
+        .output()
+        .unwrap();
+    assert_eq!(bad_date.status.code(), Some(1));
 }

@@ -1,7 +1,8 @@
 //! `wechatpay doctor`: checks the setup one step at a time and explains each failure with its
 //! fix: the private key (and that it belongs to the merchant certificate), the platform keys,
-//! the clock against WeChat Pay's, a signed request (mchid + serial + key), the APIv3 key,
-//! and which platform key verified the answers.
+//! DNS/TCP/TLS to the main and backup domains (through the proxy in use), the clock against
+//! WeChat Pay's, a signed request (mchid + serial + key), the APIv3 key, and which platform
+//! key verified the answers.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -56,6 +57,7 @@ pub fn run(settings: &SettingsArgs, _args: Args) -> Outcome {
         }
     };
     if let Some(client) = client {
+        reach(&mut doctor, &client);
         clock_and_signature(&mut doctor, &client);
         apiv3_key(&mut doctor, &settings, &client);
         for usage in client.key_usage() {
@@ -173,6 +175,36 @@ fn platform_keys(doctor: &mut Doctor, settings: &Settings) {
             format!("platform keys: {}", error.0),
             "give WeChat Pay's pub_key.pem with its PUB_KEY_ID_…, or a platform certificate",
         ),
+    }
+}
+
+/// DNS, TCP and TLS to the main domain and the backup, through the proxy in use.
+fn reach(doctor: &mut Doctor, client: &Client) {
+    let network = client.network();
+    let via = match &network.proxy {
+        Some(proxy) => format!(" through the proxy {proxy}"),
+        None => " (no proxy)".to_owned(),
+    };
+    let domains = std::iter::once(("main", network.base_uri.as_str())).chain(
+        network
+            .backup_base_uri
+            .as_deref()
+            .map(|backup| ("backup", backup)),
+    );
+    for (which, uri) in domains {
+        match client.probe(uri) {
+            Ok(()) => doctor.pass(format!(
+                "{which} domain {uri} reachable (DNS, TCP, TLS){via}"
+            )),
+            Err(error) => doctor.fail(
+                format!("{which} domain {uri} unreachable{via}: {error}"),
+                "check DNS, the firewall and the proxy (HTTPS_PROXY, NO_PROXY); WeChat Pay \
+                 needs outbound HTTPS to api.mch.weixin.qq.com and api2.mch.weixin.qq.com",
+            ),
+        }
+    }
+    if network.on_backup {
+        output::note("requests go to the backup domain now; the main one is probed meanwhile");
     }
 }
 

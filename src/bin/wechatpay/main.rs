@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod bill;
 mod certificates;
 mod doctor;
 mod endpoints;
@@ -36,6 +37,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Downloads bills (账单), digest checked.
+    #[command(subcommand)]
+    Bill(bill::Command),
     /// Downloads the platform certificates (平台证书).
     #[command(subcommand)]
     Certificates(certificates::Command),
@@ -60,6 +64,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Bill(command) => bill::run(&cli.settings, command),
         Command::Certificates(command) => certificates::run(&cli.settings, command),
         Command::Request(args) => request::run(&cli.settings, args),
         Command::Doctor(args) => doctor::run(&cli.settings, args),
