@@ -3,9 +3,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML, and the
-// retry and failover rules (resilience). None of these modules imports the client, the
-// chains, the request future, the runtime, the transport or the mock.
+// The pure core: options → plan, templates, URIs, signing, verification, crypto, XML, bills,
+// typed events, the endpoint catalog, and the retry and failover rules (resilience). None of
+// these modules imports the client, the chains, the request future, the runtime, the
+// transport or the mock.
+pub mod bill;
 pub mod config;
 pub mod crypto;
 pub mod endpoints;
@@ -53,7 +55,7 @@ pub use options::Options;
 pub use response::{Response, Streamed, VerifiedBy};
 pub use v3::certificates::PlatformCertificate;
 pub use v3::notify::Notification;
-pub use v3::{bill, notify, paysign};
+pub use v3::{notify, paysign};
 #[cfg(feature = "macros")]
 pub use wechatpay_macros::chain;
 

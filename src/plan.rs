@@ -266,7 +266,7 @@ impl Plan {
         };
         if let Some((hash_type, hash_value)) = &options.digest {
             // Checked now, so that a wrong hash type fails before anything is sent.
-            crate::v3::bill::Checker::new(hash_type, hash_value)?;
+            crate::bill::Checker::new(hash_type, hash_value)?;
             self.digest = Some((hash_type.clone(), hash_value.clone()));
         }
         Ok(())

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::Sink;
-use crate::v3::bill::Checker;
+use crate::bill::Checker;
 
 /// How many pieces of a body may wait for the writer.
 const QUEUE: usize = 8;

@@ -5,10 +5,12 @@
 //! transports and for anything the client does not cover.
 
 pub(crate) mod answer;
-pub mod bill;
 pub mod certificates;
 pub mod notify;
 pub mod paysign;
 pub(crate) mod request;
 pub mod sign;
 pub mod verify;
+
+/// Bill downloads live at the crate root ([`crate::bill`]); this path is kept for them.
+pub use crate::bill;
