@@ -3,7 +3,7 @@
 //! format WeChat Pay expects.
 //!
 //! ```text
-//! cargo run --example axum_notify --features axum,mock
+//! cargo run --example axum_notify   # in this repository the tests' features include axum
 //! ```
 //!
 //! The example serves on 127.0.0.1, sends itself three notifications made by the mock server
