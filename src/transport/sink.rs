@@ -12,9 +12,9 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::bill::Checker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::Sink;
-use crate::bill::Checker;
 
 /// How many pieces of a body may wait for the writer.
 const QUEUE: usize = 8;
