@@ -56,16 +56,24 @@ enum Mode {
     Sequential,
     /// 16 `post_async` in flight on a current-thread runtime.
     InFlight,
+    /// The floor: a bare hyper-util client (the HTTP stack the SDK uses) sending a copy of
+    /// one signed request, one at a time, reading the answer, checking nothing.
+    HyperSequential,
+    /// The floor with 16 in flight.
+    HyperInFlight,
 }
 
 impl Mode {
     const ALL: [Mode; 3] = [Mode::Blocking, Mode::Sequential, Mode::InFlight];
+    const FLOOR: [Mode; 2] = [Mode::HyperSequential, Mode::HyperInFlight];
 
     fn label(self) -> &'static str {
         match self {
             Mode::Blocking => "sequential, blocking",
             Mode::Sequential => "sequential, async",
             Mode::InFlight => "16 in flight, async",
+            Mode::HyperSequential => "hyper alone, 1 at a time",
+            Mode::HyperInFlight => "hyper alone, 16 in flight",
         }
     }
 
@@ -74,6 +82,7 @@ impl Mode {
             Mode::Blocking => "blocking",
             Mode::Sequential => "async, 1 at a time",
             Mode::InFlight => "async, 16 in flight",
+            Mode::HyperSequential | Mode::HyperInFlight => self.label(),
         }
     }
 }
@@ -95,6 +104,38 @@ struct Sample {
 }
 
 impl Sample {
+    const HEADER: &str = "backend     mode                        req/s   CPU µs   sign/s  verify/s  of sign of limit  sign µs  non-RSA";
+
+    fn is_floor(&self) -> bool {
+        Mode::FLOOR.contains(&self.mode)
+    }
+
+    /// One line of the table, under [`Sample::HEADER`].
+    fn row(&self) -> String {
+        if self.is_floor() {
+            return format!(
+                "{:<11} {:<25} {:>7.0} {:>8.1}",
+                "-",
+                self.mode.label(),
+                self.per_second,
+                self.cpu_us
+            );
+        }
+        format!(
+            "{:<11} {:<25} {:>7.0} {:>8.1} {:>8.0} {:>9.0} {:>7.1}% {:>7.1}% {:>8.1} {:>8.1}",
+            self.backend,
+            self.mode.label(),
+            self.per_second,
+            self.cpu_us,
+            self.sign_per_second,
+            self.verify_per_second,
+            100.0 * self.per_second / self.sign_per_second,
+            100.0 * self.per_second / self.limit(),
+            self.signed_in_run_us,
+            self.non_rsa_us(),
+        )
+    }
+
     /// One core's physical limit: every call signs once and verifies once.
     fn limit(&self) -> f64 {
         1e6 / (1e6 / self.sign_per_second + 1e6 / self.verify_per_second)
@@ -166,57 +207,34 @@ fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
 
 fn run_rounds(pin: bool, uri: &str, rounds: usize) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
     println!();
-    println!(
-        "{:<5} {:<11} {:<20} {:>7} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "round",
-        "backend",
-        "mode",
-        "req/s",
-        "CPU µs",
-        "sign/s",
-        "verify/s",
-        "of sign",
-        "of limit",
-        "sign µs",
-        "non-RSA"
-    );
+    println!("{:<5} {}", "round", Sample::HEADER);
+    let mut runs: Vec<(Backend, Mode)> = Vec::new();
+    for backend in Backend::available() {
+        runs.extend(Mode::ALL.iter().map(|mode| (*backend, *mode)));
+    }
+    runs.extend(Mode::FLOOR.iter().map(|mode| (Backend::default(), *mode)));
     let mut samples = Vec::new();
     for round in 1..=rounds {
-        for backend in Backend::available() {
-            for mode in Mode::ALL {
-                let vars = [
-                    ("BACKEND", format!("{backend:?}")),
-                    ("MODE", format!("{mode:?}")),
-                    ("MOCK_URI", uri.to_owned()),
-                    ("RUN_REQUESTS", requests(*backend).to_string()),
-                ];
-                let child = spawn("client", pin.then_some("0"), Stdio::piped(), &vars)?;
-                let output = child.wait_with_output()?;
-                if !output.status.success() {
-                    return Err(format!("the {backend:?} {mode:?} run failed: {}", output.status).into());
-                }
-                let text = String::from_utf8_lossy(&output.stdout);
-                let line = text
-                    .lines()
-                    .find_map(|line| line.strip_prefix("RESULT "))
-                    .ok_or("the client printed no result")?;
-                let sample: Sample = serde_json::from_str(line)?;
-                println!(
-                    "{:<5} {:<11} {:<20} {:>7.0} {:>8.1} {:>8.0} {:>9.0} {:>7.1}% {:>7.1}% {:>8.1} {:>8.1}",
-                    round,
-                    sample.backend,
-                    mode.label(),
-                    sample.per_second,
-                    sample.cpu_us,
-                    sample.sign_per_second,
-                    sample.verify_per_second,
-                    100.0 * sample.per_second / sample.sign_per_second,
-                    100.0 * sample.per_second / sample.limit(),
-                    sample.signed_in_run_us,
-                    sample.non_rsa_us(),
-                );
-                samples.push(sample);
+        for (backend, mode) in &runs {
+            let vars = [
+                ("BACKEND", format!("{backend:?}")),
+                ("MODE", format!("{mode:?}")),
+                ("MOCK_URI", uri.to_owned()),
+                ("RUN_REQUESTS", requests(*backend).to_string()),
+            ];
+            let child = spawn("client", pin.then_some("0"), Stdio::piped(), &vars)?;
+            let output = child.wait_with_output()?;
+            if !output.status.success() {
+                return Err(format!("the {backend:?} {mode:?} run failed: {}", output.status).into());
             }
+            let text = String::from_utf8_lossy(&output.stdout);
+            let line = text
+                .lines()
+                .find_map(|line| line.strip_prefix("RESULT "))
+                .ok_or("the client printed no result")?;
+            let sample: Sample = serde_json::from_str(line)?;
+            println!("{:<5} {}", round, sample.row());
+            samples.push(sample);
         }
     }
     let memory = spawn("memory", pin.then_some("0"), Stdio::inherit(), &[("MOCK_URI", uri.to_owned())])?
@@ -227,68 +245,77 @@ fn run_rounds(pin: bool, uri: &str, rounds: usize) -> Result<Vec<Sample>, Box<dy
     Ok(samples)
 }
 
-/// The medians, the blocking path's extra CPU, the JSON and the chart.
+/// The medians, the blocking path's extra CPU, the floors, the JSON and the chart.
 fn summarize(samples: &[Sample], rounds: usize) -> Result<(), Box<dyn std::error::Error>> {
     println!();
-    println!("medians of {rounds} rounds:");
-    println!(
-        "{:<11} {:<20} {:>7} {:>8} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8}",
-        "backend", "mode", "req/s", "CPU µs", "sign/s", "verify/s", "of sign", "of limit", "sign µs", "non-RSA"
-    );
+    println!("medians of {rounds} rounds (ratios: each run against the raw rates of its own process):");
+    println!("{}", Sample::HEADER);
     let mut rows = Vec::new();
+    let of = |backend: &str, mode: Mode| -> Vec<&Sample> {
+        samples
+            .iter()
+            .filter(|s| s.mode == mode && (s.is_floor() || s.backend == backend))
+            .collect()
+    };
+    let m = |of: &[&Sample], f: &dyn Fn(&Sample) -> f64| median(&of.iter().map(|s| f(s)).collect::<Vec<_>>());
     for backend in Backend::available() {
         let name = format!("{backend:?}");
         for mode in Mode::ALL {
-            let of: Vec<&Sample> = samples
-                .iter()
-                .filter(|s| s.backend == name && s.mode == mode)
-                .collect();
-            let m = |f: &dyn Fn(&Sample) -> f64| median(&of.iter().map(|s| f(s)).collect::<Vec<_>>());
+            let of = of(&name, mode);
             let row = Row {
                 backend: name.clone(),
                 mode,
-                per_second: m(&|s| s.per_second),
+                per_second: m(&of, &|s| s.per_second),
                 low: of.iter().map(|s| s.per_second).fold(f64::INFINITY, f64::min),
                 high: of.iter().map(|s| s.per_second).fold(0.0, f64::max),
-                sign_per_second: m(&|s| s.sign_per_second),
-                limit: m(&|s| s.limit()),
+                sign_per_second: m(&of, &|s| s.sign_per_second),
+                limit: m(&of, &|s| s.limit()),
+                of_sign: m(&of, &|s| s.per_second / s.sign_per_second),
+                of_limit: m(&of, &|s| s.per_second / s.limit()),
             };
             println!(
-                "{:<11} {:<20} {:>7.0} {:>8.1} {:>8.0} {:>9.0} {:>7.1}% {:>7.1}% {:>8.1} {:>8.1}",
+                "{:<11} {:<25} {:>7.0} {:>8.1} {:>8.0} {:>9.0} {:>7.1}% {:>7.1}% {:>8.1} {:>8.1}",
                 name,
                 mode.label(),
                 row.per_second,
-                m(&|s| s.cpu_us),
+                m(&of, &|s| s.cpu_us),
                 row.sign_per_second,
-                m(&|s| s.verify_per_second),
-                m(&|s| 100.0 * s.per_second / s.sign_per_second),
-                m(&|s| 100.0 * s.per_second / s.limit()),
-                m(&|s| s.signed_in_run_us),
-                m(&|s| s.non_rsa_us()),
+                m(&of, &|s| s.verify_per_second),
+                100.0 * row.of_sign,
+                100.0 * row.of_limit,
+                m(&of, &|s| s.signed_in_run_us),
+                m(&of, &|s| s.non_rsa_us()),
             );
             rows.push(row);
         }
+    }
+    for mode in Mode::FLOOR {
+        let of = of("", mode);
+        println!(
+            "{:<11} {:<25} {:>7.0} {:>8.1}",
+            "-",
+            mode.label(),
+            m(&of, &|s| s.per_second),
+            m(&of, &|s| s.cpu_us)
+        );
+    }
+    println!();
+    for backend in Backend::available() {
+        let name = format!("{backend:?}");
         // The blocking path's cost: its CPU per call against the async one, round by round
         // (the runs of a round are next to each other in time).
-        let per_round = |mode: Mode, f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
-            samples
-                .iter()
-                .filter(|s| s.backend == name && s.mode == mode)
-                .map(f)
-                .collect()
-        };
         let differences = |f: &dyn Fn(&Sample) -> f64| -> Vec<f64> {
-            per_round(Mode::Blocking, f)
+            of(&name, Mode::Blocking)
                 .iter()
-                .zip(per_round(Mode::Sequential, f))
-                .map(|(blocking, sequential)| blocking - sequential)
+                .zip(of(&name, Mode::Sequential))
+                .map(|(blocking, sequential)| f(blocking) - f(sequential))
                 .collect()
         };
         let total = differences(&|s| s.cpu_us);
         let non_rsa = differences(&|s| s.non_rsa_us());
         println!(
-            "{name:<11} a blocking call costs {:.1} µs of CPU more than the same call awaited \
-             (non-RSA: {:.1} µs; rounds: {})",
+            "{name}: a blocking call costs {:.1} µs of CPU more than the same call awaited \
+             (besides RSA: {:.1} µs; by round: {})",
             median(&total),
             median(&non_rsa),
             non_rsa
@@ -296,6 +323,28 @@ fn summarize(samples: &[Sample], rounds: usize) -> Result<(), Box<dyn std::error
                 .map(|d| format!("{d:.1}"))
                 .collect::<Vec<_>>()
                 .join(", ")
+        );
+        // What this setup allows at best: RSA plus the bare HTTP exchange's CPU (16 in
+        // flight) or round trip (one at a time), each with this run's raw rates.
+        let floor_cpu = m(&of("", Mode::HyperInFlight), &|s| s.cpu_us);
+        let floor_trip = 1e6 / m(&of("", Mode::HyperSequential), &|s| s.per_second);
+        let in_flight = of(&name, Mode::InFlight);
+        let best_in_flight = m(&in_flight, &|s| {
+            let rsa = 1e6 / s.sign_per_second + 1e6 / s.verify_per_second;
+            rsa / (rsa + floor_cpu)
+        });
+        let sequential = of(&name, Mode::Blocking);
+        let best_sequential = m(&sequential, &|s| {
+            let sign = 1e6 / s.sign_per_second;
+            sign / (sign + 1e6 / s.verify_per_second + floor_trip)
+        });
+        println!(
+            "{name}: with hyper alone costing {floor_cpu:.1} µs of CPU per request (16 in flight) \
+             and {floor_trip:.1} µs per round trip (one at a time), the best a signing and \
+             verifying client can reach here is {:.1} % of 1/(sign + verify) with 16 in \
+             flight, and {:.1} % of the raw signing rate sequentially",
+            100.0 * best_in_flight,
+            100.0 * best_sequential,
         );
     }
     let target = target_dir();
@@ -318,6 +367,9 @@ struct Row {
     high: f64,
     sign_per_second: f64,
     limit: f64,
+    /// Medians of the runs' ratios to their own raw rates.
+    of_sign: f64,
+    of_limit: f64,
 }
 
 /// `target/`: two levels above this binary (`target/release/deps/end_to_end-…`).
@@ -396,7 +448,7 @@ fn chart(rows: &[Row], rounds: usize, path: &std::path::Path) -> Result<(), Box<
                 format!(
                     "{:.0} ({:.0} %)",
                     row.per_second,
-                    100.0 * row.per_second / row.limit
+                    100.0 * row.of_limit
                 ),
                 (x - 0.28, row.high + top * 0.035),
                 ("sans-serif", 12).into_font(),
@@ -558,6 +610,75 @@ fn in_flight(
     })
 }
 
+/// The floor of this setup: hyper-util's pooled client (what the SDK's transport is built
+/// on), sending copies of one request the SDK signed (the mock accepts a signature again
+/// within its 5-minute window) and reading each answer whole. No signing, no verification,
+/// no checks: what any client pays for the exchange itself.
+struct Floor {
+    hyper: hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        http_body_util::Full<bytes::Bytes>,
+    >,
+    request: http::Request<bytes::Bytes>,
+}
+
+impl Floor {
+    fn new(client: &Client) -> wechatpay::Result<Self> {
+        let nonce = toolkit::nonce(32)?;
+        let request = client[TEMPLATE].build_request(
+            http::Method::POST,
+            options(),
+            toolkit::timestamp(),
+            &nonce,
+        )?;
+        let hyper = hyper_util::client::legacy::Client::builder(
+            hyper_util::rt::TokioExecutor::new(),
+        )
+        .build_http();
+        Ok(Self { hyper, request })
+    }
+
+    fn send_one(&self) -> impl Future<Output = wechatpay::Result<()>> + use<> {
+        let mut copy = http::Request::new(http_body_util::Full::new(self.request.body().clone()));
+        *copy.method_mut() = self.request.method().clone();
+        *copy.uri_mut() = self.request.uri().clone();
+        *copy.headers_mut() = self.request.headers().clone();
+        let answer = self.hyper.request(copy);
+        async move {
+            let fail = |what: String| wechatpay::Error::new(wechatpay::ErrorKind::Transport, what);
+            let answer = answer.await.map_err(|e| fail(e.to_string()))?;
+            let status = answer.status();
+            http_body_util::BodyExt::collect(answer.into_body())
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            if status != 204 {
+                return Err(fail(format!("the mock answered {status}")));
+            }
+            Ok(())
+        }
+    }
+
+    fn send(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        count: usize,
+        lanes: usize,
+    ) -> wechatpay::Result<()> {
+        runtime.block_on(async {
+            let lanes = (0..lanes).map(|lane| {
+                let share = count / lanes + usize::from(lane < count % lanes);
+                async move {
+                    for _ in 0..share {
+                        self.send_one().await?;
+                    }
+                    Ok::<_, wechatpay::Error>(())
+                }
+            });
+            futures::future::try_join_all(lanes).await.map(drop)
+        })
+    }
+}
+
 /// One measurement (`BACKEND`, `MODE`, `RUN_REQUESTS`), printed as a `RESULT {json}` line.
 fn run_client() -> Result<(), Box<dyn std::error::Error>> {
     let uri = std::env::var("MOCK_URI")?;
@@ -575,10 +696,13 @@ fn run_client() -> Result<(), Box<dyn std::error::Error>> {
         nanos: Arc::new(AtomicU64::new(0)),
     };
     let client = client(&uri, backend, signer.clone())?;
+    let floor = Floor::new(&client)?;
     let send = |count: usize| match mode {
         Mode::Blocking => blocking(&client, count),
         Mode::Sequential => one_at_a_time(&runtime, &client, count),
         Mode::InFlight => in_flight(&runtime, &client, count),
+        Mode::HyperSequential => floor.send(&runtime, count, 1),
+        Mode::HyperInFlight => floor.send(&runtime, count, IN_FLIGHT),
     };
     send((count / 20).max(IN_FLIGHT))?; // warm up: connections, caches
     let before = raw_rates(backend)?;
@@ -618,10 +742,13 @@ fn profile() -> Result<(), Box<dyn std::error::Error>> {
         nanos: Arc::new(AtomicU64::new(0)),
     };
     let client = client(&uri, Backend::default(), signer)?;
+    let floor = Floor::new(&client)?;
     let send = |count: usize| match mode {
         Mode::Blocking => blocking(&client, count),
         Mode::Sequential => one_at_a_time(&runtime, &client, count),
         Mode::InFlight => in_flight(&runtime, &client, count),
+        Mode::HyperSequential => floor.send(&runtime, count, 1),
+        Mode::HyperInFlight => floor.send(&runtime, count, IN_FLIGHT),
     };
     send(IN_FLIGHT * 4)?;
     measured(&send, count)?;

@@ -200,5 +200,9 @@ fn pipeline(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, signing, verification, requests, pipeline);
+fn randomness(c: &mut Criterion) {
+    c.bench_function("nonce (32 characters)", |b| b.iter(|| toolkit::nonce(32)));
+}
+
+criterion_group!(benches, signing, verification, requests, pipeline, randomness);
 criterion_main!(benches);
