@@ -205,7 +205,11 @@ fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn run_rounds(pin: bool, uri: &str, rounds: usize) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
+fn run_rounds(
+    pin: bool,
+    uri: &str,
+    rounds: usize,
+) -> Result<Vec<Sample>, Box<dyn std::error::Error>> {
     println!();
     println!("{:<5} {}", "round", Sample::HEADER);
     let mut runs: Vec<(Backend, Mode)> = Vec::new();
@@ -225,7 +229,9 @@ fn run_rounds(pin: bool, uri: &str, rounds: usize) -> Result<Vec<Sample>, Box<dy
             let child = spawn("client", pin.then_some("0"), Stdio::piped(), &vars)?;
             let output = child.wait_with_output()?;
             if !output.status.success() {
-                return Err(format!("the {backend:?} {mode:?} run failed: {}", output.status).into());
+                return Err(
+                    format!("the {backend:?} {mode:?} run failed: {}", output.status).into(),
+                );
             }
             let text = String::from_utf8_lossy(&output.stdout);
             let line = text
@@ -237,8 +243,13 @@ fn run_rounds(pin: bool, uri: &str, rounds: usize) -> Result<Vec<Sample>, Box<dy
             samples.push(sample);
         }
     }
-    let memory = spawn("memory", pin.then_some("0"), Stdio::inherit(), &[("MOCK_URI", uri.to_owned())])?
-        .wait()?;
+    let memory = spawn(
+        "memory",
+        pin.then_some("0"),
+        Stdio::inherit(),
+        &[("MOCK_URI", uri.to_owned())],
+    )?
+    .wait()?;
     if !memory.success() {
         return Err(format!("the memory probe failed: {memory}").into());
     }
@@ -248,7 +259,9 @@ fn run_rounds(pin: bool, uri: &str, rounds: usize) -> Result<Vec<Sample>, Box<dy
 /// The medians, the blocking path's extra CPU, the floors, the JSON and the chart.
 fn summarize(samples: &[Sample], rounds: usize) -> Result<(), Box<dyn std::error::Error>> {
     println!();
-    println!("medians of {rounds} rounds (ratios: each run against the raw rates of its own process):");
+    println!(
+        "medians of {rounds} rounds (ratios: each run against the raw rates of its own process):"
+    );
     println!("{}", Sample::HEADER);
     let mut rows = Vec::new();
     let of = |backend: &str, mode: Mode| -> Vec<&Sample> {
@@ -257,7 +270,9 @@ fn summarize(samples: &[Sample], rounds: usize) -> Result<(), Box<dyn std::error
             .filter(|s| s.mode == mode && (s.is_floor() || s.backend == backend))
             .collect()
     };
-    let m = |of: &[&Sample], f: &dyn Fn(&Sample) -> f64| median(&of.iter().map(|s| f(s)).collect::<Vec<_>>());
+    let m = |of: &[&Sample], f: &dyn Fn(&Sample) -> f64| {
+        median(&of.iter().map(|s| f(s)).collect::<Vec<_>>())
+    };
     for backend in Backend::available() {
         let name = format!("{backend:?}");
         for mode in Mode::ALL {
@@ -266,7 +281,10 @@ fn summarize(samples: &[Sample], rounds: usize) -> Result<(), Box<dyn std::error
                 backend: name.clone(),
                 mode,
                 per_second: m(&of, &|s| s.per_second),
-                low: of.iter().map(|s| s.per_second).fold(f64::INFINITY, f64::min),
+                low: of
+                    .iter()
+                    .map(|s| s.per_second)
+                    .fold(f64::INFINITY, f64::min),
                 high: of.iter().map(|s| s.per_second).fold(0.0, f64::max),
                 sign_per_second: m(&of, &|s| s.sign_per_second),
                 limit: m(&of, &|s| s.limit()),
@@ -385,7 +403,11 @@ fn target_dir() -> PathBuf {
 
 /// Requests/s by mode, one panel per backend (each on its own scale), with the run-to-run
 /// range as a whisker, and the backend's raw signing rate and one core's limit as lines.
-fn chart(rows: &[Row], rounds: usize, path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+fn chart(
+    rows: &[Row],
+    rounds: usize,
+    path: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
     let backends: Vec<&str> = {
         let mut names: Vec<&str> = rows.iter().map(|row| row.backend.as_str()).collect();
         names.dedup();
@@ -445,11 +467,7 @@ fn chart(rows: &[Row], rounds: usize, path: &std::path::Path) -> Result<(), Box<
                 BLACK.stroke_width(1),
             )))?;
             chart.draw_series(std::iter::once(Text::new(
-                format!(
-                    "{:.0} ({:.0} %)",
-                    row.per_second,
-                    100.0 * row.of_limit
-                ),
+                format!("{:.0} ({:.0} %)", row.per_second, 100.0 * row.of_limit),
                 (x - 0.28, row.high + top * 0.035),
                 ("sans-serif", 12).into_font(),
             )))?;
@@ -458,13 +476,23 @@ fn chart(rows: &[Row], rounds: usize, path: &std::path::Path) -> Result<(), Box<
         let sign = median(&of.iter().map(|row| row.sign_per_second).collect::<Vec<_>>());
         let limit = median(&of.iter().map(|row| row.limit).collect::<Vec<_>>());
         chart
-            .draw_series(std::iter::once(PathElement::new(across(sign), sign_colour.stroke_width(2))))?
+            .draw_series(std::iter::once(PathElement::new(
+                across(sign),
+                sign_colour.stroke_width(2),
+            )))?
             .label(format!("raw RSA signing, {sign:.0}/s"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], sign_colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], sign_colour.stroke_width(2))
+            });
         chart
-            .draw_series(std::iter::once(PathElement::new(across(limit), limit_colour.stroke_width(2))))?
+            .draw_series(std::iter::once(PathElement::new(
+                across(limit),
+                limit_colour.stroke_width(2),
+            )))?
             .label(format!("1 / (raw sign + raw verify), {limit:.0}/s"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], limit_colour.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], limit_colour.stroke_width(2))
+            });
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
@@ -562,8 +590,12 @@ fn raw_rates(backend: Backend) -> wechatpay::Result<(f64, f64)> {
         }
         Ok::<_, wechatpay::Error>(f64::from(count) / start.elapsed().as_secs_f64())
     };
-    let signing = rate(Duration::from_millis(1000), &mut || key.sign(&message).map(drop))?;
-    let verifying = rate(Duration::from_millis(500), &mut || public.verify(&message, &signature))?;
+    let signing = rate(Duration::from_millis(1000), &mut || {
+        key.sign(&message).map(drop)
+    })?;
+    let verifying = rate(Duration::from_millis(500), &mut || {
+        public.verify(&message, &signature)
+    })?;
     Ok((signing, verifying))
 }
 
@@ -631,10 +663,9 @@ impl Floor {
             toolkit::timestamp(),
             &nonce,
         )?;
-        let hyper = hyper_util::client::legacy::Client::builder(
-            hyper_util::rt::TokioExecutor::new(),
-        )
-        .build_http();
+        let hyper =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http();
         Ok(Self { hyper, request })
     }
 

@@ -204,5 +204,12 @@ fn randomness(c: &mut Criterion) {
     c.bench_function("nonce (32 characters)", |b| b.iter(|| toolkit::nonce(32)));
 }
 
-criterion_group!(benches, signing, verification, requests, pipeline, randomness);
+criterion_group!(
+    benches,
+    signing,
+    verification,
+    requests,
+    pipeline,
+    randomness
+);
 criterion_main!(benches);

@@ -73,7 +73,7 @@ pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Resul
     // A template that is an absolute URI goes where it says: no failover.
     let host = match host {
         Host::Fixed => Host::Fixed,
-        _ if origin_of(&prepared.request) != base_for(shared, plan, host).origin() => Host::Fixed,
+        _ if !same_origin(&prepared.request, base_for(shared, plan, host).origin()) => Host::Fixed,
         other => other,
     };
     Ok(First { prepared, host })
@@ -105,13 +105,13 @@ fn base_for<'a>(shared: &'a Shared, plan: &'a Plan, host: Host) -> &'a BaseUri {
     }
 }
 
-fn origin_of(request: &http::Request<Bytes>) -> String {
+/// Whether `request` goes to `origin` (`scheme://authority`).
+fn same_origin(request: &http::Request<Bytes>, origin: &str) -> bool {
     let uri = request.uri();
-    format!(
-        "{}://{}",
-        uri.scheme_str().unwrap_or_default(),
-        uri.authority().map_or("", |authority| authority.as_str())
-    )
+    origin
+        .strip_prefix(uri.scheme_str().unwrap_or_default())
+        .and_then(|rest| rest.strip_prefix("://"))
+        == Some(uri.authority().map_or("", |authority| authority.as_str()))
 }
 
 /// The sink and digest of `plan`, if it has either.
@@ -204,13 +204,19 @@ pub(crate) async fn exchange(
             }
         }
         let other_host = host != Host::Fixed;
+        // The jitter is only needed when another try may follow.
+        let random = if outcome == Outcome::Final {
+            0.5
+        } else {
+            random_fraction()
+        };
         let decision = policy.decide(
             attempt,
             outcome,
             safe_to_repeat,
             other_host,
             !switched,
-            random_fraction(),
+            random,
         );
         reached |= outcome != Outcome::NothingSent;
         let (delay, move_host) = match decision {

@@ -14,7 +14,7 @@ use super::connector::{CONNECT_LIMIT, OpenedAt};
 use super::pools::{Pools, TransportSettings};
 use super::proxy;
 use super::sink::{StreamTo, StreamedBody};
-use super::{BodyLimit, ConnectTimeout, MutualTls, ReadTimeout, Transport};
+use super::{AnswerRules, ConnectTimeout, MutualTls, ReadTimeout, Transport};
 use crate::config::DEFAULT_READ_TIMEOUT;
 use crate::error::{Error, ErrorKind, Result};
 use crate::v3::verify::HEADER_SIGNATURE;
@@ -177,7 +177,7 @@ impl Transport for HttpsTransport {
             .get::<ReadTimeout>()
             .map_or(DEFAULT_READ_TIMEOUT, |limit| limit.0);
         let stream_to = request.extensions().get::<StreamTo>().cloned();
-        let extensions = request.extensions().clone();
+        let rules = AnswerRules::of(request.extensions());
         let intercept = self.pools.proxies.intercept(request.uri());
         let through = intercept.as_ref().map(proxy::shown);
         if request.uri().scheme_str() == Some("http")
@@ -188,28 +188,28 @@ impl Transport for HttpsTransport {
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
+        let uri = request.uri();
+        let host = self.pools.host(
+            uri.authority().map_or("", |authority| authority.as_str()),
+            uri.host().unwrap_or_default(),
+        );
         let pools = self.pools.clone();
         let mut request = request.map(Full::new);
         Box::pin(async move {
             let pool = pools.pool(mutual)?;
-            let host = request.uri().host().unwrap_or_default().to_owned();
-            let authority = request
-                .uri()
-                .authority()
-                .map_or_else(|| host.clone(), |authority| authority.to_string());
-            let permit = pools
-                .host_limit(&authority)
-                .acquire_owned()
-                .await
-                .map_err(|_| Error::new(ErrorKind::Transport, "the connection cap was closed"))?;
+            let permit =
+                host.limit.acquire().await.map_err(|_| {
+                    Error::new(ErrorKind::Transport, "the connection cap was closed")
+                })?;
+            let host = host.name.as_str();
             let connection = capture_connection(&mut request);
             let started = Instant::now();
             let sending = pool.request(request);
             let answered = match connect_limit {
                 Some(ConnectTimeout(limit)) => {
-                    idle_limited(idle, &host, CONNECT_LIMIT.scope(limit, sending)).await?
+                    idle_limited(idle, host, CONNECT_LIMIT.scope(limit, sending)).await?
                 }
-                None => idle_limited(idle, &host, sending).await?,
+                None => idle_limited(idle, host, sending).await?,
             };
             let response = answered.map_err(|e| {
                 let reused = connection.connection_metadata().as_ref().is_some_and(|c| {
@@ -219,19 +219,19 @@ impl Transport for HttpsTransport {
                         .get::<OpenedAt>()
                         .is_some_and(|opened| opened.0 < started)
                 });
-                sending_failed(&host, through.as_deref(), reused, e)
+                sending_failed(host, through.as_deref(), reused, e)
             })?;
             let (mut parts, body) = response.into_parts();
-            let limit = BodyLimit::for_answer(&extensions, parts.status, &parts.headers);
+            let limit = rules.limit(parts.status, &parts.headers);
             let streams =
                 parts.status.is_success() && !parts.headers.contains_key(HEADER_SIGNATURE);
             if let Some(sink) = stream_to.filter(|_| streams).and_then(|to| to.take()) {
-                let bytes = stream_body(body, sink, idle, &host).await?;
+                let bytes = stream_body(body, sink, idle, host).await?;
                 parts.extensions.insert(StreamedBody { bytes });
                 drop(permit);
                 return Ok(http::Response::from_parts(parts, Bytes::new()));
             }
-            let (body, truncated) = read_body(body, limit, &parts.headers, idle, &host).await?;
+            let (body, truncated) = read_body(body, limit, &parts.headers, idle, host).await?;
             drop(permit);
             if let Some(truncated) = truncated {
                 parts.extensions.insert(truncated);

@@ -72,14 +72,21 @@ pub(super) struct Pools {
     idle_timeout: Duration,
     per_host: usize,
     by_runtime: Mutex<Vec<RuntimePool>>,
-    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+/// A host the transport sends to: its cap on connections (shared by every runtime's pool),
+/// and its name for error messages.
+pub(super) struct Host {
+    pub limit: Semaphore,
+    pub name: String,
 }
 
 /// The pool of one runtime.
 struct RuntimePool {
     runtime: tokio::runtime::Id,
     mutual: bool,
-    pool: Pool,
+    pool: Arc<Pool>,
     alive: Arc<AtomicBool>,
     // Dropping this ends the runtime's sentinel task.
     _stop: oneshot::Sender<()>,
@@ -149,7 +156,7 @@ impl Pools {
     }
 
     /// The pool of the current tokio runtime, made at its first use there.
-    pub(super) fn pool(&self, mutual: bool) -> Result<Pool> {
+    pub(super) fn pool(&self, mutual: bool) -> Result<Arc<Pool>> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::new(
                 ErrorKind::Transport,
@@ -180,11 +187,13 @@ impl Pools {
         } else {
             self.plain.clone()
         };
-        let pool = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(self.idle_timeout)
-            .pool_timer(TokioTimer::new())
-            .pool_max_idle_per_host(self.per_host)
-            .build(connector);
+        let pool = Arc::new(
+            HyperClient::builder(TokioExecutor::new())
+                .pool_idle_timeout(self.idle_timeout)
+                .pool_timer(TokioTimer::new())
+                .pool_max_idle_per_host(self.per_host)
+                .build(connector),
+        );
         let alive = Arc::new(AtomicBool::new(true));
         let (stop, stopped) = oneshot::channel::<()>();
         let guard = AliveGuard(alive.clone());
@@ -202,15 +211,19 @@ impl Pools {
         Ok(pool)
     }
 
-    /// The cap of connections to `authority` (`host:port`), shared by every runtime's pool.
-    pub(super) fn host_limit(&self, authority: &str) -> Arc<Semaphore> {
+    /// The host of `authority` (`host[:port]`, named `name`): its cap of connections, shared
+    /// by every runtime's pool.
+    pub(super) fn host(&self, authority: &str, name: &str) -> Arc<Host> {
         let mut hosts = self.hosts.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(limit) = hosts.get(authority) {
-            return limit.clone();
+        if let Some(host) = hosts.get(authority) {
+            return host.clone();
         }
-        let limit = Arc::new(Semaphore::new(self.per_host));
-        hosts.insert(authority.to_owned(), limit.clone());
-        limit
+        let host = Arc::new(Host {
+            limit: Semaphore::new(self.per_host),
+            name: name.to_owned(),
+        });
+        hosts.insert(authority.to_owned(), host.clone());
+        host
     }
 }
 
