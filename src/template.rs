@@ -109,10 +109,17 @@ fn expand_into<'t>(
 /// Whether the path of `out` has a `.`, `..` or empty segment (which [`check_segments`]
 /// then looks at).
 fn has_suspect_segment(out: &str) -> bool {
-    let path_end = out.find(['?', '#']).unwrap_or(out.len());
-    out[..path_end]
-        .split('/')
-        .any(|segment| matches!(segment, "" | "." | ".."))
+    let path = &out[..out.find(['?', '#']).unwrap_or(out.len())];
+    // Most paths have no dot, no `//` and no slash at either end: no such segment.
+    let maybe = path.is_empty()
+        || path.contains('.')
+        || path.contains("//")
+        || path.starts_with('/')
+        || path.ends_with('/');
+    maybe
+        && path
+            .split('/')
+            .any(|segment| matches!(segment, "" | "." | ".."))
 }
 
 /// Refuses a path segment of `out` that is `.`, `..` or empty and touches one of the expanded

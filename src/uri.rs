@@ -486,8 +486,11 @@ fn target(path: &str, query: Option<&str>) -> String {
 
 /// Whether `path` has a `.` or `..` segment.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| segment == "." || segment == "..")
+    // Most paths have no dot at all.
+    path.contains('.')
+        && path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
 }
 
 /// RFC 3986 §5.2.4.

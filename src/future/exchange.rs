@@ -18,7 +18,7 @@ use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
 use crate::resilience::{Decision, Outcome, Route, Stop, is_retryable_status};
 use crate::toolkit;
-use crate::transport::{BodySink, StreamTo};
+use crate::transport::{BodySink, StreamTo, TotalDeadline};
 use crate::uri::BaseUri;
 
 /// Which domain a try goes to.
@@ -186,6 +186,9 @@ pub(crate) async fn exchange(
             .and_then(|delivery| delivery.stream_to.clone())
         {
             request.extensions_mut().insert(stream_to);
+        }
+        if let Some(deadline) = deadline {
+            request.extensions_mut().insert(TotalDeadline(deadline));
         }
         let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         let result = send(shared.transport.clone(), request, remaining, total).await;

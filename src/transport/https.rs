@@ -14,7 +14,7 @@ use super::connector::{CONNECT_LIMIT, OpenedAt};
 use super::pools::{Pools, TransportSettings};
 use super::proxy;
 use super::sink::{StreamTo, StreamedBody};
-use super::{AnswerRules, ConnectTimeout, MutualTls, ReadTimeout, Transport};
+use super::{AnswerRules, ConnectTimeout, MutualTls, ReadTimeout, TotalDeadline, Transport};
 use crate::config::DEFAULT_READ_TIMEOUT;
 use crate::error::{Error, ErrorKind, Result};
 use crate::v3::verify::HEADER_SIGNATURE;
@@ -176,6 +176,12 @@ impl Transport for HttpsTransport {
             .extensions()
             .get::<ReadTimeout>()
             .map_or(DEFAULT_READ_TIMEOUT, |limit| limit.0);
+        // When the request's own deadline comes before the read-idle limit could end it, the
+        // client's timer of that deadline is the only one needed.
+        let idle = match request.extensions().get::<TotalDeadline>() {
+            Some(TotalDeadline(deadline)) if *deadline <= Instant::now() + idle => None,
+            _ => Some(idle),
+        };
         let stream_to = request.extensions().get::<StreamTo>().cloned();
         let rules = AnswerRules::of(request.extensions());
         let intercept = self.pools.proxies.intercept(request.uri());

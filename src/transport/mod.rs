@@ -133,6 +133,13 @@ impl BodyLimit {
     }
 }
 
+/// Request extension of the client's own: when the whole request (all its tries) must be
+/// over. The client enforces it around any transport; the default transport reads it to
+/// skip its read-idle timer when the deadline comes first anyway (one timer per request
+/// instead of two).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TotalDeadline(pub std::time::Instant);
+
 /// What [`BodyLimit::for_answer`] reads of a request's extensions, taken before the request
 /// goes (so that its extensions need not be kept).
 #[derive(Debug, Clone, Copy)]
