@@ -40,9 +40,9 @@ use common::{PATH, TEMPLATE, options};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use wechatpay::crypto::{Backend, PlatformKeys};
-use wechatpay::v3::verify::verify_response;
 use wechatpay::mock::{self, MockServer, Reply};
 use wechatpay::v3::sign;
+use wechatpay::v3::verify::verify_response;
 use wechatpay::{Client, PrivateKey, PublicKey, Signer, toolkit};
 
 const IN_FLIGHT: usize = 16;
@@ -376,8 +376,12 @@ fn summarize(samples: &[Sample], rounds: usize) -> Result<(), Box<dyn std::error
             "{name}: the minimal client reaches {:.1} % of 1/(sign + verify) with 16 in flight \
              and {:.1} % of the raw signing rate one at a time; the SDK spends {:.1} µs of CPU \
              per call more than it with 16 in flight, {:.1} µs one at a time (async)",
-            100.0 * m(&of(&name, Mode::MinimalInFlight), &|s| s.per_second / s.limit()),
-            100.0 * m(&of(&name, Mode::MinimalSequential), &|s| s.per_second / s.sign_per_second),
+            100.0
+                * m(&of(&name, Mode::MinimalInFlight), &|s| s.per_second
+                    / s.limit()),
+            100.0
+                * m(&of(&name, Mode::MinimalSequential), &|s| s.per_second
+                    / s.sign_per_second),
             sdk(Mode::InFlight) - sdk(Mode::MinimalInFlight),
             sdk(Mode::Sequential) - sdk(Mode::MinimalSequential),
         );

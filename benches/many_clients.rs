@@ -111,8 +111,10 @@ fn ensure_keys(dir: &Path, count: usize) -> Result<(), Box<dyn std::error::Error
         }
         let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| "cannot generate a key")?;
         let pkcs8: Pkcs8V1Der<'_> = pair.as_der().map_err(|_| "cannot encode a key")?;
-        let spki: PublicKeyX509Der<'_> =
-            pair.public_key().as_der().map_err(|_| "cannot encode a key")?;
+        let spki: PublicKeyX509Der<'_> = pair
+            .public_key()
+            .as_der()
+            .map_err(|_| "cannot encode a key")?;
         std::fs::write(&private, pem("PRIVATE KEY", pkcs8.as_ref()))?;
         std::fs::write(&public, pem("PUBLIC KEY", spki.as_ref()))?;
         made += 1;
@@ -144,7 +146,11 @@ fn serve_mock() -> Result<(), Box<dyn std::error::Error>> {
         .map(|pem| PublicKey::from_pem(pem))
         .collect::<Result<_, _>>()?;
     for index in 0..clients() {
-        mock.add_merchant(&mchid(index), &serial(index), parsed[index % parsed.len()].clone());
+        mock.add_merchant(
+            &mchid(index),
+            &serial(index),
+            parsed[index % parsed.len()].clone(),
+        );
     }
     println!("{}", mock.uri());
     std::io::stdout().flush()?;
@@ -196,7 +202,12 @@ fn timed(
     let started = Instant::now();
     work()?;
     let wall = started.elapsed();
-    Ok(Step::now(name, calls, wall, process_cpu().saturating_sub(cpu)))
+    Ok(Step::now(
+        name,
+        calls,
+        wall,
+        process_cpu().saturating_sub(cpu),
+    ))
 }
 
 fn run_clients() -> Result<(), Box<dyn std::error::Error>> {
@@ -212,7 +223,10 @@ fn run_clients() -> Result<(), Box<dyn std::error::Error>> {
             .mchid(&mchid(index))
             .serial(&serial(index))
             .private_key(PrivateKey::from_pem(&pems[index % pems.len()])?)
-            .platform_key(mock::PLATFORM_KEY_ID, PublicKey::from_pem(mock::PLATFORM_PUBLIC_KEY_PEM)?)
+            .platform_key(
+                mock::PLATFORM_KEY_ID,
+                PublicKey::from_pem(mock::PLATFORM_PUBLIC_KEY_PEM)?,
+            )
             .base_uri(&uri)
             .no_proxy();
         if distinct {
@@ -243,7 +257,9 @@ fn run_clients() -> Result<(), Box<dyn std::error::Error>> {
             futures::future::try_join_all(calls).await.map(drop)
         })
     })?);
-    steps.push(timed("a blocking call each, again", count, || blocking(&all))?);
+    steps.push(timed("a blocking call each, again", count, || {
+        blocking(&all)
+    })?);
     println!("RESULT {}", serde_json::to_string(&steps)?);
     Ok(())
 }
@@ -320,7 +336,12 @@ fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
     let medians: Vec<Step> = (0..rounds_steps[0].len())
         .map(|index| {
             let of = |f: &dyn Fn(&Step) -> f64| {
-                median(&rounds_steps.iter().map(|steps| f(&steps[index])).collect::<Vec<_>>())
+                median(
+                    &rounds_steps
+                        .iter()
+                        .map(|steps| f(&steps[index]))
+                        .collect::<Vec<_>>(),
+                )
             };
             Step {
                 name: rounds_steps[0][index].name.clone(),

@@ -64,6 +64,11 @@ struct Key {
 /// The transports alive in the process, by their settings.
 static REGISTRY: Mutex<Vec<(Key, Weak<Pools>)>> = Mutex::new(Vec::new());
 
+/// The root certificate stores in use, by their extra roots: transports whose settings differ
+/// otherwise (a TLS identity per merchant, a timeout) share one store of Mozilla's roots.
+static ROOT_STORES: Mutex<Vec<(Vec<Vec<u8>>, Weak<rustls::RootCertStore>)>> =
+    Mutex::new(Vec::new());
+
 /// What a transport and its clones share.
 pub(super) struct Pools {
     pub plain: Connector,
@@ -227,6 +232,31 @@ impl Pools {
     }
 }
 
+/// Mozilla's roots and `extra` ones: the store of a transport with the same extra roots, or a
+/// new one.
+fn root_store(
+    extra: &[CertificateDer<'static>],
+) -> std::result::Result<Arc<rustls::RootCertStore>, rustls::Error> {
+    let key = der_list(extra);
+    let mut stores = ROOT_STORES.lock().unwrap_or_else(PoisonError::into_inner);
+    stores.retain(|(_, store)| store.strong_count() > 0);
+    if let Some(store) = stores
+        .iter()
+        .find(|(known, _)| *known == key)
+        .and_then(|(_, store)| store.upgrade())
+    {
+        return Ok(store);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for root in extra {
+        roots.add(root.clone())?;
+    }
+    let roots = Arc::new(roots);
+    stores.push((key, Arc::downgrade(&roots)));
+    Ok(roots)
+}
+
 fn der_list(certificates: &[CertificateDer<'static>]) -> Vec<Vec<u8>> {
     certificates
         .iter()
@@ -242,11 +272,7 @@ fn tls_config(
 ) -> Result<rustls::ClientConfig> {
     let tls_error =
         |e: rustls::Error| Error::config(format!("cannot set up TLS: {e}")).with_source(e);
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for root in &settings.extra_roots {
-        roots.add(root.clone()).map_err(tls_error)?;
-    }
+    let roots = root_store(&settings.extra_roots).map_err(tls_error)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider()?)
         .with_safe_default_protocol_versions()
         .map_err(tls_error)?
