@@ -139,7 +139,15 @@ impl Chain {
     /// transport failures and timeouts, API errors, answers that fail verification.
     #[cfg(feature = "blocking")]
     pub fn request(&self, method: Method, options: impl Into<Options>) -> Result<Response> {
-        crate::runtime::wait(self.future(method, options.into(), Placement::RuntimeThread))
+        let options = options.into();
+        if crate::runtime::in_runtime() {
+            // Inside another runtime: its thread must not drive ours; hand the I/O over.
+            return crate::runtime::wait(self.future(method, options, Placement::RuntimeThread));
+        }
+        // This thread drives the process's runtime while the call lasts.
+        self.shared
+            .runtime()?
+            .block_on(self.future(method, options, Placement::Caller))
     }
 }
 
