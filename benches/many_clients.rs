@@ -19,10 +19,14 @@
 //! 4. makes the blocking round again,
 //!
 //! and reports the threads of the process (`/proc/self/task`) and its resident memory
-//! (`VmRSS` and the peak `VmHWM` of `/proc/self/status`) after each step. With
-//! `SETTINGS=distinct` every client also gets transport settings of its own (a distinct
-//! connect timeout), so that no two share pools: what a client costs when nothing is
-//! shared.
+//! (`VmRSS` and the peak `VmHWM` of `/proc/self/status`) after each step.
+//!
+//! `SETTINGS=identities` gives every client a TLS identity of its own (for APIv2
+//! `security: true`): the mock merchant's TLS certificate followed by a distinct tail of the
+//! mock's other test certificates, a stand-in for 1,000 merchant certificates (making those
+//! needs a CA toolkit the project does not carry); the clients then share their plain
+//! connections only. `SETTINGS=distinct` gives every client a connect timeout of its own, so
+//! that no two share any pool: what a client costs when nothing is shared.
 
 mod common;
 
@@ -73,6 +77,26 @@ fn mchid(index: usize) -> String {
 
 fn serial(index: usize) -> String {
     format!("5157F09EFDC096DE15EBE81A47057A72{index:08X}")
+}
+
+/// A certificate chain of its own for client `index`: the mock merchant's TLS certificate,
+/// then four of the mock's other test certificates, picked by the digits of `index` in base 6.
+fn identity_chain(index: usize) -> String {
+    const TAIL: [&str; 6] = [
+        mock::TLS_CA_CERTIFICATE_PEM,
+        mock::PLATFORM_CERTIFICATE_PEM,
+        mock::PLATFORM_ROTATED_CERTIFICATE_PEM,
+        mock::FORGED_CERTIFICATE_PEM,
+        mock::MERCHANT_CERTIFICATE_PEM,
+        mock::TLS_SERVER_CERTIFICATE_PEM,
+    ];
+    let mut chain = mock::MERCHANT_TLS_CERTIFICATE_PEM.to_owned();
+    let mut rest = index;
+    for _ in 0..4 {
+        chain.push_str(TAIL[rest % TAIL.len()]);
+        rest /= TAIL.len();
+    }
+    chain
 }
 
 /// `target/many_clients/`: the generated keys.
@@ -213,7 +237,7 @@ fn timed(
 fn run_clients() -> Result<(), Box<dyn std::error::Error>> {
     let uri = std::env::var("MOCK_URI")?;
     let count = clients();
-    let distinct = std::env::var("SETTINGS").as_deref() == Ok("distinct");
+    let settings = std::env::var("SETTINGS").unwrap_or_default();
     let pems = read_keys(&key_dir(), "key", keys())?;
     let mut steps = vec![Step::now("start", 0, Duration::ZERO, Duration::ZERO)];
     let started = Instant::now();
@@ -229,8 +253,14 @@ fn run_clients() -> Result<(), Box<dyn std::error::Error>> {
             )
             .base_uri(&uri)
             .no_proxy();
-        if distinct {
-            builder = builder.connect_timeout(Duration::from_millis(10_000 + index as u64));
+        match settings.as_str() {
+            "distinct" => {
+                builder = builder.connect_timeout(Duration::from_millis(10_000 + index as u64));
+            }
+            "identities" => {
+                builder = builder.merchant_identity(&identity_chain(index), mock::MERCHANT_KEY_PEM);
+            }
+            _ => {}
         }
         all.push(builder.build()?);
     }

@@ -33,12 +33,16 @@ use crate::v3::verify::HEADER_SIGNATURE;
 /// idle ones are closed after [`pool_idle_timeout`](crate::ClientBuilder::pool_idle_timeout)
 /// (7 s, as the official Java SDK does), and at most
 /// [`max_connections_per_host`](crate::ClientBuilder::max_connections_per_host) requests
-/// (so connections) are in flight per host; more wait their turn.
+/// (so connections) are in flight per host over plain TLS, and as many over mutual TLS; more
+/// wait their turn.
 ///
 /// Connections belong to the tokio runtime that opened them, so the transport keeps one
 /// connection pool per runtime it is used from (callers' runtimes, the runtime thread) and
 /// forgets a pool when its runtime shuts down. Transports with equal settings (TLS identity,
-/// extra roots, proxy, timeouts, limits) share their pools, whichever client made them.
+/// extra roots, proxy, timeouts, limits) share their pools, whichever client made them;
+/// transports whose settings differ only in the TLS identity (a merchant certificate each,
+/// for APIv2 `security: true`) share their plain connections (and their cap), and every
+/// transport shares one store of Mozilla's roots.
 #[derive(Clone)]
 pub struct HttpsTransport {
     pools: Arc<Pools>,
@@ -79,7 +83,8 @@ impl HttpsTransport {
         self.pools.proxies.shown_for(uri)
     }
 
-    /// Whether `self` and `other` share their connection pools.
+    /// Whether `self` and `other` share all their connection pools (equal settings). Transports
+    /// whose settings differ only in the TLS identity share their plain connections alone.
     pub fn shares_pools_with(&self, other: &HttpsTransport) -> bool {
         Arc::ptr_eq(&self.pools, &other.pools)
     }
@@ -194,15 +199,20 @@ impl Transport for HttpsTransport {
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
+        let side = match self.pools.side(mutual) {
+            Ok(side) => side,
+            Err(error) => return Box::pin(async move { Err(error) }),
+        };
         let uri = request.uri();
-        let host = self.pools.host(
+        let host = side.host(
             uri.authority().map_or("", |authority| authority.as_str()),
             uri.host().unwrap_or_default(),
         );
         let pools = self.pools.clone();
         let mut request = request.map(Full::new);
         Box::pin(async move {
-            let pool = pools.pool(mutual)?;
+            // `side` again: the future owns the pools, not a borrow of them.
+            let pool = pools.side(mutual)?.pool()?;
             let permit =
                 host.limit.acquire().await.map_err(|_| {
                     Error::new(ErrorKind::Transport, "the connection cap was closed")
@@ -251,7 +261,7 @@ impl Transport for HttpsTransport {
         let origin = origin.clone();
         Box::pin(async move {
             let host = origin.host().unwrap_or_default().to_owned();
-            pools.plain.probe(origin).await.map_err(|e| {
+            pools.plain.connector.probe(origin).await.map_err(|e| {
                 Error::new(
                     ErrorKind::Transport,
                     format!("cannot connect to {host}: {e}; nothing was sent"),

@@ -265,11 +265,7 @@ pub(crate) fn verify_signed_as<'k>(
     Ok(id)
 }
 
-fn required_header<'h>(
-    subject: Subject,
-    headers: &'h HeaderMap,
-    name: http::HeaderName,
-) -> Result<&'h str> {
+fn required_header(subject: Subject, headers: &HeaderMap, name: http::HeaderName) -> Result<&str> {
     let missing = || {
         let (every, one) = match subject {
             Subject::Answer => ("every successful answer", "an answer"),
