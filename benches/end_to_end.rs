@@ -500,10 +500,17 @@ fn chart(
                 vec![(x, row.low), (x, row.high)],
                 BLACK.stroke_width(1),
             )))?;
+            // Inside the bar, under the whisker: the lines above stay clear.
+            let label = ("sans-serif", 12).into_font().color(&WHITE);
             chart.draw_series(std::iter::once(Text::new(
-                format!("{:.0} ({:.0} %)", row.per_second, 100.0 * row.of_limit),
-                (x - 0.28, row.high + top * 0.035),
-                ("sans-serif", 12).into_font(),
+                format!("{:.0}", row.per_second),
+                (x - 0.25, row.low - top * 0.03),
+                label.clone(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("({:.0} %)", 100.0 * row.of_limit),
+                (x - 0.25, row.low - top * 0.075),
+                label,
             )))?;
         }
         let across = |value: f64| vec![(-0.5, value), (of.len() as f64 - 0.5, value)];

@@ -190,6 +190,10 @@ fn pipeline(c: &mut Criterion) {
         &format!("request/in-process transport, RSA excluded ({feature}, no subscriber)"),
         |b| b.iter(|| runtime.block_on(chain.get_async(options())).expect("200")),
     );
+    c.bench_function(
+        &format!("request/in-process transport, RSA excluded, blocking verb ({feature})"),
+        |b| b.iter(|| chain.get(options()).expect("200")),
+    );
     if cfg!(feature = "tracing") {
         tracing::subscriber::with_default(Listening, || {
             c.bench_function(

@@ -130,8 +130,10 @@ impl Chain {
 
     /// Sends a request with any method and waits for the answer.
     ///
-    /// It parks the calling thread: fine on any thread and in `spawn_blocking`; inside an
-    /// `async fn` use the `*_async` verbs instead, or the executor thread stalls meanwhile.
+    /// The calling thread drives the process's shared runtime until the answer is back (no
+    /// hop to another thread); inside a tokio runtime (`spawn_blocking`) it hands the request
+    /// to the runtime thread and parks instead. Fine on any thread; inside an `async fn` use
+    /// the `*_async` verbs instead, or the executor thread stalls meanwhile.
     ///
     /// # Errors
     ///
