@@ -24,10 +24,11 @@ use crate::v3::verify::HEADER_SIGNATURE;
 /// It honours the [`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`],
 /// [`MaxResponseSize`](super::MaxResponseSize) and [`StreamTo`] extensions of a request; its
 /// connect timeout covers the TCP connect and the TLS handshake (and the proxy's CONNECT). It
-/// reads an answer's body only as far as [`BodyLimit::for_answer`] allows: a success body
-/// over the limit is an error ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its
-/// bytes say so, and an error answer is cut after
-/// [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX) bytes.
+/// reads an answer's body only as far as
+/// [`BodyLimit::for_answer`](super::BodyLimit::for_answer) allows: a success body over the
+/// limit is an error ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its bytes
+/// say so, and an error answer is cut after [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX)
+/// bytes.
 ///
 /// Connections are tuned for WeChat Pay, which closes idle connections after about 8 s:
 /// idle ones are closed after [`pool_idle_timeout`](crate::ClientBuilder::pool_idle_timeout)
