@@ -67,6 +67,9 @@ struct Turns {
     driving: AtomicBool,
     /// Tells the runtime thread to hand the runtime over.
     wanted: Notify,
+    /// Work was handed to the runtime while no one drove it: the runtime thread takes it back
+    /// at once rather than after [`LINGER`].
+    handed: AtomicBool,
     /// When the last blocking call ended; the runtime thread waits on `changed` for it.
     last_call: Mutex<Option<Instant>>,
     changed: Condvar,
@@ -128,7 +131,9 @@ impl RuntimeThread {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        let handle = self.handle.spawn(future);
+        self.handed_over();
+        handle
     }
 
     /// Runs `work` on the runtime's blocking pool.
@@ -138,6 +143,20 @@ impl RuntimeThread {
         T: Send + 'static,
     {
         self.handle.spawn_blocking(work)
+    }
+
+    /// Work went to the runtime: when no one drives it (the runtime thread lingering after a
+    /// blocking call), the runtime thread takes it back now.
+    fn handed_over(&self) {
+        let turns = &*self.turns;
+        if !turns.driving.load(Ordering::SeqCst) && turns.callers.load(Ordering::SeqCst) == 0 {
+            turns.handed.store(true, Ordering::SeqCst);
+            let _lock = turns
+                .last_call
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            turns.changed.notify_one();
+        }
     }
 
     /// Drives the runtime on this thread until `future` is done (or waits for its turn while
@@ -217,7 +236,9 @@ fn wait_for_calls_to_end(turns: &Turns) -> bool {
             return false;
         }
         let quiet_since = last_call.map_or(Duration::MAX, |at| at.elapsed());
-        if turns.callers.load(Ordering::SeqCst) == 0 && quiet_since >= LINGER {
+        if turns.callers.load(Ordering::SeqCst) == 0
+            && (quiet_since >= LINGER || turns.handed.swap(false, Ordering::SeqCst))
+        {
             return true;
         }
         let wait = LINGER
