@@ -190,6 +190,10 @@ fn pipeline(c: &mut Criterion) {
         &format!("request/in-process transport, RSA excluded ({feature}, no subscriber)"),
         |b| b.iter(|| runtime.block_on(chain.get_async(options())).expect("200")),
     );
+    c.bench_function(
+        &format!("request/in-process transport, RSA excluded, blocking verb ({feature})"),
+        |b| b.iter(|| chain.get(options()).expect("200")),
+    );
     if cfg!(feature = "tracing") {
         tracing::subscriber::with_default(Listening, || {
             c.bench_function(
@@ -200,5 +204,16 @@ fn pipeline(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, signing, verification, requests, pipeline);
+fn randomness(c: &mut Criterion) {
+    c.bench_function("nonce (32 characters)", |b| b.iter(|| toolkit::nonce(32)));
+}
+
+criterion_group!(
+    benches,
+    signing,
+    verification,
+    requests,
+    pipeline,
+    randomness
+);
 criterion_main!(benches);

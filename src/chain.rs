@@ -130,8 +130,10 @@ impl Chain {
 
     /// Sends a request with any method and waits for the answer.
     ///
-    /// It parks the calling thread: fine on any thread and in `spawn_blocking`; inside an
-    /// `async fn` use the `*_async` verbs instead, or the executor thread stalls meanwhile.
+    /// The calling thread drives the process's shared runtime until the answer is back (no
+    /// hop to another thread); inside a tokio runtime (`spawn_blocking`) it hands the request
+    /// to the runtime thread and parks instead. Fine on any thread; inside an `async fn` use
+    /// the `*_async` verbs instead, or the executor thread stalls meanwhile.
     ///
     /// # Errors
     ///
@@ -139,7 +141,15 @@ impl Chain {
     /// transport failures and timeouts, API errors, answers that fail verification.
     #[cfg(feature = "blocking")]
     pub fn request(&self, method: Method, options: impl Into<Options>) -> Result<Response> {
-        crate::runtime::wait(self.future(method, options.into(), Placement::RuntimeThread))
+        let options = options.into();
+        if crate::runtime::in_runtime() {
+            // Inside another runtime: its thread must not drive ours; hand the I/O over.
+            return crate::runtime::wait(self.future(method, options, Placement::RuntimeThread));
+        }
+        // This thread drives the process's runtime while the call lasts.
+        self.shared
+            .runtime()?
+            .block_on(self.future(method, options, Placement::Caller))
     }
 }
 

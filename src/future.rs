@@ -231,7 +231,7 @@ impl ResponseFuture {
             first,
             trace.clone(),
         ));
-        let answer = placed(&shared, placement, Box::pin(exchanging))?;
+        let answer = placed(&shared, placement, exchanging)?;
         Ok(State::Sending {
             shared,
             placement,
@@ -242,15 +242,15 @@ impl ResponseFuture {
 }
 
 /// Runs `work` on the caller's tokio runtime when `placement` allows and there is one, else
-/// on the runtime thread.
+/// on the runtime thread (as a task of its own: one allocation, not a boxed future in a task).
 fn placed<T: Send + 'static>(
     shared: &Shared,
     placement: Placement,
-    work: BoxFuture<'static, T>,
+    work: impl Future<Output = T> + Send + 'static,
 ) -> Result<Answer<T>> {
     let in_tokio = tokio::runtime::Handle::try_current().is_ok();
     Ok(if placement == Placement::Caller && in_tokio {
-        Answer::Inline(work)
+        Answer::Inline(Box::pin(work))
     } else {
         Answer::Remote(shared.runtime()?.spawn(work))
     })

@@ -176,22 +176,27 @@ impl Plan {
                 "request options must be a JSON object like {{\"json\": {{…}}}}, not {what}"
             )));
         }
-        let variables = template::variables(template);
         let map = &options.map;
         let unknown: Vec<&str> = map
             .keys()
             .map(String::as_str)
-            .filter(|key| !variables.contains(key) && !OPTION_NAMES.contains(key))
+            .filter(|key| !OPTION_NAMES.contains(key) && !template::uses_variable(template, key))
             .collect();
-        let expanded = template::expand(template, map)
-            .map_err(|error| with_misspelling_hint(error, &unknown, &variables))?;
+        let expanded = template::expand(template, map).map_err(|error| {
+            with_misspelling_hint(error, &unknown, &template::variables(template))
+        })?;
         if let Some(key) = unknown.first() {
-            return Err(unknown_option(key, &variables));
+            return Err(unknown_option(key, &template::variables(template)));
         }
         let (api, path) = protocol::route(&expanded);
+        let path = if path.len() == expanded.len() {
+            expanded
+        } else {
+            path.to_owned()
+        };
         let mut plan = Plan {
             api,
-            path: path.to_owned(),
+            path,
             body: Body::None,
             query: None,
             headers: HeaderMap::new(),
@@ -305,9 +310,12 @@ impl Plan {
                 self.body = if let Some(media) = &options.media {
                     Body::Media(media.clone())
                 } else if let Some(json) = json {
-                    Body::Json(Bytes::from(serde_json::to_vec(json).map_err(|e| {
+                    // Sized for a typical body: no growth on the way.
+                    let mut bytes = Vec::with_capacity(512);
+                    serde_json::to_writer(&mut bytes, json).map_err(|e| {
                         Error::invalid("the `json` option cannot be serialised").with_source(e)
-                    })?))
+                    })?;
+                    Body::Json(Bytes::from(bytes))
                 } else if let Some(raw) = raw {
                     Body::Raw(raw)
                 } else {

@@ -6,10 +6,17 @@
 //! current-thread runtime on a thread of its own (the reqwest design), so their futures run
 //! under any executor.
 //!
-//! The blocking verbs always hand their request to that runtime thread and park until the
-//! answer is back, so they work from any thread, inside `spawn_blocking` too, and never nest
-//! runtimes; their connections stay driven (closed keep-alive connections are noticed) while
-//! the calling threads do other things.
+//! A blocking verb drives that shared runtime itself, on the calling thread, for as long as
+//! its call lasts (tokio lets several threads `block_on` one current-thread runtime: one
+//! drives it, the others wait for their answer or their turn). The runtime thread drives it
+//! whenever no blocking call does, so pooled connections stay watched (a keep-alive
+//! connection the server closed is noticed) while the calling threads do other things: it
+//! hands the runtime over when a blocking call arrives and takes it back once no blocking
+//! call has run for [`LINGER`]. Calls one after the other thus run without a hop to another
+//! thread and back (two context switches and two wake-ups each). A blocking call made inside
+//! another tokio runtime (which must not be blocked on by tokio) hands its request to the
+//! runtime thread and parks instead. Either way blocking calls work from any thread, inside
+//! `spawn_blocking` too, and never nest runtimes.
 //!
 //! **One runtime thread for the whole process.** Every client of the process shares it (and
 //! so, where their TLS identity and proxy settings are equal, one connection pool): 1,000
@@ -19,10 +26,12 @@
 //! [`MAX_BLOCKING_THREADS`] threads, which end after ten idle seconds.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
-use tokio::runtime::Handle;
-use tokio::sync::oneshot;
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -31,15 +40,43 @@ use crate::error::{Error, ErrorKind, Result};
 /// writes of `sink` downloads run there.
 pub(crate) const MAX_BLOCKING_THREADS: usize = 4;
 
+/// How long the runtime thread leaves the runtime to blocking calls after the last one ended,
+/// before it drives the runtime again: calls closer together than this never wait for it.
+pub(crate) const LINGER: Duration = Duration::from_millis(2);
+
 /// The runtime thread of the process, while some client holds it.
 static SHARED: Mutex<Weak<RuntimeThread>> = Mutex::new(Weak::new());
 
-/// A tokio runtime on a thread of its own.
+/// A tokio runtime on a thread of its own, which blocking calls drive themselves while they
+/// last.
 pub(crate) struct RuntimeThread {
+    runtime: Option<Arc<Runtime>>,
     handle: Handle,
+    turns: Arc<Turns>,
     // Dropping this sender ends the thread's `block_on`, which then drops the runtime on its
     // own thread: a runtime must never be dropped inside an async context.
     _shutdown: oneshot::Sender<()>,
+}
+
+/// Who drives the runtime: the runtime thread, or the blocking calls in progress.
+#[derive(Default)]
+struct Turns {
+    /// Blocking calls in progress (driving the runtime, or waiting for their turn).
+    callers: AtomicUsize,
+    /// Whether the runtime thread is (about to be) driving the runtime.
+    driving: AtomicBool,
+    /// Tells the runtime thread to hand the runtime over.
+    wanted: Notify,
+    /// Work was handed to the runtime while no one drove it: the runtime thread takes it back
+    /// at once rather than after [`LINGER`].
+    handed: AtomicBool,
+    /// When the last blocking call ended; the runtime thread waits on `changed` for it.
+    last_call: Mutex<Option<Instant>>,
+    changed: Condvar,
+    /// Set when the last client is gone, with the handle's own reference to the runtime,
+    /// which the thread drops (never an async context).
+    parting: Mutex<Option<Arc<Runtime>>>,
+    stopping: AtomicBool,
 }
 
 impl RuntimeThread {
@@ -56,22 +93,23 @@ impl RuntimeThread {
 
     /// Starts a runtime thread.
     fn start() -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .max_blocking_threads(MAX_BLOCKING_THREADS)
-            .build()
-            .map_err(|e| {
-                Error::new(ErrorKind::Transport, "cannot start the client's runtime").with_source(e)
-            })?;
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .max_blocking_threads(MAX_BLOCKING_THREADS)
+                .build()
+                .map_err(|e| {
+                    Error::new(ErrorKind::Transport, "cannot start the client's runtime")
+                        .with_source(e)
+                })?,
+        );
         let handle = runtime.handle().clone();
+        let turns = Arc::new(Turns::default());
         let (shutdown, stopped) = oneshot::channel::<()>();
+        let (own, thread_turns) = (runtime.clone(), turns.clone());
         std::thread::Builder::new()
             .name("wechatpay-runtime".into())
-            .spawn(move || {
-                runtime.block_on(async {
-                    let _ = stopped.await;
-                });
-            })
+            .spawn(move || drive(&own, &thread_turns, stopped))
             .map_err(|e| {
                 Error::new(
                     ErrorKind::Transport,
@@ -80,7 +118,9 @@ impl RuntimeThread {
                 .with_source(e)
             })?;
         Ok(Self {
+            runtime: Some(runtime),
             handle,
+            turns,
             _shutdown: shutdown,
         })
     }
@@ -91,7 +131,9 @@ impl RuntimeThread {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        let handle = self.handle.spawn(future);
+        self.handed_over();
+        handle
     }
 
     /// Runs `work` on the runtime's blocking pool.
@@ -102,6 +144,118 @@ impl RuntimeThread {
     {
         self.handle.spawn_blocking(work)
     }
+
+    /// Work went to the runtime: when no one drives it (the runtime thread lingering after a
+    /// blocking call), the runtime thread takes it back now.
+    fn handed_over(&self) {
+        let turns = &*self.turns;
+        if !turns.driving.load(Ordering::SeqCst) && turns.callers.load(Ordering::SeqCst) == 0 {
+            turns.handed.store(true, Ordering::SeqCst);
+            let _lock = turns
+                .last_call
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            turns.changed.notify_one();
+        }
+    }
+
+    /// Drives the runtime on this thread until `future` is done (or waits for its turn while
+    /// another thread drives it). Never call it inside a tokio runtime: see [`in_runtime`].
+    #[cfg(feature = "blocking")]
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let Some(runtime) = &self.runtime else {
+            return futures::executor::block_on(future);
+        };
+        let turns = &*self.turns;
+        turns.callers.fetch_add(1, Ordering::SeqCst);
+        if turns.driving.load(Ordering::SeqCst) {
+            turns.wanted.notify_one();
+        }
+        let output = runtime.block_on(future);
+        if turns.callers.fetch_sub(1, Ordering::SeqCst) == 1 {
+            *turns
+                .last_call
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
+        output
+    }
+}
+
+impl Drop for RuntimeThread {
+    fn drop(&mut self) {
+        // The thread drops the runtime, after its last turn.
+        *self
+            .turns
+            .parting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.runtime.take();
+        self.turns.stopping.store(true, Ordering::SeqCst);
+        self.turns.changed.notify_all();
+    }
+}
+
+/// The runtime thread: drives the runtime whenever no blocking call does, until the last
+/// client is gone.
+fn drive(runtime: &Runtime, turns: &Turns, mut stopped: oneshot::Receiver<()>) {
+    loop {
+        turns.driving.store(true, Ordering::SeqCst);
+        // A blocking call that came meanwhile keeps the runtime: wait for the calls to end.
+        let stop = turns.callers.load(Ordering::SeqCst) == 0
+            && runtime.block_on(async {
+                let wanted = std::pin::pin!(turns.wanted.notified());
+                // The stop signal first.
+                matches!(
+                    futures::future::select(&mut stopped, wanted).await,
+                    futures::future::Either::Left(_)
+                )
+            });
+        turns.driving.store(false, Ordering::SeqCst);
+        if stop || !wait_for_calls_to_end(turns) {
+            break;
+        }
+    }
+    // The handle's reference to the runtime, then this one: the runtime is dropped here.
+    drop(
+        turns
+            .parting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take(),
+    );
+}
+
+/// Waits until no blocking call has run for [`LINGER`]; `false` when the last client is gone.
+fn wait_for_calls_to_end(turns: &Turns) -> bool {
+    let mut last_call = turns
+        .last_call
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    loop {
+        if turns.stopping.load(Ordering::SeqCst) {
+            return false;
+        }
+        let quiet_since = last_call.map_or(Duration::MAX, |at| at.elapsed());
+        if turns.callers.load(Ordering::SeqCst) == 0
+            && (quiet_since >= LINGER || turns.handed.swap(false, Ordering::SeqCst))
+        {
+            return true;
+        }
+        let wait = LINGER
+            .saturating_sub(quiet_since)
+            .max(Duration::from_micros(100));
+        last_call = turns
+            .changed
+            .wait_timeout(last_call, wait)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
+/// Whether this thread is inside a tokio runtime (whose thread must not block on another).
+#[cfg(feature = "blocking")]
+pub(crate) fn in_runtime() -> bool {
+    Handle::try_current().is_ok()
 }
 
 /// Parks the calling thread until `future` is done. The future must do its I/O on the

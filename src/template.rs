@@ -2,6 +2,8 @@
 //! does it (guzzle/uri-template), except that a path variable that is missing, `null` or
 //! empty is an error instead of an empty segment.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -31,28 +33,16 @@ use crate::uri::{encode_literal, encode_value, number_text};
 pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
     let mut out = String::with_capacity(template.len() + 16);
     let mut missing = Vec::new();
-    let mut spans = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        encode_literal(&rest[..open], &mut out);
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) if close > 0 => {
-                let start = out.len();
-                expand_expression(&after[..close], vars, &mut out, &mut missing);
-                spans.push((start, out.len(), &after[..close]));
-                rest = &after[close + 1..];
-            }
-            _ => {
-                // `{}` and an unclosed `{` stay literal, as in guzzle/uri-template.
-                encode_literal("{", &mut out);
-                rest = after;
-            }
-        }
-    }
-    encode_literal(rest, &mut out);
+    expand_into(template, vars, &mut out, &mut missing, None);
     if missing.is_empty() {
-        check_segments(template, &out, &spans)?;
+        if has_suspect_segment(&out) {
+            // Rare (a template with an empty segment of its own, or a value making one): expand
+            // again, noting which bytes each expression made, to tell whose segment it is.
+            let mut spans = Vec::new();
+            let mut again = String::with_capacity(out.len());
+            expand_into(template, vars, &mut again, &mut missing, Some(&mut spans));
+            check_segments(template, &again, &spans)?;
+        }
         return Ok(out);
     }
     let names = missing
@@ -82,6 +72,54 @@ pub fn expand(template: &str, vars: &Map<String, Value>) -> Result<String> {
         ),
     )
     .with_variables(missing))
+}
+
+/// Expands `template` into `out`, noting missing variables, and (when asked) the byte range of
+/// `out` each expression made.
+fn expand_into<'t>(
+    template: &'t str,
+    vars: &Map<String, Value>,
+    out: &mut String,
+    missing: &mut Vec<String>,
+    mut spans: Option<&mut Vec<(usize, usize, &'t str)>>,
+) {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        encode_literal(&rest[..open], out);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if close > 0 => {
+                let start = out.len();
+                expand_expression(&after[..close], vars, out, missing);
+                if let Some(spans) = spans.as_deref_mut() {
+                    spans.push((start, out.len(), &after[..close]));
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                // `{}` and an unclosed `{` stay literal, as in guzzle/uri-template.
+                encode_literal("{", out);
+                rest = after;
+            }
+        }
+    }
+    encode_literal(rest, out);
+}
+
+/// Whether the path of `out` has a `.`, `..` or empty segment (which [`check_segments`]
+/// then looks at).
+fn has_suspect_segment(out: &str) -> bool {
+    let path = &out[..out.find(['?', '#']).unwrap_or(out.len())];
+    // Most paths have no dot, no `//` and no slash at either end: no such segment.
+    let maybe = path.is_empty()
+        || path.contains('.')
+        || path.contains("//")
+        || path.starts_with('/')
+        || path.ends_with('/');
+    maybe
+        && path
+            .split('/')
+            .any(|segment| matches!(segment, "" | "." | ".."))
 }
 
 /// Refuses a path segment of `out` that is `.`, `..` or empty and touches one of the expanded
@@ -121,24 +159,39 @@ fn check_segments(template: &str, out: &str, spans: &[(usize, usize, &str)]) -> 
 /// (`v3/{a}/x{?b,c}` → `a`, `b`, `c`).
 pub(crate) fn variables(template: &str) -> Vec<&str> {
     let mut names: Vec<&str> = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        match after.find('}') {
-            Some(close) if close > 0 => {
-                let (_, specs) = operator(&after[..close]);
-                for spec in specs.split(',') {
-                    let (name, _, _) = parse_varspec(spec.trim());
-                    if !name.is_empty() && !names.contains(&name) {
-                        names.push(name);
-                    }
-                }
-                rest = &after[close + 1..];
-            }
-            _ => rest = after,
+    for name in variable_names(template) {
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
     names
+}
+
+/// Whether `template` uses the variable `name`, without allocating.
+pub(crate) fn uses_variable(template: &str, name: &str) -> bool {
+    variable_names(template).any(|used| used == name)
+}
+
+/// The names of the variables `template` uses, in order of appearance (repeated when used
+/// more than once).
+fn variable_names(template: &str) -> impl Iterator<Item = &str> {
+    let mut rest = template;
+    std::iter::from_fn(move || {
+        loop {
+            let open = rest.find('{')?;
+            let after = &rest[open + 1..];
+            match after.find('}') {
+                Some(close) if close > 0 => {
+                    rest = &after[close + 1..];
+                    return Some(operator(&after[..close]).1);
+                }
+                _ => rest = after,
+            }
+        }
+    })
+    .flat_map(|specs| specs.split(','))
+    .map(|spec| parse_varspec(spec.trim()).0)
+    .filter(|name| !name.is_empty())
 }
 
 struct Operator {
@@ -267,7 +320,7 @@ fn expand_value(
         scalar => {
             let text = scalar_text(scalar);
             let text = match prefix {
-                Some(len) => text.chars().take(len).collect(),
+                Some(len) => Cow::Owned(text.chars().take(len).collect()),
                 None => text,
             };
             named_prefix(out, text.is_empty());
@@ -277,13 +330,13 @@ fn expand_value(
 }
 
 /// A scalar as PHP's string cast writes it; nested arrays and objects as compact JSON.
-fn scalar_text(value: &Value) -> String {
+fn scalar_text(value: &Value) -> Cow<'_, str> {
     match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number_text(number),
-        Value::Bool(true) => "1".to_string(),
-        Value::Bool(false) | Value::Null => String::new(),
-        nested => nested.to_string(),
+        Value::String(text) => Cow::Borrowed(text),
+        Value::Number(number) => Cow::Owned(number_text(number)),
+        Value::Bool(true) => Cow::Borrowed("1"),
+        Value::Bool(false) | Value::Null => Cow::Borrowed(""),
+        nested => Cow::Owned(nested.to_string()),
     }
 }
 

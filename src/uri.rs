@@ -1,6 +1,8 @@
 //! Percent-encoding, query strings and base URI resolution, matching what the PHP SDK puts
 //! on the wire (PHP `rawurlencode`, `http_build_query(…, PHP_QUERY_RFC3986)`, RFC 3986 §5.2).
 
+use std::sync::Arc;
+
 use serde_json::{Number, Value};
 
 use crate::error::{Error, Result};
@@ -44,23 +46,42 @@ fn push_escaped(byte: u8, out: &mut String) {
 /// `A-Z a-z 0-9 - . _ ~` becomes `%XX`; with `allow_reserved`, the RFC 3986 reserved
 /// characters stay too (but `%` is still encoded).
 pub(crate) fn encode_value(value: &str, allow_reserved: bool, out: &mut String) {
-    for &byte in value.as_bytes() {
-        if is_unreserved(byte) || (allow_reserved && is_reserved(byte)) {
-            out.push(char::from(byte));
-        } else {
-            push_escaped(byte, out);
-        }
-    }
+    encode_with(value, out, |byte| {
+        is_unreserved(byte) || (allow_reserved && is_reserved(byte))
+    });
 }
 
 /// Appends literal template text, percent-encoding only what cannot appear in a URI.
 pub(crate) fn encode_literal(text: &str, out: &mut String) {
-    for &byte in text.as_bytes() {
-        if is_unreserved(byte) || is_reserved(byte) || byte == b'%' {
-            out.push(char::from(byte));
-        } else {
-            push_escaped(byte, out);
+    encode_with(text, out, |byte| {
+        is_unreserved(byte) || is_reserved(byte) || byte == b'%'
+    });
+}
+
+/// Appends `text`, percent-encoding the bytes that `keep` refuses; runs of kept bytes are
+/// copied whole.
+fn encode_with(text: &str, out: &mut String, keep: impl Fn(u8) -> bool) {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let kept = rest
+            .bytes()
+            .position(|byte| !keep(byte))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..kept]);
+        let Some(&byte) = rest.as_bytes().get(kept) else {
+            return;
+        };
+        push_escaped(byte, out);
+        // An escaped byte may be the first of a multi-byte character: escape the rest of it
+        // too, so that `rest` always starts on a character boundary.
+        let mut next = kept + 1;
+        while let Some(&continuation) = rest.as_bytes().get(next)
+            && !rest.is_char_boundary(next)
+        {
+            push_escaped(continuation, out);
+            next += 1;
         }
+        rest = &rest[next..];
     }
 }
 
@@ -232,8 +253,8 @@ fn push_pair(out: &mut String, key: &str, value: &Value) {
 /// An absolute `http`/`https` base URI, split once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BaseUri {
-    /// `scheme://authority`, without a trailing slash.
-    origin: String,
+    /// `scheme://authority`, without a trailing slash (shared with every destination).
+    origin: Arc<str>,
     /// The path, `/` when empty.
     path: String,
 }
@@ -270,7 +291,7 @@ impl BaseUri {
             return Err(bad());
         }
         Ok(Self {
-            origin: format!("{}://{authority}", scheme.to_ascii_lowercase()),
+            origin: format!("{}://{authority}", scheme.to_ascii_lowercase()).into(),
             path: path.to_string(),
         })
     }
@@ -294,7 +315,7 @@ impl BaseUri {
     /// `v3/x` is appended to the base path's directory, `/v3/x` replaces the path, an
     /// absolute URI wins, dot segments are removed. Returns the origin and the request
     /// target (`path[?query]`).
-    pub(crate) fn resolve(&self, reference: &str) -> Result<(String, String)> {
+    pub(crate) fn resolve(&self, reference: &str) -> Result<(Arc<str>, String)> {
         let reference = reference.split('#').next().unwrap_or_default();
         if has_scheme(reference) {
             let absolute = BaseUri::parse(reference)?;
@@ -308,22 +329,36 @@ impl BaseUri {
             return Ok((absolute.origin, target(&remove_dot_segments(path), query)));
         }
         let (path, query) = split_query(reference);
-        let path = if path.is_empty() {
-            self.path.clone()
-        } else if path.starts_with('/') {
-            remove_dot_segments(path)
+        let directory = if path.is_empty() || path.starts_with('/') {
+            ""
         } else {
-            let directory = &self.path[..self.path.rfind('/').map_or(0, |slash| slash + 1)];
-            remove_dot_segments(&format!("{directory}{path}"))
+            &self.path[..self.path.rfind('/').map_or(0, |slash| slash + 1)]
         };
-        Ok((self.origin.clone(), target(&path, query)))
+        let from_reference = !path.is_empty();
+        let path = if from_reference { path } else { &*self.path };
+        // One allocation: the directory, the path and the query, joined in place.
+        let query_len = query.map_or(0, |query| query.len() + 1);
+        let mut target = String::with_capacity(directory.len() + path.len() + query_len + 1);
+        target.push_str(directory);
+        target.push_str(path);
+        if from_reference && has_dot_segment(&target) {
+            target = remove_dot_segments(&target);
+        }
+        if target.is_empty() {
+            target.push('/');
+        }
+        if let Some(query) = query.filter(|query| !query.is_empty()) {
+            target.push('?');
+            target.push_str(query);
+        }
+        Ok((self.origin.clone(), target))
     }
 }
 
 /// Where a request goes: `scheme://authority` and the request target (`path[?query]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Destination {
-    pub origin: String,
+    pub origin: Arc<str>,
     pub target: String,
 }
 
@@ -363,9 +398,16 @@ impl Destination {
 
     /// The whole URI.
     pub(crate) fn uri(&self) -> Result<http::Uri> {
-        let uri = format!("{}{}", self.origin, self.target);
-        http::Uri::try_from(uri.as_str()).map_err(|e| {
-            Error::invalid(format!("`{uri}` is not a valid request URI")).with_source(e)
+        let mut uri = String::with_capacity(self.origin.len() + self.target.len());
+        uri.push_str(&self.origin);
+        uri.push_str(&self.target);
+        // From the `String` itself: parsed in place, not copied.
+        http::Uri::try_from(uri).map_err(|e| {
+            Error::invalid(format!(
+                "`{}{}` is not a valid request URI",
+                self.origin, self.target
+            ))
+            .with_source(e)
         })
     }
 }
@@ -442,12 +484,18 @@ fn target(path: &str, query: Option<&str>) -> String {
     }
 }
 
+/// Whether `path` has a `.` or `..` segment.
+fn has_dot_segment(path: &str) -> bool {
+    // Most paths have no dot at all.
+    path.contains('.')
+        && path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+}
+
 /// RFC 3986 §5.2.4.
 fn remove_dot_segments(path: &str) -> String {
-    if !path
-        .split('/')
-        .any(|segment| segment == "." || segment == "..")
-    {
+    if !has_dot_segment(path) {
         return path.to_string();
     }
     let mut output: Vec<&str> = Vec::new();

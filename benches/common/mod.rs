@@ -1,4 +1,6 @@
-//! The call both benches send: the documented "下发服务预扣费消息".
+//! The call the benches send: the documented "下发服务预扣费消息".
+
+pub mod probe;
 
 use serde_json::{Value, json};
 

@@ -18,7 +18,7 @@ use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
 use crate::resilience::{Decision, Outcome, Route, Stop, is_retryable_status};
 use crate::toolkit;
-use crate::transport::{BodySink, StreamTo};
+use crate::transport::{BodySink, StreamTo, TotalDeadline};
 use crate::uri::BaseUri;
 
 /// Which domain a try goes to.
@@ -73,7 +73,7 @@ pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Resul
     // A template that is an absolute URI goes where it says: no failover.
     let host = match host {
         Host::Fixed => Host::Fixed,
-        _ if origin_of(&prepared.request) != base_for(shared, plan, host).origin() => Host::Fixed,
+        _ if !same_origin(&prepared.request, base_for(shared, plan, host).origin()) => Host::Fixed,
         other => other,
     };
     Ok(First { prepared, host })
@@ -105,13 +105,13 @@ fn base_for<'a>(shared: &'a Shared, plan: &'a Plan, host: Host) -> &'a BaseUri {
     }
 }
 
-fn origin_of(request: &http::Request<Bytes>) -> String {
+/// Whether `request` goes to `origin` (`scheme://authority`).
+fn same_origin(request: &http::Request<Bytes>, origin: &str) -> bool {
     let uri = request.uri();
-    format!(
-        "{}://{}",
-        uri.scheme_str().unwrap_or_default(),
-        uri.authority().map_or("", |authority| authority.as_str())
-    )
+    origin
+        .strip_prefix(uri.scheme_str().unwrap_or_default())
+        .and_then(|rest| rest.strip_prefix("://"))
+        == Some(uri.authority().map_or("", |authority| authority.as_str()))
 }
 
 /// The sink and digest of `plan`, if it has either.
@@ -187,6 +187,9 @@ pub(crate) async fn exchange(
         {
             request.extensions_mut().insert(stream_to);
         }
+        if let Some(deadline) = deadline {
+            request.extensions_mut().insert(TotalDeadline(deadline));
+        }
         let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         let result = send(shared.transport.clone(), request, remaining, total).await;
         let sink_used = delivery
@@ -204,13 +207,19 @@ pub(crate) async fn exchange(
             }
         }
         let other_host = host != Host::Fixed;
+        // The jitter is only needed when another try may follow.
+        let random = if outcome == Outcome::Final {
+            0.5
+        } else {
+            random_fraction()
+        };
         let decision = policy.decide(
             attempt,
             outcome,
             safe_to_repeat,
             other_host,
             !switched,
-            random_fraction(),
+            random,
         );
         reached |= outcome != Outcome::NothingSent;
         let (delay, move_host) = match decision {

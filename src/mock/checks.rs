@@ -31,16 +31,27 @@ pub(super) fn check_v3(
         .and_then(|value| value.to_str().ok())
         .ok_or("Http头缺少Authorization (no Authorization header)")?;
     let fields = parse_authorization(authorization).map_err(|e| e.to_string())?;
-    if fields.mchid != MCHID {
+    let (serial, merchant_key) = if fields.mchid == MCHID {
+        (MERCHANT_SERIAL.to_owned(), shared.merchant_key.clone())
+    } else {
+        shared
+            .merchants
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(fields.mchid)
+            .cloned()
+            .ok_or_else(|| {
+                format!(
+                    "mchid `{}` is not the mock merchant `{MCHID}` nor one added with \
+                     MockServer::add_merchant",
+                    fields.mchid
+                )
+            })?
+    };
+    if fields.serial_no != serial {
         return Err(format!(
-            "mchid `{}` is not the mock merchant `{MCHID}`",
-            fields.mchid
-        ));
-    }
-    if fields.serial_no != MERCHANT_SERIAL {
-        return Err(format!(
-            "serial_no `{}` is not the mock merchant certificate",
-            fields.serial_no
+            "serial_no `{}` is not the certificate of merchant `{}`",
+            fields.serial_no, fields.mchid
         ));
     }
     let timestamp: u64 = fields
@@ -64,7 +75,7 @@ pub(super) fn check_v3(
     let raw = STANDARD
         .decode(fields.signature)
         .map_err(|_| "signature is not base64".to_owned())?;
-    shared.merchant_key.verify(&message, &raw).map_err(|_| {
+    merchant_key.verify(&message, &raw).map_err(|_| {
         "签名错误: the signature does not match METHOD\\nTARGET\\nTIMESTAMP\\nNONCE\\nBODY\\n"
             .to_owned()
     })?;

@@ -60,6 +60,7 @@ mod rules;
 mod server;
 mod signing;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -89,6 +90,8 @@ struct Shared {
     state: Mutex<State>,
     network: Arc<network::Network>,
     merchant_key: PublicKey,
+    /// Merchants besides [`MCHID`]: their certificate serial and public key, by merchant id.
+    merchants: Mutex<HashMap<String, (String, PublicKey)>>,
     platform: Mutex<Platform>,
     reuse_signatures: AtomicBool,
     last_signature: Mutex<Option<CachedSignature>>,
@@ -153,6 +156,7 @@ impl MockServer {
             }),
             network: Arc::new(network::Network::new()),
             merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
+            merchants: Mutex::new(HashMap::new()),
             platform: Mutex::new(Platform::new()?),
             reuse_signatures: AtomicBool::new(false),
             clock_offset: AtomicI64::new(0),
@@ -285,6 +289,40 @@ impl MockServer {
     /// their answers are the same either way.
     pub fn record_requests(&self, record: bool) {
         self.shared.state().recording = record;
+    }
+
+    /// Also accepts APIv3 requests of merchant `mchid`, signed with the private key of
+    /// `public_key` under the merchant certificate serial `serial`, as WeChat Pay serves many
+    /// merchants (a platform of many shops; a benchmark of many clients). The mock merchant
+    /// ([`MCHID`]) stays; adding a merchant again replaces its serial and key.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use wechatpay::mock::{self, MockServer, Reply};
+    /// use wechatpay::{Client, PrivateKey, PublicKey};
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let mock = MockServer::start()?;
+    /// mock.on("GET", "/v3/certificates", Reply::json(200, json!({"data": []})));
+    /// // In a real test: another merchant's own key pair.
+    /// mock.add_merchant("1900000200", "SHOP200", PublicKey::from_pem(mock::MERCHANT_PUBLIC_KEY_PEM)?);
+    /// let shop = Client::builder()
+    ///     .mchid("1900000200")
+    ///     .serial("SHOP200")
+    ///     .private_key(PrivateKey::from_pem(mock::MERCHANT_KEY_PEM)?)
+    ///     .platform_key(mock::PLATFORM_KEY_ID, mock::platform_public_key())
+    ///     .base_uri(&mock.uri())
+    ///     .build()?;
+    /// assert_eq!(shop["v3/certificates"].get(())?.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_merchant(&self, mchid: &str, serial: &str, public_key: PublicKey) {
+        self.shared
+            .merchants
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(mchid.to_owned(), (serial.to_owned(), public_key));
     }
 
     /// Answers every `method` request to `path` (the percent-encoded path, without the

@@ -12,12 +12,16 @@ use super::sink::BodySink;
 use super::{BodyLimit, Truncated};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Waits for `step` no longer than the read-idle limit.
+/// Waits for `step` no longer than the read-idle limit (`None`: the request's own deadline
+/// comes first, see [`TotalDeadline`](super::TotalDeadline), so no timer is needed).
 pub(super) async fn idle_limited<T>(
-    idle: Duration,
+    idle: Option<Duration>,
     host: &str,
     step: impl Future<Output = T>,
 ) -> Result<T> {
+    let Some(idle) = idle else {
+        return Ok(step.await);
+    };
     tokio::time::timeout(idle, step).await.map_err(|_| {
         Error::new(
             ErrorKind::Timeout,
@@ -36,7 +40,7 @@ pub(super) async fn read_body(
     mut body: Incoming,
     limit: BodyLimit,
     headers: &http::HeaderMap,
-    idle: Duration,
+    idle: Option<Duration>,
     host: &str,
 ) -> Result<(Bytes, Option<Truncated>)> {
     let declared = headers
@@ -74,7 +78,7 @@ pub(super) async fn read_body(
 pub(super) async fn stream_body(
     mut body: Incoming,
     mut sink: BodySink,
-    idle: Duration,
+    idle: Option<Duration>,
     host: &str,
 ) -> Result<u64> {
     while let Some(frame) = idle_limited(idle, host, body.frame()).await? {

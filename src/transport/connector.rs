@@ -29,8 +29,16 @@ tokio::task_local! {
 /// The connector of a pool: TCP and TLS, direct or through the proxy, with a time limit over
 /// the whole of it (the request's [`ConnectTimeout`](super::ConnectTimeout) when it has one,
 /// else the transport's).
+///
+/// hyper-util clones its client, so the connector, for every request: a clone is one
+/// reference count.
 #[derive(Clone)]
 pub(super) struct Connector {
+    inner: Arc<Settings>,
+}
+
+/// What a connector opens connections with.
+struct Settings {
     http: HttpConnector,
     tls: Arc<rustls::ClientConfig>,
     proxies: Proxies,
@@ -54,10 +62,12 @@ impl Connector {
         let mut tls = tls;
         tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Self {
-            http,
-            tls: Arc::new(tls),
-            proxies,
-            limit,
+            inner: Arc::new(Settings {
+                http,
+                tls: Arc::new(tls),
+                proxies,
+                limit,
+            }),
         }
     }
 
@@ -70,8 +80,9 @@ impl Connector {
     }
 
     fn open(&self, dst: http::Uri) -> Pin<Box<dyn Future<Output = Result<Conn, BoxError>> + Send>> {
-        let Some(intercept) = self.proxies.intercept(&dst) else {
-            let mut direct = HttpsConnector::from((self.http.clone(), self.tls.clone()));
+        let settings = &*self.inner;
+        let Some(intercept) = settings.proxies.intercept(&dst) else {
+            let mut direct = HttpsConnector::from((settings.http.clone(), settings.tls.clone()));
             let connecting = tower_service::Service::call(&mut direct, dst);
             return Box::pin(async move { Ok(Conn::new(connecting.await?, false)) });
         };
@@ -81,18 +92,18 @@ impl Connector {
         }
         let through = proxy::shown(&intercept);
         if dst.scheme_str() == Some("https") {
-            let mut tunnel = Tunnel::new(intercept.uri().clone(), self.http.clone());
+            let mut tunnel = Tunnel::new(intercept.uri().clone(), settings.http.clone());
             if let Some(auth) = proxy::authorization(&intercept) {
                 tunnel = tunnel.with_auth(auth);
             }
-            let mut tunnelled = HttpsConnector::from((tunnel, self.tls.clone()));
+            let mut tunnelled = HttpsConnector::from((tunnel, settings.tls.clone()));
             let connecting = tower_service::Service::call(&mut tunnelled, dst);
             return Box::pin(async move {
                 let stream = connecting.await.map_err(|e| via(&through, e))?;
                 Ok(Conn::new(stream, false))
             });
         }
-        let mut http = self.http.clone();
+        let mut http = settings.http.clone();
         let connecting = tower_service::Service::call(&mut http, intercept.uri().clone());
         Box::pin(async move {
             let stream = connecting.await.map_err(|e| via(&through, e.into()))?;
@@ -138,7 +149,9 @@ impl tower_service::Service<http::Uri> for Connector {
     }
 
     fn call(&mut self, uri: http::Uri) -> Self::Future {
-        let limit = CONNECT_LIMIT.try_with(|limit| *limit).unwrap_or(self.limit);
+        let limit = CONNECT_LIMIT
+            .try_with(|limit| *limit)
+            .unwrap_or(self.inner.limit);
         let connecting = self.open(uri);
         Box::pin(async move {
             match limit {

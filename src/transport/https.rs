@@ -14,7 +14,7 @@ use super::connector::{CONNECT_LIMIT, OpenedAt};
 use super::pools::{Pools, TransportSettings};
 use super::proxy;
 use super::sink::{StreamTo, StreamedBody};
-use super::{BodyLimit, ConnectTimeout, MutualTls, ReadTimeout, Transport};
+use super::{AnswerRules, ConnectTimeout, MutualTls, ReadTimeout, TotalDeadline, Transport};
 use crate::config::DEFAULT_READ_TIMEOUT;
 use crate::error::{Error, ErrorKind, Result};
 use crate::v3::verify::HEADER_SIGNATURE;
@@ -24,21 +24,26 @@ use crate::v3::verify::HEADER_SIGNATURE;
 /// It honours the [`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`],
 /// [`MaxResponseSize`](super::MaxResponseSize) and [`StreamTo`] extensions of a request; its
 /// connect timeout covers the TCP connect and the TLS handshake (and the proxy's CONNECT). It
-/// reads an answer's body only as far as [`BodyLimit::for_answer`] allows: a success body
-/// over the limit is an error ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its
-/// bytes say so, and an error answer is cut after
-/// [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX) bytes.
+/// reads an answer's body only as far as
+/// [`BodyLimit::for_answer`](super::BodyLimit::for_answer) allows: a success body over the
+/// limit is an error ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its bytes
+/// say so, and an error answer is cut after [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX)
+/// bytes.
 ///
 /// Connections are tuned for WeChat Pay, which closes idle connections after about 8 s:
 /// idle ones are closed after [`pool_idle_timeout`](crate::ClientBuilder::pool_idle_timeout)
 /// (7 s, as the official Java SDK does), and at most
 /// [`max_connections_per_host`](crate::ClientBuilder::max_connections_per_host) requests
-/// (so connections) are in flight per host; more wait their turn.
+/// (so connections) are in flight per host over plain TLS, and as many over mutual TLS; more
+/// wait their turn.
 ///
 /// Connections belong to the tokio runtime that opened them, so the transport keeps one
 /// connection pool per runtime it is used from (callers' runtimes, the runtime thread) and
 /// forgets a pool when its runtime shuts down. Transports with equal settings (TLS identity,
-/// extra roots, proxy, timeouts, limits) share their pools, whichever client made them.
+/// extra roots, proxy, timeouts, limits) share their pools, whichever client made them;
+/// transports whose settings differ only in the TLS identity (a merchant certificate each,
+/// for APIv2 `security: true`) share their plain connections (and their cap), and every
+/// transport shares one store of Mozilla's roots.
 #[derive(Clone)]
 pub struct HttpsTransport {
     pools: Arc<Pools>,
@@ -79,7 +84,8 @@ impl HttpsTransport {
         self.pools.proxies.shown_for(uri)
     }
 
-    /// Whether `self` and `other` share their connection pools.
+    /// Whether `self` and `other` share all their connection pools (equal settings). Transports
+    /// whose settings differ only in the TLS identity share their plain connections alone.
     pub fn shares_pools_with(&self, other: &HttpsTransport) -> bool {
         Arc::ptr_eq(&self.pools, &other.pools)
     }
@@ -176,8 +182,14 @@ impl Transport for HttpsTransport {
             .extensions()
             .get::<ReadTimeout>()
             .map_or(DEFAULT_READ_TIMEOUT, |limit| limit.0);
+        // When the request's own deadline comes before the read-idle limit could end it, the
+        // client's timer of that deadline is the only one needed.
+        let idle = match request.extensions().get::<TotalDeadline>() {
+            Some(TotalDeadline(deadline)) if *deadline <= Instant::now() + idle => None,
+            _ => Some(idle),
+        };
         let stream_to = request.extensions().get::<StreamTo>().cloned();
-        let extensions = request.extensions().clone();
+        let rules = AnswerRules::of(request.extensions());
         let intercept = self.pools.proxies.intercept(request.uri());
         let through = intercept.as_ref().map(proxy::shown);
         if request.uri().scheme_str() == Some("http")
@@ -188,28 +200,33 @@ impl Transport for HttpsTransport {
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, auth);
         }
+        let side = match self.pools.side(mutual) {
+            Ok(side) => side,
+            Err(error) => return Box::pin(async move { Err(error) }),
+        };
+        let uri = request.uri();
+        let host = side.host(
+            uri.authority().map_or("", |authority| authority.as_str()),
+            uri.host().unwrap_or_default(),
+        );
         let pools = self.pools.clone();
         let mut request = request.map(Full::new);
         Box::pin(async move {
-            let pool = pools.pool(mutual)?;
-            let host = request.uri().host().unwrap_or_default().to_owned();
-            let authority = request
-                .uri()
-                .authority()
-                .map_or_else(|| host.clone(), |authority| authority.to_string());
-            let permit = pools
-                .host_limit(&authority)
-                .acquire_owned()
-                .await
-                .map_err(|_| Error::new(ErrorKind::Transport, "the connection cap was closed"))?;
+            // `side` again: the future owns the pools, not a borrow of them.
+            let pool = pools.side(mutual)?.pool()?;
+            let permit =
+                host.limit.acquire().await.map_err(|_| {
+                    Error::new(ErrorKind::Transport, "the connection cap was closed")
+                })?;
+            let host = host.name.as_str();
             let connection = capture_connection(&mut request);
             let started = Instant::now();
             let sending = pool.request(request);
             let answered = match connect_limit {
                 Some(ConnectTimeout(limit)) => {
-                    idle_limited(idle, &host, CONNECT_LIMIT.scope(limit, sending)).await?
+                    idle_limited(idle, host, CONNECT_LIMIT.scope(limit, sending)).await?
                 }
-                None => idle_limited(idle, &host, sending).await?,
+                None => idle_limited(idle, host, sending).await?,
             };
             let response = answered.map_err(|e| {
                 let reused = connection.connection_metadata().as_ref().is_some_and(|c| {
@@ -219,19 +236,19 @@ impl Transport for HttpsTransport {
                         .get::<OpenedAt>()
                         .is_some_and(|opened| opened.0 < started)
                 });
-                sending_failed(&host, through.as_deref(), reused, e)
+                sending_failed(host, through.as_deref(), reused, e)
             })?;
             let (mut parts, body) = response.into_parts();
-            let limit = BodyLimit::for_answer(&extensions, parts.status, &parts.headers);
+            let limit = rules.limit(parts.status, &parts.headers);
             let streams =
                 parts.status.is_success() && !parts.headers.contains_key(HEADER_SIGNATURE);
             if let Some(sink) = stream_to.filter(|_| streams).and_then(|to| to.take()) {
-                let bytes = stream_body(body, sink, idle, &host).await?;
+                let bytes = stream_body(body, sink, idle, host).await?;
                 parts.extensions.insert(StreamedBody { bytes });
                 drop(permit);
                 return Ok(http::Response::from_parts(parts, Bytes::new()));
             }
-            let (body, truncated) = read_body(body, limit, &parts.headers, idle, &host).await?;
+            let (body, truncated) = read_body(body, limit, &parts.headers, idle, host).await?;
             drop(permit);
             if let Some(truncated) = truncated {
                 parts.extensions.insert(truncated);
@@ -245,7 +262,7 @@ impl Transport for HttpsTransport {
         let origin = origin.clone();
         Box::pin(async move {
             let host = origin.host().unwrap_or_default().to_owned();
-            pools.plain.probe(origin).await.map_err(|e| {
+            pools.plain.connector.probe(origin).await.map_err(|e| {
                 Error::new(
                     ErrorKind::Transport,
                     format!("cannot connect to {host}: {e}; nothing was sent"),

@@ -129,15 +129,42 @@ impl BodyLimit {
         status: StatusCode,
         headers: &HeaderMap,
     ) -> BodyLimit {
-        let max = extensions
-            .get::<MaxResponseSize>()
-            .map_or(DEFAULT_MAX_RESPONSE_SIZE, |max| max.0);
-        let unsigned = extensions.get::<SignedAnswer>().is_some()
-            && !headers.contains_key(crate::v3::verify::HEADER_SIGNATURE);
+        AnswerRules::of(extensions).limit(status, headers)
+    }
+}
+
+/// Request extension of the client's own: when the whole request (all its tries) must be
+/// over. The client enforces it around any transport; the default transport reads it to
+/// skip its read-idle timer when the deadline comes first anyway (one timer per request
+/// instead of two).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TotalDeadline(pub std::time::Instant);
+
+/// What [`BodyLimit::for_answer`] reads of a request's extensions, taken before the request
+/// goes (so that its extensions need not be kept).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnswerRules {
+    max: usize,
+    signed: bool,
+}
+
+impl AnswerRules {
+    pub(crate) fn of(extensions: &http::Extensions) -> Self {
+        Self {
+            max: extensions
+                .get::<MaxResponseSize>()
+                .map_or(DEFAULT_MAX_RESPONSE_SIZE, |max| max.0),
+            signed: extensions.get::<SignedAnswer>().is_some(),
+        }
+    }
+
+    /// See [`BodyLimit::for_answer`].
+    pub(crate) fn limit(self, status: StatusCode, headers: &HeaderMap) -> BodyLimit {
+        let unsigned = self.signed && !headers.contains_key(crate::v3::verify::HEADER_SIGNATURE);
         if !status.is_success() || unsigned {
-            BodyLimit::Prefix(ERROR_BODY_PREFIX.min(max))
+            BodyLimit::Prefix(ERROR_BODY_PREFIX.min(self.max))
         } else {
-            BodyLimit::Whole(max)
+            BodyLimit::Whole(self.max)
         }
     }
 }

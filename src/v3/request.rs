@@ -22,7 +22,7 @@ const CONTENT_TYPE_V3: &str = "application/json; charset=utf-8";
 struct SignedBody {
     wire: Bytes,
     signed: Bytes,
-    content_type: Option<String>,
+    content_type: Option<HeaderValue>,
 }
 
 impl SignedBody {
@@ -33,13 +33,16 @@ impl SignedBody {
                 SignedBody {
                     wire: media.multipart_body(&boundary),
                     signed: Bytes::from(media.meta().to_owned()),
-                    content_type: Some(format!("multipart/form-data; boundary={boundary}")),
+                    content_type: Some(header_value(
+                        CONTENT_TYPE.as_str(),
+                        &format!("multipart/form-data; boundary={boundary}"),
+                    )?),
                 }
             }
             Body::Json(json) => SignedBody {
                 wire: json.clone(),
                 signed: json.clone(),
-                content_type: Some("application/json".to_owned()),
+                content_type: Some(HeaderValue::from_static("application/json")),
             },
             Body::Raw(raw) => SignedBody {
                 wire: raw.clone(),
@@ -71,10 +74,8 @@ pub(crate) fn build(
     headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_V3));
     headers.insert(
         CONTENT_TYPE,
-        match &body.content_type {
-            Some(content_type) => header_value(CONTENT_TYPE.as_str(), content_type)?,
-            None => HeaderValue::from_static(CONTENT_TYPE_V3),
-        },
+        body.content_type
+            .unwrap_or_else(|| HeaderValue::from_static(CONTENT_TYPE_V3)),
     );
     headers.insert(USER_AGENT, config.user_agent.clone());
     for (name, value) in &plan.headers {
@@ -94,7 +95,15 @@ pub(crate) fn build(
             body: &body.signed,
         },
     )?;
-    let mut authorization = header_value("Authorization", &authorization)?;
+    // Handed over as it is, not copied.
+    let mut authorization =
+        HeaderValue::from_maybe_shared(Bytes::from(authorization)).map_err(|e| {
+            crate::error::Error::invalid(
+                "the `Authorization` header cannot be sent (control characters or line breaks \
+                 in the merchant id or the serial)",
+            )
+            .with_source(e)
+        })?;
     // Keeps it out of `Debug` output of the request (logs, custom transports).
     authorization.set_sensitive(true);
     headers.insert(AUTHORIZATION, authorization);

@@ -31,14 +31,31 @@ pub fn request_message(
     nonce: &str,
     body: &[u8],
 ) -> Vec<u8> {
-    let mut message =
-        Vec::with_capacity(method.len() + target.len() + nonce.len() + body.len() + 16);
+    let mut message = Vec::with_capacity(
+        method.len() + target.len() + MAX_DECIMAL + nonce.len() + body.len() + 5,
+    );
     push_line(&mut message, method.as_bytes());
     push_line(&mut message, target.as_bytes());
-    push_line(&mut message, timestamp.to_string().as_bytes());
+    push_line(&mut message, decimal(timestamp, &mut [0; MAX_DECIMAL]));
     push_line(&mut message, nonce.as_bytes());
     push_line(&mut message, body);
     message
+}
+
+/// The most digits of a `u64`.
+const MAX_DECIMAL: usize = 20;
+
+/// `value` in decimal, written at the end of `buffer` (no allocation).
+fn decimal(mut value: u64, buffer: &mut [u8; MAX_DECIMAL]) -> &[u8] {
+    let mut start = MAX_DECIMAL;
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &buffer[start..];
+        }
+    }
 }
 
 /// The message WeChat Pay signs for an answer or a notification:
@@ -65,9 +82,48 @@ pub fn authorization(
     nonce: &str,
     signature: &str,
 ) -> String {
-    format!(
-        "{AUTHORIZATION_SCHEME} mchid=\"{mchid}\",serial_no=\"{serial}\",timestamp=\"{timestamp}\",nonce_str=\"{nonce}\",signature=\"{signature}\""
-    )
+    let mut header = authorization_head(mchid, serial, timestamp, nonce, signature.len());
+    header.push_str(signature);
+    header.push('"');
+    header
+}
+
+/// The `Authorization` header up to its signature's opening quote, with room for a
+/// signature of `signature_len` bytes and the closing quote.
+fn authorization_head(
+    mchid: &str,
+    serial: &str,
+    timestamp: u64,
+    nonce: &str,
+    signature_len: usize,
+) -> String {
+    let pieces: [&str; 10] = [
+        AUTHORIZATION_SCHEME,
+        " mchid=\"",
+        mchid,
+        "\",serial_no=\"",
+        serial,
+        "\",timestamp=\"",
+        // The digits go here.
+        "\",nonce_str=\"",
+        nonce,
+        "\",signature=\"",
+        "",
+    ];
+    let len =
+        pieces.iter().map(|piece| piece.len()).sum::<usize>() + MAX_DECIMAL + signature_len + 1;
+    let mut header = String::with_capacity(len);
+    for piece in &pieces[..6] {
+        header.push_str(piece);
+    }
+    let mut digits = [0; MAX_DECIMAL];
+    for digit in decimal(timestamp, &mut digits) {
+        header.push(char::from(*digit));
+    }
+    for piece in &pieces[6..] {
+        header.push_str(piece);
+    }
+    header
 }
 
 /// Signs `message` with `signer` and returns the base64 signature.
@@ -97,14 +153,17 @@ pub fn authorize(
         request.nonce,
         request.body,
     );
-    let signature = sign_base64(signer, &message)?;
-    Ok(authorization(
+    let signature = signer.sign(&message)?;
+    let mut header = authorization_head(
         mchid,
         serial,
         request.timestamp,
         request.nonce,
-        &signature,
-    ))
+        base64::encoded_len(signature.len(), true).unwrap_or(0),
+    );
+    STANDARD.encode_string(&signature, &mut header);
+    header.push('"');
+    Ok(header)
 }
 
 /// The parts of a request that its signature covers.
@@ -217,6 +276,42 @@ mod tests {
             b"1554209980\nc5ac7061fccab6bf3e254dcf98995b8c\n{\"data\":[]}\n"
         );
         assert_eq!(response_message("1", "n", b""), b"1\nn\n\n");
+    }
+
+    #[test]
+    fn decimal_writes_every_u64() {
+        for value in [0, 7, 10, 1_554_208_460, u64::MAX] {
+            assert_eq!(
+                decimal(value, &mut [0; MAX_DECIMAL]),
+                value.to_string().as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn authorize_matches_authorization() {
+        struct Fixed;
+        impl Signer for Fixed {
+            fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+                Ok(message.iter().rev().copied().collect())
+            }
+        }
+        let request = RequestToSign {
+            method: "POST",
+            target: "/v3/x?y=1",
+            timestamp: 1_554_208_460,
+            nonce: "N0NCE",
+            body: b"{}",
+        };
+        let signed = authorize(&Fixed, "1900009191", "SERIAL", request).expect("signs");
+        let message = request_message("POST", "/v3/x?y=1", 1_554_208_460, "N0NCE", b"{}");
+        let signature = sign_base64(&Fixed, &message).expect("signs");
+        assert_eq!(
+            signed,
+            authorization("1900009191", "SERIAL", 1_554_208_460, "N0NCE", &signature)
+        );
+        // Sized once: no growth on the way.
+        assert!(signed.capacity() - signed.len() <= MAX_DECIMAL);
     }
 
     #[test]

@@ -27,6 +27,19 @@ pub const HEADER_STATEMENT_SHA1: &str = "wechatpay-statement-sha1";
 /// [`AUTHORIZATION_SCHEME`] (`WECHATPAY2-SHA256-RSA2048`).
 pub const HEADER_SIGNATURE_TYPE: &str = "wechatpay-signature-type";
 
+/// The headers above as header names, made at compile time: looking a header up by a
+/// `&str` parses the name first.
+mod names {
+    use http::HeaderName;
+
+    pub(super) const NONCE: HeaderName = HeaderName::from_static(super::HEADER_NONCE);
+    pub(super) const SERIAL: HeaderName = HeaderName::from_static(super::HEADER_SERIAL);
+    pub(super) const SIGNATURE: HeaderName = HeaderName::from_static(super::HEADER_SIGNATURE);
+    pub(super) const TIMESTAMP: HeaderName = HeaderName::from_static(super::HEADER_TIMESTAMP);
+    pub(super) const SIGNATURE_TYPE: HeaderName =
+        HeaderName::from_static(super::HEADER_SIGNATURE_TYPE);
+}
+
 /// How far, in seconds, a signed timestamp may be from the local clock.
 pub const MAX_CLOCK_OFFSET: u64 = 300;
 
@@ -119,7 +132,7 @@ fn check_statement_sha1(signed_sha1: &str, body: &[u8]) -> Result<()> {
 /// Refuses a `Wechatpay-Signature-Type` other than [`AUTHORIZATION_SCHEME`]; an answer or
 /// notification without the header is accepted (WeChat Pay does not always send it).
 fn check_signature_type(subject: Subject, headers: &HeaderMap) -> Result<()> {
-    let Some(value) = headers.get(HEADER_SIGNATURE_TYPE) else {
+    let Some(value) = headers.get(names::SIGNATURE_TYPE) else {
         return Ok(());
     };
     if value.as_bytes() == AUTHORIZATION_SCHEME.as_bytes() {
@@ -202,10 +215,10 @@ pub(crate) fn verify_signed_as<'k>(
     now: u64,
     keys: &'k PlatformKeys,
 ) -> Result<&'k str> {
-    let nonce = required_header(subject, headers, HEADER_NONCE)?;
-    let serial = required_header(subject, headers, HEADER_SERIAL)?;
-    let signature = required_header(subject, headers, HEADER_SIGNATURE)?;
-    let timestamp = required_header(subject, headers, HEADER_TIMESTAMP)?;
+    let nonce = required_header(subject, headers, names::NONCE)?;
+    let serial = required_header(subject, headers, names::SERIAL)?;
+    let signature = required_header(subject, headers, names::SIGNATURE)?;
+    let timestamp = required_header(subject, headers, names::TIMESTAMP)?;
     check_signature_type(subject, headers)?;
 
     check_timestamp(subject, timestamp, now)?;
@@ -252,11 +265,7 @@ pub(crate) fn verify_signed_as<'k>(
     Ok(id)
 }
 
-fn required_header<'h>(
-    subject: Subject,
-    headers: &'h HeaderMap,
-    name: &'static str,
-) -> Result<&'h str> {
+fn required_header(subject: Subject, headers: &HeaderMap, name: http::HeaderName) -> Result<&str> {
     let missing = || {
         let (every, one) = match subject {
             Subject::Answer => ("every successful answer", "an answer"),
@@ -269,12 +278,12 @@ fn required_header<'h>(
                  with `Wechatpay-Nonce`, `Wechatpay-Serial`, `Wechatpay-Signature` and \
                  `Wechatpay-Timestamp`, so {one} without them must not be trusted",
                 subject.noun(),
-                canonical(name)
+                canonical(name.as_str())
             ),
         )
     };
     headers
-        .get(name)
+        .get(&name)
         .and_then(|value| value.to_str().ok())
         .ok_or_else(missing)
 }

@@ -321,3 +321,34 @@ fn blocking_and_async_callers_share_a_client() {
     runtime.block_on(background).unwrap().expect("ok");
     assert_eq!(mock.requests().len(), 10);
 }
+
+#[test]
+fn blocking_callers_take_turns_driving_the_shared_runtime() {
+    // Blocking calls drive the process's runtime on their own threads and hand it back to the
+    // runtime thread when they stop: 8 threads calling again and again, pausing now shorter
+    // and now longer than the hand-back delay, while async calls with no tokio runtime of
+    // their own run on that runtime too.
+    let (mock, client) = prepaid_mock();
+    let threads: Vec<_> = (0..8)
+        .map(|lane| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                for call in 0..25 {
+                    if (lane + call) % 5 == 0 {
+                        std::thread::sleep(Duration::from_millis(3 + call as u64 % 3));
+                    }
+                    let response = client[TEMPLATE].post(prepaid_options()).expect("ok");
+                    assert_eq!(response.status(), 204);
+                }
+            })
+        })
+        .collect();
+    let answers = futures::executor::block_on(join_all(
+        (0..20).map(|_| client[TEMPLATE].post_async(prepaid_options())),
+    ));
+    assert!(answers.iter().all(|answer| answer.is_ok()), "{answers:?}");
+    for thread in threads {
+        thread.join().expect("no panic");
+    }
+    assert_eq!(mock.requests().len(), 8 * 25 + 20);
+}
