@@ -63,11 +63,20 @@ pub const TLS_SERVER_CERTIFICATE_PEM: &str = include_str!("tls_server_cert.pem")
 pub const TLS_SERVER_KEY_PEM: &str = include_str!("tls_server_key.pem");
 
 /// The mock merchant private key, parsed.
+///
+/// # Panics
+///
+/// Without an RSA backend (neither the `aws-lc` nor the `rustcrypto` feature), which no key
+/// can be parsed with.
 pub fn merchant_private_key() -> PrivateKey {
     PrivateKey::from_pem(MERCHANT_KEY_PEM).expect("the bundled mock merchant key parses")
 }
 
 /// The mock WeChat Pay public key, parsed.
+///
+/// # Panics
+///
+/// Without an RSA backend (neither the `aws-lc` nor the `rustcrypto` feature).
 pub fn platform_public_key() -> PublicKey {
     PublicKey::from_pem(PLATFORM_PUBLIC_KEY_PEM).expect("the bundled mock platform key parses")
 }
@@ -75,5 +84,6 @@ pub fn platform_public_key() -> PublicKey {
 /// The mock APIv2 key ([`SECRET`]), checked, for the pure APIv2 functions
 /// ([`v2::sign_request`](crate::v2::sign_request), …).
 pub fn apiv2_key() -> ApiV2Key {
+    // Never fails: SECRET is 32 visible ASCII characters.
     ApiV2Key::new(SECRET).expect("the mock APIv2 key is valid")
 }
