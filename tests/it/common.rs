@@ -132,3 +132,47 @@ impl Transport for CannedTransport {
         Box::pin(async move { Ok(response) })
     }
 }
+
+/// The resident memory high-water mark of this process in KiB, from `/proc/self/status`
+/// (`None` where there is no `/proc`).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs the ignored test `test` (`module::name`) of this test binary alone in a child
+/// process, with `env` set and the variables of `unset` removed, and returns what it printed
+/// on its line starting with `marker` (after `marker` and a space). Used by the tests that
+/// measure a whole process (memory, threads) or change its environment.
+pub fn child_report(test: &str, marker: &str, env: &[(&str, &str)], unset: &[&str]) -> String {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut command = std::process::Command::new(exe);
+    command.args([
+        test,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for name in unset {
+        command.env_remove(name);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("the test binary runs itself");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let prefix = format!("{marker} ");
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("the child printed no `{marker}` line:\n{stdout}"))
+        .trim()
+        .to_owned()
+}

@@ -10,7 +10,7 @@ use wechatpay::mock::{self, Fault, MockServer, Reply};
 use wechatpay::resilience::RetryPolicy;
 use wechatpay::{ErrorKind, Options, Verification};
 
-use crate::common::{CannedTransport, mock_and_client};
+use crate::common::{CannedTransport, child_report, mock_and_client, peak_rss_kib};
 
 const STATEMENTS: &str = "/v3/global/statements";
 
@@ -385,13 +385,6 @@ fn a_transport_that_ignores_the_limit_is_still_refused() {
     assert_eq!(error.kind(), ErrorKind::Transport, "{error}");
 }
 
-/// The resident memory high-water mark of this process, from `/proc/self/status`.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 const RSS_CHILD: &str = "WECHATPAY_RSS_CHILD";
 
 /// Run alone in a child process by [`a_one_gib_answer_is_refused_in_bounded_memory`], which
@@ -426,7 +419,7 @@ fn one_gib_answer_child() {
         };
         assert_eq!(error.kind(), expected, "{error}");
     }
-    println!("\n{RSS_CHILD} VmHWM {} kB", peak_rss_kib().unwrap_or(0));
+    println!("\n{RSS_CHILD} {}", peak_rss_kib().unwrap_or(0));
 }
 
 #[test]
@@ -434,28 +427,14 @@ fn a_one_gib_answer_is_refused_in_bounded_memory() {
     if peak_rss_kib().is_none() {
         return; // no /proc (not Linux): nothing to measure with
     }
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "hardening::one_gib_answer_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(RSS_CHILD, "1")
-        .output()
-        .expect("the test binary runs itself");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let peak: u64 = stdout
-        .lines()
-        .find_map(|line| line.split(&format!("{RSS_CHILD} VmHWM ")).nth(1))
-        .and_then(|rest| rest.trim_end_matches(" kB").parse().ok())
-        .expect("the child reports its peak");
+    let peak: u64 = child_report(
+        "hardening::one_gib_answer_child",
+        RSS_CHILD,
+        &[(RSS_CHILD, "1")],
+        &[],
+    )
+    .parse()
+    .expect("the child reports its peak in KiB");
     let _ = writeln!(
         std::io::stderr(),
         "memory: 1 GiB answers refused with a peak resident memory of {peak} kB"

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use wechatpay::mock::{self, MockServer, Reply};
 use wechatpay::{Client, ErrorKind, PrivateKey, PublicKey};
 
-use crate::common::{PREPAID_PATH, TEMPLATE, prepaid_options};
+use crate::common::{PREPAID_PATH, TEMPLATE, child_report, prepaid_options};
 
 /// What the proxy saw.
 #[derive(Default)]
@@ -348,45 +348,29 @@ fn proxy_variables_child() {
 
 /// Runs [`proxy_variables_child`] with `variables`, and returns what it printed.
 fn child(base: &str, variables: &[(&str, &str)]) -> String {
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command
-        .args([
-            "proxy::proxy_variables_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ENV_CHILD, base);
-    for name in [
-        "ALL_PROXY",
-        "all_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "REQUEST_METHOD",
-    ] {
-        command.env_remove(name);
-    }
-    for (name, value) in variables {
-        command.env(name, value);
-    }
-    let output = command.output().expect("the test binary runs itself");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{ENV_CHILD} ")))
-        .expect("the child reports")
-        .to_owned()
+    let mut env = vec![(ENV_CHILD, base)];
+    env.extend_from_slice(variables);
+    child_report(
+        "proxy::proxy_variables_child",
+        ENV_CHILD,
+        &env,
+        &PROXY_VARIABLES,
+    )
 }
+
+/// The variables the proxy rules read (curl's), and `REQUEST_METHOD` (under which they are
+/// ignored): none of the test process's own reaches a child.
+const PROXY_VARIABLES: [&str; 9] = [
+    "ALL_PROXY",
+    "all_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "REQUEST_METHOD",
+];
 
 #[test]
 fn the_proxy_variables_are_honoured() {

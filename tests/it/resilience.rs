@@ -10,7 +10,7 @@ use wechatpay::mock::{Fault, MockServer, Reply, Signing};
 use wechatpay::resilience::{FailoverPolicy, RetryPolicy};
 use wechatpay::{Client, ErrorKind, Options};
 
-use crate::common::{PREPAID_PATH, TEMPLATE, prepaid_options};
+use crate::common::{PREPAID_PATH, TEMPLATE, child_report, prepaid_options};
 
 /// Quick retries, so that the tests stay fast.
 fn quick() -> RetryPolicy {
@@ -443,28 +443,14 @@ fn a_thousand_clients_share_a_handful_of_threads() {
     if threads().is_none() {
         return; // no /proc (not Linux): nothing to count with
     }
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "resilience::a_thousand_clients_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(THREADS_CHILD, "1")
-        .output()
-        .expect("the test binary runs itself");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let count: usize = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{THREADS_CHILD} ")))
-        .and_then(|count| count.trim().parse().ok())
-        .expect("the child reports its threads");
+    let count: usize = child_report(
+        "resilience::a_thousand_clients_child",
+        THREADS_CHILD,
+        &[(THREADS_CHILD, "1")],
+        &[],
+    )
+    .parse()
+    .expect("the child reports its threads");
     let _ = writeln!(
         std::io::stderr(),
         "threads: 1,000 clients, one blocking call each, {count} threads in the process"

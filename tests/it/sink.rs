@@ -11,6 +11,8 @@ use wechatpay::crypto::sha1_hex;
 use wechatpay::mock::{Fault, MockServer, Reply};
 use wechatpay::{ErrorKind, Options, Verification, VerifiedBy};
 
+use crate::common::{child_report, peak_rss_kib};
+
 /// A line of a trade bill (交易账单).
 const BILL_LINE: &str = "`2019-06-11 10:00:00,`wxd678efh567hg6787,`1900000109,`0,`,`4200000001201906113233368018,`1217752501201407033233368018,`oUpF8uMuAJO_M2pxb1Q9zNjWeS6o,`JSAPI,`SUCCESS,`CFT,`CNY,`100.00\r\n";
 
@@ -50,13 +52,6 @@ fn download_options() -> Options {
         .query(json!({"token": "6XIv5TUPto7pByrTQKhd6kwvyKLG2uY2wMMR8cNXqaA_Cv_isgaUtBzp4QtiozLO"}))
 }
 
-/// The resident memory high-water mark of this process, from `/proc/self/status`.
-fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 const SINK_CHILD: &str = "WECHATPAY_SINK_CHILD_DIGEST";
 const BIG: usize = 64 * 1024 * 1024;
 
@@ -93,7 +88,7 @@ fn sink_child() {
     assert!(streamed.digest_checked);
     assert_eq!(std::fs::metadata(&path).unwrap().len(), BIG as u64);
     assert_eq!(files(&dir), ["2019-06-11.csv"], "no partial file left");
-    println!("\n{SINK_CHILD} VmHWM {} kB", peak_rss_kib().unwrap_or(0));
+    println!("\n{SINK_CHILD} {}", peak_rss_kib().unwrap_or(0));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -104,28 +99,14 @@ fn a_64_mib_bill_streams_into_a_file_in_bounded_memory() {
     }
     // Over the default max_response_size (16 MiB), in a process that never holds it.
     let digest = sha1_hex(&bill_bytes(BIG));
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "sink::sink_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SINK_CHILD, &digest)
-        .output()
-        .expect("the test binary runs itself");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let peak: u64 = stdout
-        .lines()
-        .find_map(|line| line.split(&format!("{SINK_CHILD} VmHWM ")).nth(1))
-        .and_then(|rest| rest.trim_end_matches(" kB").parse().ok())
-        .expect("the child reports its peak");
+    let peak: u64 = child_report(
+        "sink::sink_child",
+        SINK_CHILD,
+        &[(SINK_CHILD, &digest)],
+        &[],
+    )
+    .parse()
+    .expect("the child reports its peak in KiB");
     let _ = writeln!(
         std::io::stderr(),
         "memory: a 64 MiB bill streamed into a file, digest checked, peak resident memory {peak} kB"
