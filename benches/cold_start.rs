@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{PATH, TEMPLATE, options};
+use common::{PATH, TEMPLATE, env_number, options};
 use wechatpay::mock::{self, MockServer, Reply};
 use wechatpay::{Client, PrivateKey, PublicKey};
 
@@ -98,10 +98,7 @@ fn one_call() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn runs() -> usize {
-    std::env::var("RUNS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(60)
+    env_number("RUNS", 60)
 }
 
 fn orchestrate(pin: bool) -> Result<(), Box<dyn std::error::Error>> {

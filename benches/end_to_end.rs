@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::probe::{median, process_cpu, status_kib};
-use common::{PATH, TEMPLATE, options};
+use common::{PATH, TEMPLATE, env_number, options};
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 use wechatpay::crypto::{Backend, PlatformKeys};
@@ -183,13 +183,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => orchestrate(),
     }
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
 }
 
 /// Requests per run for `backend`: RustCrypto signs ten times slower.

@@ -41,7 +41,7 @@ use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::probe::{median, process_cpu, status_kib, threads};
-use common::{PATH, TEMPLATE, options};
+use common::{PATH, TEMPLATE, env_number, options};
 use serde::{Deserialize, Serialize};
 use wechatpay::mock::{self, MockServer, Reply};
 use wechatpay::{Client, PrivateKey, PublicKey};
@@ -54,13 +54,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok("clients") => run_clients(),
         _ => orchestrate(),
     }
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
 }
 
 fn clients() -> usize {

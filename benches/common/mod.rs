@@ -4,6 +4,16 @@ pub mod probe;
 
 use serde_json::{Value, json};
 
+/// The number in the environment variable `name`, or `default` when it is unset or not a
+/// number (the benches' knobs: `ROUNDS`, `REQUESTS`, `RUNS`, `CLIENTS`, …).
+#[allow(dead_code)] // not every bench has knobs
+pub fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The path template.
 pub const TEMPLATE: &str = "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage";
 
