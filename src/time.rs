@@ -1,74 +1,31 @@
 //! Calendar time as Unix seconds: the RFC 3339 times of WeChat Pay's JSON
 //! (`2018-06-08T10:34:56+08:00`) and the `UTCTime` / `GeneralizedTime` of X.509 validity.
 //!
-//! Small and exact, so written here rather than pulled in: the proleptic Gregorian calendar,
-//! whole seconds, no leap-second table (a `:60` second counts as `:59`, as POSIX time does).
-//! Times before 1970 saturate to `0`; they never occur in what WeChat Pay sends.
+//! The calendar is the `time` crate's; this module only fits it to what the SDK needs: whole
+//! Unix seconds, saturating at `0` before 1970 (such times never occur in what WeChat Pay
+//! sends), and X.509's fixed-width digits with `UTCTime`'s two-digit years.
 
-/// Days from 1970-01-01 to `year-month-day` (proleptic Gregorian; negative before 1970).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    // Count years from 0000-03-01, so that a leap day ends each year.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let day_of_year =
-        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// Whole Unix seconds of `at`, `0` before 1970.
+fn unix_seconds(at: OffsetDateTime) -> u64 {
+    u64::try_from(at.unix_timestamp()).unwrap_or(0)
 }
 
-/// The date `days` after 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    } as u32;
-    let year = era * 400 + year_of_era + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// A checked calendar time, as Unix seconds (saturating at 0 before 1970).
-fn unix_seconds(
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-) -> Option<u64> {
-    let valid = (1..=12).contains(&month)
-        && day >= 1
-        && day <= days_in_month(year, month)
-        && hour < 24
-        && minute < 60
-        && second <= 60;
-    if !valid {
-        return None;
-    }
-    let seconds = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour) * 3600
-        + i64::from(minute) * 60
-        + i64::from(second.min(59));
-    Some(u64::try_from(seconds).unwrap_or(0))
+/// Parses an RFC 3339 date-time (`2018-06-08T10:34:56+08:00`, `…Z`, `t`/`z` or a space as
+/// RFC 3339 allows, with optional fractional seconds, which are dropped) into Unix seconds,
+/// as WeChat Pay writes its times (`success_time`, `effective_time`, …); `None` when it is
+/// not one.
+///
+/// ```
+/// assert_eq!(wechatpay::toolkit::parse_rfc3339("2015-05-20T13:29:35+08:00"), Some(1_432_099_775));
+/// assert_eq!(wechatpay::toolkit::parse_rfc3339("yesterday"), None);
+/// ```
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    OffsetDateTime::parse(text.trim(), &Rfc3339)
+        .ok()
+        .map(unix_seconds)
 }
 
 /// `count` ASCII digits at the front of `text`, as a number, and the rest.
@@ -80,54 +37,6 @@ fn digits(text: &[u8], count: usize) -> Option<(u32, &[u8])> {
         .iter()
         .fold(0u32, |acc, digit| acc * 10 + u32::from(digit - b'0'));
     Some((value, &text[count..]))
-}
-
-fn expect(text: &[u8], byte: u8) -> Option<&[u8]> {
-    text.strip_prefix(&[byte])
-}
-
-/// Parses an RFC 3339 date-time (`2018-06-08T10:34:56+08:00`, `…Z`, with optional fractional
-/// seconds, which are dropped) into Unix seconds, as WeChat Pay writes its times
-/// (`success_time`, `effective_time`, …); `None` when it is not one.
-///
-/// ```
-/// assert_eq!(wechatpay::toolkit::parse_rfc3339("2015-05-20T13:29:35+08:00"), Some(1_432_099_775));
-/// assert_eq!(wechatpay::toolkit::parse_rfc3339("yesterday"), None);
-/// ```
-pub fn parse_rfc3339(text: &str) -> Option<u64> {
-    let rest = text.trim().as_bytes();
-    let (year, rest) = digits(rest, 4)?;
-    let (month, rest) = digits(expect(rest, b'-')?, 2)?;
-    let (day, rest) = digits(expect(rest, b'-')?, 2)?;
-    let rest = match rest.split_first()? {
-        (b'T' | b't' | b' ', rest) => rest,
-        _ => return None,
-    };
-    let (hour, rest) = digits(rest, 2)?;
-    let (minute, rest) = digits(expect(rest, b':')?, 2)?;
-    let (second, mut rest) = digits(expect(rest, b':')?, 2)?;
-    if let Some(fraction) = rest.strip_prefix(b".") {
-        let count = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
-        if count == 0 {
-            return None;
-        }
-        rest = &fraction[count..];
-    }
-    let offset: i64 = match rest.split_first()? {
-        (b'Z' | b'z', []) => 0,
-        (sign @ (b'+' | b'-'), offset) => {
-            let (hours, offset) = digits(offset, 2)?;
-            let (minutes, offset) = digits(expect(offset, b':')?, 2)?;
-            if !offset.is_empty() || hours > 23 || minutes > 59 {
-                return None;
-            }
-            let seconds = i64::from(hours * 3600 + minutes * 60);
-            if *sign == b'+' { seconds } else { -seconds }
-        }
-        _ => return None,
-    };
-    let local = unix_seconds(i64::from(year), month, day, hour, minute, second)?;
-    Some(u64::try_from(i64::try_from(local).ok()? - offset).unwrap_or(0))
 }
 
 /// Parses the DER of an X.509 `UTCTime` (`tag` 0x17, `YYMMDDHHMMSSZ`, years 1950–2049) or
@@ -154,35 +63,41 @@ pub(crate) fn parse_x509_time(tag: u8, content: &[u8]) -> Option<u64> {
     if rest != b"Z" {
         return None;
     }
-    unix_seconds(i64::from(year), month, day, hour, minute, second)
+    let narrow = |value: u32| u8::try_from(value).ok();
+    let date = Date::from_calendar_date(
+        i32::try_from(year).ok()?,
+        Month::try_from(narrow(month)?).ok()?,
+        narrow(day)?,
+    )
+    .ok()?;
+    let time = Time::from_hms(narrow(hour)?, narrow(minute)?, narrow(second)?).ok()?;
+    Some(unix_seconds(
+        PrimitiveDateTime::new(date, time).assume_utc(),
+    ))
 }
 
 /// `unix` as RFC 3339 at a fixed UTC offset of `offset_hours`, e.g.
 /// `2015-05-20T13:29:35+08:00` (Beijing time, as WeChat Pay writes it) or `…Z` for an offset
-/// of 0.
+/// of 0. Hours past 23 (east or west) count as 23; a time beyond the year 9999 as its end.
 ///
 /// ```
 /// assert_eq!(wechatpay::toolkit::format_rfc3339(1_432_099_775, 8), "2015-05-20T13:29:35+08:00");
 /// ```
 pub fn format_rfc3339(unix: u64, offset_hours: i8) -> String {
-    let offset = i64::from(offset_hours) * 3600;
-    let local = i64::try_from(unix).unwrap_or(i64::MAX / 2) + offset;
-    let (days, seconds) = (local.div_euclid(86_400), local.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
-    let zone = match offset_hours {
-        0 => "Z".to_owned(),
-        hours => format!(
-            "{}{:02}:00",
-            if hours < 0 { '-' } else { '+' },
-            hours.unsigned_abs()
-        ),
-    };
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{zone}",
-        seconds / 3600,
-        seconds % 3600 / 60,
-        seconds % 60
+    let offset = UtcOffset::from_hms(offset_hours.clamp(-23, 23), 0, 0).unwrap_or(UtcOffset::UTC);
+    // The last second RFC 3339 can write at this offset (year 9999).
+    let last = PrimitiveDateTime::new(
+        Date::from_calendar_date(9999, Month::December, 31).unwrap_or(Date::MAX),
+        Time::from_hms(23, 59, 59).unwrap_or(Time::MIDNIGHT),
     )
+    .assume_offset(offset)
+    .unix_timestamp();
+    let unix = i64::try_from(unix).unwrap_or(i64::MAX).min(last);
+    OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
