@@ -311,7 +311,7 @@ fn partial_path(path: &Path) -> Result<PathBuf> {
     })?;
     let mut random = [0u8; 6];
     crate::crypto::random::fill(&mut random)?;
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = crate::crypto::hash::hex_lower(&random);
     let mut partial = std::ffi::OsString::from(".");
     partial.push(name);
     partial.push(format!(".{suffix}.part"));
