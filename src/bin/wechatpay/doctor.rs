@@ -211,7 +211,9 @@ fn reach(doctor: &mut Doctor, client: &Client) {
 /// One signed request (`GET v3/certificates`): its `Date` header against the local clock, and
 /// whether WeChat Pay accepted the signature.
 fn clock_and_signature(doctor: &mut Doctor, client: &Client) {
+    let sent = SystemTime::now();
     let answer = client["v3/certificates"].get(());
+    let exchange = (sent, SystemTime::now());
     let headers = match &answer {
         Ok(response) => Some(response.headers()),
         Err(error) => error.response().map(|response| response.headers()),
@@ -221,7 +223,7 @@ fn clock_and_signature(doctor: &mut Doctor, client: &Client) {
         .and_then(|value| value.to_str().ok())
         .and_then(|text| httpdate::parse_http_date(text).ok());
     if let Some(date) = date {
-        clock(doctor, date);
+        clock(doctor, date, exchange);
     }
     match &answer {
         Ok(response) => doctor.pass(format!(
@@ -258,13 +260,21 @@ fn clock_and_signature(doctor: &mut Doctor, client: &Client) {
     }
 }
 
-fn clock(doctor: &mut Doctor, theirs: SystemTime) {
-    // HTTP dates are whole seconds: compare whole seconds, so that a clock 600 s off reads
-    // 600, not 599.
-    let whole = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (theirs, ours) = (whole(theirs), whole(SystemTime::now()));
-    let seconds = theirs.abs_diff(ours);
-    let direction = if theirs >= ours { "ahead of" } else { "behind" };
+/// Compares WeChat Pay's `Date` (`theirs`) with this machine's clock during the exchange
+/// (`sent`, `received`).
+fn clock(doctor: &mut Doctor, theirs: SystemTime, (sent, received): (SystemTime, SystemTime)) {
+    let unix = |time: SystemTime| {
+        time.duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64())
+    };
+    // An HTTP date is the whole second WeChat Pay stamped, somewhere between `sent` and
+    // `received`: its middle (`+ 0.5`) against the middle of the exchange (as NTP does). A
+    // clock exactly 600 s off reads 600 unless a second of this machine's clock ends during the
+    // exchange; then it may read one second more or less (the date says no more).
+    let offset = unix(theirs) + 0.5 - (unix(sent) + unix(received)) / 2.0;
+    let direction = if offset >= 0.0 { "ahead of" } else { "behind" };
+    // Whole seconds, far below u64::MAX: the cast cannot truncate.
+    let seconds = offset.abs().round() as u64;
     if seconds <= CLOCK_WARNING {
         doctor.pass(format!("clock within {} s of WeChat Pay's", seconds.max(1)));
     } else if seconds <= CLOCK_LIMIT {
