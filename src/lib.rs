@@ -22,6 +22,9 @@ mod protocol;
 mod request;
 pub mod resilience;
 mod response;
+#[cfg(feature = "sandbox")]
+#[allow(dead_code)] // used by the sandbox as it is built
+mod schema;
 mod template;
 mod time;
 pub mod toolkit;
