@@ -56,3 +56,27 @@ pub(crate) fn check(method: &Method, path: &str, query: &str, body: &[u8]) -> Ch
     let _ = (method, path, query, body);
     Checked::Undocumented
 }
+
+/// A documented notification (the corpus's `webhooks.jsonl`).
+#[derive(Debug)]
+pub(crate) struct Webhook {
+    /// The event type (`TRANSACTION.SUCCESS`); for APIv2, the page's event name (`CHECK.FAIL`).
+    pub(crate) event_type: &'static str,
+    /// APIv2 (XML fields) rather than APIv3 (a signed JSON envelope with an encrypted resource).
+    pub(crate) v2: bool,
+    /// The title of its documentation page.
+    pub(crate) title: &'static str,
+}
+
+impl Webhook {
+    /// A sample with plausible values: the decrypted resource (APIv3) or the fields (APIv2) as
+    /// a JSON object, from the page's example where it gives one, else from its field table.
+    pub(crate) fn sample(&self) -> Value {
+        Value::Object(serde_json::Map::new())
+    }
+}
+
+/// Every documented notification.
+pub(crate) fn webhooks() -> &'static [Webhook] {
+    &[]
+}
