@@ -22,8 +22,7 @@ mod protocol;
 mod request;
 pub mod resilience;
 mod response;
-#[cfg(feature = "sandbox")]
-#[allow(dead_code)] // used by the sandbox as it is built
+#[cfg_attr(feature = "sandbox", allow(dead_code))] // used by the sandbox as it is built
 mod schema;
 mod template;
 mod time;
