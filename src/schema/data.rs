@@ -16,9 +16,12 @@
 //!   name for it, request fields only), `e` the documented values, `c` the fields of an
 //!   object, or of an array's items.
 //!
-//! Measured against a generated Rust `static` of the same tables, this keeps a
-//! `--features sandbox` build as fast as one without the tables (see
-//! `BENCHMARKS.md`); parsing it takes a few milliseconds, once per process.
+//! Why a data file and not a Rust `static` of the same tables: measured on this crate (clean
+//! `cargo check --features sandbox`, four interleaved runs, CPU time), the file adds about
+//! 0.2 s to the 4.6 s of the crate and nothing to an incremental check, where a generated
+//! `static` (4.3 MB of Rust) added about 9 s, 0.8 s to every incremental check and 0.9 GB to
+//! rustc's peak memory. Parsing the file takes 7 ms in a release build (85 ms in a debug
+//! one), once per process.
 
 use std::sync::OnceLock;
 

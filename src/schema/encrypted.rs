@@ -18,8 +18,9 @@ struct Encrypted {
 /// `tests/it/sourcegen/schema.rs`.
 static ENCRYPTED: &[Encrypted] = &include!("../../generated/encrypted.rs");
 
-/// The documented dotted paths (`json.payer.identity.number`, `xml.enc_bank_no`, `[]` for
-/// each item of an array) of the request fields the docs mark encrypted for `method` on
+/// The documented dotted paths (`json.payer.identity.number`, `xml.enc_bank_no`,
+/// `query.card_no`, `body.meta.…` in an upload's `meta`, `[]` for each item of an array) of
+/// the request fields the docs mark encrypted for `method` on
 /// `template`; empty for an operation without any, or not documented. `template` is matched
 /// as [`endpoints::find`] matches it, so a variable of any name fits
 /// (`v3/applyment4sub/applyment/applyment_id/{id}`).
