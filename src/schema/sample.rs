@@ -64,6 +64,10 @@ impl Sampler {
 
     /// A value of the field's documented type.
     pub(super) fn value(&mut self, field: &Field, v2: bool) -> Value {
+        if v2 && !field.children.is_empty() && !field.ty.starts_with("object") {
+            // APIv2 text holding JSON (`promotion_detail`): the JSON of its documented fields.
+            return Value::String(Value::Object(self.object(&field.children, false)).to_string());
+        }
         if let Some(items) = field.items() {
             let count = self.between(1, 2) as usize;
             return Value::Array((0..count).map(|_| self.single(field, items, v2)).collect());
@@ -84,20 +88,12 @@ impl Sampler {
         if let Some(value) = self.listed(field).and_then(|v| v.parse::<i64>().ok()) {
             return value.into();
         }
-        let name = field.name.to_ascii_lowercase();
-        let has = |parts: &[&str]| parts.iter().any(|p| name.contains(p));
-        let value = if name == "offset" {
-            0
-        } else if name == "limit" {
-            10
-        } else if has(&[
-            "amount", "total", "fee", "price", "refund", "balance", "cost",
-        ]) {
-            self.between(1, 10_000)
-        } else if has(&["count", "num", "quantity"]) {
-            self.between(1, 5)
-        } else {
-            self.between(1, 100)
+        let value = match amount_or_count(field.name) {
+            Some(Kind::Count) => self.between(1, 5),
+            Some(Kind::Amount) => self.between(1, 10_000),
+            None if field.name == "offset" => 0,
+            None if field.name == "limit" => 10,
+            None => self.between(1, 100),
         };
         value.into()
     }
@@ -147,7 +143,15 @@ impl Sampler {
             "hash_value" => return self.chars(HEX, 40),
             _ => {}
         }
-        if name.ends_with("state") || name.ends_with("status") {
+        if let Some(kind) = amount_or_count(name) {
+            // APIv2 writes amounts and counts as text.
+            let (low, high) = if matches!(kind, Kind::Count) {
+                (1, 5)
+            } else {
+                (1, 10_000)
+            };
+            self.between(low, high).to_string()
+        } else if name.ends_with("state") || name.ends_with("status") {
             // A state the docs list no values for: the one of success.
             "SUCCESS".to_owned()
         } else if name.contains("mchid") || name.contains("mch_id") {
@@ -180,6 +184,26 @@ impl Sampler {
             let count = self.between(8, 16) as usize;
             self.chars(ALNUM, count)
         }
+    }
+}
+
+/// What a number-like field name says it counts.
+enum Kind {
+    Count,
+    Amount,
+}
+
+/// What the last word of a field's name says: `quantity`, `total_num`, `coupon_count`: a
+/// count; `total`, `refund_fee`, `payer_amount`, `unit_price`: an amount (in fen).
+fn amount_or_count(name: &str) -> Option<Kind> {
+    let name = name
+        .to_ascii_lowercase()
+        .replace("_$n", "")
+        .replace("_$m", "");
+    match name.rsplit('_').next().unwrap_or_default() {
+        "quantity" | "count" | "num" => Some(Kind::Count),
+        "amount" | "price" | "balance" | "cost" | "fee" | "total" | "refund" => Some(Kind::Amount),
+        _ => None,
     }
 }
 

@@ -119,6 +119,9 @@ fn notifications_are_listed_with_samples() {
     let sample = v2.sample();
     assert_eq!(sample["return_code"], "SUCCESS");
     assert!(sample["req_info"]["out_refund_no"].is_string(), "{sample}");
+    // APIv2 amounts are text of digits.
+    let fee = sample["req_info"]["refund_fee"].as_str().expect("text");
+    assert!(fee.parse::<u64>().is_ok_and(|fee| fee > 0), "{fee}");
     assert!(find("TRANSACTION.SUCCESS", true).sample().is_object());
     // A moved page keeps its event type, with the fields of the page it moved to.
     let keys = |event: &str| {
