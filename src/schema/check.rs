@@ -35,7 +35,7 @@ use crate::endpoints::matching::is_variable;
 use crate::uri::{percent_decode_bytes, query_pairs};
 
 /// Fields whose documented values the page's own example contradicts (method, template,
-/// field): the check does not hold a request to either.
+/// field, how): the check does not hold a request to either.
 const DISPUTED: &[(&str, &str, &str, &str)] = &[
     (
         "GET",

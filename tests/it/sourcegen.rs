@@ -374,20 +374,23 @@ fn entries(text: &str) -> Vec<Entry> {
         .map(|(number, line)| {
             let mut row: Row = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("sourcegen: line {}: {e}", number + 1));
-            // The docs' `_empty_` trick for a trailing slash: this SDK refuses an empty
-            // variable and takes the literal path instead.
-            row.template = row
-                .template
-                .split('/')
-                .map(|s| if s == "{empty}" { "" } else { s })
-                .collect::<Vec<_>>()
-                .join("/");
+            row.template = sdk_template(&row.template);
             let product = product_of(&row.template);
             Entry { row, product }
         })
         .collect();
     entries.sort_by(|a, b| (&a.row.template, &a.row.method).cmp(&(&b.row.template, &b.row.method)));
     entries
+}
+
+/// A template as the SDK writes it: the docs' `_empty_` trick for a trailing slash
+/// (`{empty}`) is the literal slash, since this SDK refuses an empty variable.
+fn sdk_template(template: &str) -> String {
+    template
+        .split('/')
+        .map(|s| if s == "{empty}" { "" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// The index in [`PRODUCTS`] of the longest prefix (in whole segments) of `template`.

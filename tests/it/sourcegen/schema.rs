@@ -114,11 +114,7 @@ fn template_of(row: &Value, endpoints: &str) -> String {
                 .unwrap_or_else(|| panic!("sourcegen: no template for {page}"))
         }
     };
-    template
-        .split('/')
-        .map(|s| if s == "{empty}" { "" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
+    super::sdk_template(&template)
 }
 
 /// The path on the wire, as a template: a variable the docs name after the page's own
