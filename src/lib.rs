@@ -4,7 +4,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The pure core: options → plan, templates, URIs, signing, verification, crypto, XML, bills,
-// typed events, the endpoint catalog, and the retry and failover rules (resilience). None of
+// typed events, the endpoint catalog, the documented schema (the encrypted request fields;
+// the rest with feature `sandbox`), and the retry and failover rules (resilience). None of
 // these modules imports the client, the chains, the request future, the runtime, the
 // transport or the mock.
 pub mod bill;
@@ -22,8 +23,7 @@ mod protocol;
 mod request;
 pub mod resilience;
 mod response;
-#[cfg(feature = "sandbox")]
-#[allow(dead_code)] // used by the sandbox as it is built
+#[cfg_attr(feature = "sandbox", allow(dead_code))] // used by the sandbox as it is built
 mod schema;
 mod template;
 mod time;

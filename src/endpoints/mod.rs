@@ -48,7 +48,7 @@
 //! the endpoint corpus, and fails when a committed file is stale;
 //! `WECHATPAY_REGENERATE=1 cargo test --test sourcegen` rewrites them.
 
-mod matching;
+pub(crate) mod matching;
 mod product;
 pub mod reference;
 mod search;

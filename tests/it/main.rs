@@ -24,6 +24,7 @@ mod properties;
 mod proxy;
 mod resilience;
 mod runtimes;
+mod schema;
 mod sensitive;
 mod sink;
 mod sourcegen;
