@@ -1,4 +1,4 @@
-//! Checking APIv2 answers: `return_code`, `result_code` and `sign`.
+//! Checking APIv2 responses: `return_code`, `result_code` and `sign`.
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -204,7 +204,7 @@ fn check_sign(fields: &XmlMap, key: &ApiV2Key) -> std::result::Result<SignType, 
         Ok(true) => Ok(sign_type),
         Ok(false) => Err(Failure::Sign(format!(
             "the APIv2 answer's `sign` does not match its fields (checked as {}): the answer \
-             may be forged or tampered with, or the APIv2 key (ClientBuilder::secret) is wrong",
+             may be forged or tampered with, or the APIv2 key (ClientBuilder::apiv2_key) is wrong",
             sign_type.name()
         ))),
         Err(error) => Err(Failure::Sign(error.to_string())),
