@@ -177,7 +177,7 @@ impl Default for ResponseLimits {
 
 impl Config {
     /// The APIv2 key, or the error that says how to set it.
-    pub fn apiv2_key(&self) -> Result<&ApiV2Key> {
+    pub(crate) fn apiv2_key(&self) -> Result<&ApiV2Key> {
         self.apiv2_key.as_ref().ok_or_else(|| {
             Error::config(
                 "APIv2 calls and callbacks are signed with the APIv2 key, which this client \

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// Sends a signed request and returns the whole answer.
 ///
-/// The default is [`HttpsTransport`], a pooled HTTPS client; replace it with
+/// The default is [`HttpsTransport`](super::HttpsTransport), a pooled HTTPS client; replace it with
 /// [`ClientBuilder::transport`](crate::ClientBuilder::transport) to add tracing or a test
 /// double (see the [module docs](crate::transport): this seam may change before 1.0). The future always
 /// runs inside a tokio runtime (the caller's for the async verbs, else the client's own
@@ -41,7 +41,7 @@ pub trait Transport: Send + Sync + 'static {
     ///
     /// The default answers `Ok` without looking: the client then moves back to the primary
     /// after each probe interval and finds out with its next request (which goes to the
-    /// backup at once if the primary still cannot be reached). [`HttpsTransport`] opens a TCP
+    /// backup at once if the primary still cannot be reached). [`HttpsTransport`](super::HttpsTransport) opens a TCP
     /// and TLS connection and closes it.
     fn probe(&self, origin: &http::Uri) -> BoxFuture<'static, Result<()>> {
         let _ = origin;
