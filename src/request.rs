@@ -138,7 +138,7 @@ pub(crate) fn prefix(
     headers: &HeaderMap,
     max: usize,
 ) -> Option<usize> {
-    let unsigned = signed && !headers.contains_key(v3::verify::HEADER_SIGNATURE);
+    let unsigned = signed && !headers.contains_key(v3::verify::names::SIGNATURE);
     (!status.is_success() || unsigned).then(|| ERROR_BODY_PREFIX.min(max))
 }
 

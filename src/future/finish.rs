@@ -82,12 +82,12 @@ fn verify_again(
     error: Error,
     refreshed: Result<()>,
 ) -> Result<Response> {
-    let Some(answer) = error.response() else {
+    let Some(received) = error.response() else {
         return Err(error);
     };
-    let mut response = http::Response::new(answer.body().clone());
-    *response.status_mut() = answer.status();
-    *response.headers_mut() = answer.headers().clone();
+    let mut response = http::Response::new(received.body().clone());
+    *response.status_mut() = received.status();
+    *response.headers_mut() = received.headers().clone();
     let now = toolkit::timestamp();
     match request::finish(&shared.config, check, response, now) {
         Ok(response) => Ok(counted(shared, response, now)),

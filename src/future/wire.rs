@@ -14,7 +14,7 @@ use crate::options::Sink;
 use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
 use crate::transport::{BodyCheck, BodyRule, BodySink, Reading, SendOptions, StreamTo};
-use crate::v3::verify::HEADER_SIGNATURE;
+use crate::v3::verify::names::SIGNATURE;
 
 /// Where the body of a `sink` request goes, the digest it must have, and what the answer
 /// will say about it.
@@ -93,7 +93,7 @@ fn reading(rule: &BodyRule, status: StatusCode, headers: &HeaderMap) -> Reading 
     let sink = rule
         .sink
         .as_ref()
-        .filter(|_| status.is_success() && !headers.contains_key(HEADER_SIGNATURE))
+        .filter(|_| status.is_success() && !headers.contains_key(SIGNATURE))
         .and_then(StreamTo::take);
     match sink {
         Some(sink) => Reading::Stream(sink),

@@ -13,11 +13,11 @@ use crate::error::Result;
 
 /// Sends a signed request and returns the whole answer.
 ///
-/// The default is [`HttpsTransport`](super::HttpsTransport), a pooled HTTPS client; replace it with
-/// [`ClientBuilder::transport`](crate::ClientBuilder::transport) to add tracing or a test
-/// double (see the [module docs](crate::transport): this seam may change before 1.0). The future always
-/// runs inside a tokio runtime (the caller's for the async verbs, else the client's own
-/// runtime thread), so it may use tokio.
+/// The default is [`HttpsTransport`](super::HttpsTransport), a pooled HTTPS client; replace
+/// it with [`ClientBuilder::transport`](crate::ClientBuilder::transport) to add tracing or a
+/// test double (see the [module docs](crate::transport): this seam may change before 1.0).
+/// The future always runs inside a tokio runtime (the caller's for the async verbs, else the
+/// client's own runtime thread), so it may use tokio.
 ///
 /// [`SendOptions`] say how to send the request (mutual TLS, timeouts) and how to read the
 /// body of its answer ([`SendOptions::reading`]). An error that happened before anything was

@@ -29,12 +29,12 @@ pub const HEADER_SIGNATURE_TYPE: &str = "wechatpay-signature-type";
 
 /// The headers above as header names, made at compile time: looking a header up by a
 /// `&str` parses the name first.
-mod names {
+pub(crate) mod names {
     use http::HeaderName;
 
     pub(super) const NONCE: HeaderName = HeaderName::from_static(super::HEADER_NONCE);
     pub(super) const SERIAL: HeaderName = HeaderName::from_static(super::HEADER_SERIAL);
-    pub(super) const SIGNATURE: HeaderName = HeaderName::from_static(super::HEADER_SIGNATURE);
+    pub(crate) const SIGNATURE: HeaderName = HeaderName::from_static(super::HEADER_SIGNATURE);
     pub(super) const TIMESTAMP: HeaderName = HeaderName::from_static(super::HEADER_TIMESTAMP);
     pub(super) const SIGNATURE_TYPE: HeaderName =
         HeaderName::from_static(super::HEADER_SIGNATURE_TYPE);
@@ -360,11 +360,11 @@ mod tests {
 
     #[test]
     fn timestamps_are_checked_to_the_second() {
-        let answer = Subject::Response;
-        assert!(check_timestamp(answer, "1000", 1300).is_ok());
-        assert!(check_timestamp(answer, "1300", 1000).is_ok());
-        assert!(check_timestamp(answer, "1000", 1301).is_err());
-        assert!(check_timestamp(answer, "abc", 1000).is_err());
-        assert!(check_timestamp(answer, "", 1000).is_err());
+        let response = Subject::Response;
+        assert!(check_timestamp(response, "1000", 1300).is_ok());
+        assert!(check_timestamp(response, "1300", 1000).is_ok());
+        assert!(check_timestamp(response, "1000", 1301).is_err());
+        assert!(check_timestamp(response, "abc", 1000).is_err());
+        assert!(check_timestamp(response, "", 1000).is_err());
     }
 }
