@@ -17,7 +17,7 @@ use serde_json::json;
 use wechatpay::crypto::Backend;
 use wechatpay::crypto::PlatformKeys;
 use wechatpay::mock::{self, MockServer};
-use wechatpay::transport::Transport;
+use wechatpay::transport::{SendOptions, Transport};
 use wechatpay::v3::sign;
 use wechatpay::v3::verify::verify_response;
 use wechatpay::{Client, PrivateKey, PublicKey, Signer, toolkit};
@@ -132,6 +132,7 @@ impl Transport for Instant200 {
     fn send(
         &self,
         _request: http::Request<Bytes>,
+        _options: SendOptions,
     ) -> BoxFuture<'static, wechatpay::Result<http::Response<Bytes>>> {
         Box::pin(async { Ok(http::Response::new(Bytes::new())) })
     }

@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("after the rotation, verified by {}", query()?.verified_by());
     println!("Wechatpay-Serial sent now: {}", client.wechatpay_serial());
     for usage in client.key_usage() {
-        println!("  {} verified {} answer(s)", usage.id, usage.answers);
+        println!("  {} verified {} response(s)", usage.id, usage.responses);
     }
     Ok(())
 }

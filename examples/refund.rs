@@ -9,9 +9,9 @@
 //! notification WeChat Pay would POST to the `notify_url`.
 
 use serde_json::{Value, json};
+use wechatpay::callback;
 use wechatpay::events::Event;
 use wechatpay::mock::{MockServer, Reply};
-use wechatpay::notify;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockServer::start()?;
@@ -63,19 +63,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     // 3. The handler: verify the raw body, parse the event, answer.
-    let (status, _reply) = match client.verify_notification(&headers, &body) {
+    let reply = match client.verify_notification(&headers, &body) {
         Ok(notification) => match notification.event()? {
             Event::RefundSuccess(refund) => {
                 println!("refund {} succeeded", refund.out_refund_no);
-                notify::reply_success()
+                callback::Reply::success()
             }
             other => {
                 println!("not a refund: {}", other.event_type());
-                notify::reply_success()
+                callback::Reply::success()
             }
         },
-        Err(error) => notify::reply_failure(&error.to_string()),
+        Err(error) => callback::Reply::for_error(&error),
     };
-    println!("answered WeChat Pay with {status}");
+    println!("answered WeChat Pay with {}", reply.status());
     Ok(())
 }

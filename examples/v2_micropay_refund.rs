@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     );
     // The mock's builder already holds the APIv2 key and the merchant's TLS certificate
-    // (ClientBuilder::secret, ClientBuilder::merchant_identity_files in production).
+    // (ClientBuilder::apiv2_key, ClientBuilder::merchant_identity_files in production).
     let client = mock.client_builder().build()?;
 
     // A `v2/` path goes through the APIv2 pipeline: XML fields, nonce_str and sign added.

@@ -1,5 +1,6 @@
-//! axum integration (feature `axum`, for axum 0.8): an extractor that hands a handler a
-//! verified notification, and WeChat Pay's replies as axum responses.
+//! axum integration (feature `axum`, for axum 0.8): glue over
+//! [`callback`](crate::callback) that hands a handler a verified notification, and WeChat
+//! Pay's replies as axum responses.
 //!
 //! [`Notified`] takes the [`Client`] from the router's state (any state `S` with
 //! `Client: FromRef<S>`, e.g. the client itself or a struct with a `#[derive(FromRef)]`
@@ -116,7 +117,7 @@ use ::axum::extract::{FromRef, FromRequest, Request};
 use ::axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
-pub use crate::callback::{DEFAULT_BODY_LIMIT, Rejection, Reply};
+use crate::callback::{DEFAULT_BODY_LIMIT, Rejection, Reply};
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::v3::notify::Notification;
@@ -184,7 +185,10 @@ where
             }
         };
         let client = Client::from_ref(state);
-        crate::callback::verify(&client, &parts.headers, &body).map(Notified)
+        client
+            .verify_notification(&parts.headers, &body)
+            .map(Notified)
+            .map_err(Rejection::new)
     }
 }
 

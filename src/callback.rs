@@ -1,12 +1,14 @@
-//! A `notify_url` for any web framework: verify a notification request and answer WeChat Pay
-//! in its format.
+//! A `notify_url` for any web framework: glue over the pure
+//! [`v3::notify`](crate::v3::notify) layer that verifies a notification request with a
+//! client and answers WeChat Pay in its format.
 //!
 //! [`verify_request`] takes an [`http::Request`] whose body has been read into bytes (the
 //! shape hyper, tower and most Rust frameworks can give) and returns the verified
 //! [`Notification`], or a [`Rejection`]: why it failed ([`Rejection::error`], for your logs)
-//! and the [`Reply`] to send. [`verify`] does the same from a header map and a body. Feature
-//! `axum` adds an extractor on top (`wechatpay::axum::Notified`); other frameworks use these
-//! two functions (the recipe for actix-web is [below](#actix-web)).
+//! and the [`Reply`] to send. Feature `axum` adds an extractor on top
+//! (`wechatpay::axum::Notified`); a framework with header types of its own hands its headers
+//! and raw body to [`Client::verify_notification`] and answers with [`Reply`] (the recipe for
+//! actix-web is [below](#actix-web)).
 //!
 //! What WeChat Pay expects in return (APIv3):
 //!
@@ -111,9 +113,9 @@
 //! }
 //!
 //! async fn notify(client: web::Data<Client>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
-//!     let notification = match callback::verify(&client, &headers(&request), &body) {
+//!     let notification = match client.verify_notification(&headers(&request), &body) {
 //!         Ok(notification) => notification,
-//!         Err(rejection) => return respond(rejection.into_reply()),
+//!         Err(error) => return respond(Reply::for_error(&error)),
 //!     };
 //!     match notification.event() {
 //!         Ok(_event) => respond(Reply::success()), // … handle it, idempotently …
@@ -140,11 +142,11 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Verification};
-use crate::v3::notify::{self, Notification};
+use crate::v3::notify::Notification;
 
 /// The body size a notification endpoint accepts by default: 64 KiB.
 ///
@@ -176,19 +178,23 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The notification was handled: `200 OK` with an empty body
-    /// ([`notify::reply_success`]). WeChat Pay stops sending it.
+    /// The notification was handled: `200 OK` with an empty body (WeChat Pay accepts `200`
+    /// or `204` without a body). WeChat Pay stops sending it.
     pub fn success() -> Self {
-        let (status, body) = notify::reply_success();
-        Self { status, body }
+        Self {
+            status: StatusCode::OK,
+            body: Bytes::new(),
+        }
     }
 
-    /// The notification was not handled: `500 Internal Server Error` with
-    /// `{"code":"FAIL","message":message}` ([`notify::reply_failure`]). WeChat Pay sends it
-    /// again later.
+    /// The notification was not handled: `500 Internal Server Error` with the JSON body
+    /// `{"code":"FAIL","message":message}`. WeChat Pay sends it again later.
     pub fn failure(message: &str) -> Self {
-        let (status, body) = notify::reply_failure(message);
-        Self { status, body }
+        let body = serde_json::json!({"code": "FAIL", "message": message}).to_string();
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: Bytes::from(body),
+        }
     }
 
     /// [`Reply::failure`] with another status; a status that is not a client or server error
@@ -389,35 +395,22 @@ impl std::error::Error for Rejection {
     }
 }
 
-/// Verifies a notification from its headers and raw body with the client's platform keys and
-/// clock ([`Client::verify_notification`]), rejecting it with the answer to send.
-///
-/// # Errors
-///
-/// A [`Rejection`] holding the error of [`Client::verify_notification`] and
-/// [`Reply::for_error`] of it.
-pub fn verify(
-    client: &Client,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Notification, Rejection> {
-    client
-        .verify_notification(headers, body)
-        .map_err(Rejection::new)
-}
-
 /// Verifies a notification request whose body has been read (into [`Bytes`], a `Vec<u8>`,
-/// …): the framework-free core of a `notify_url` handler, for hyper, tower or anything that
-/// speaks [`http`]. Read the body raw and with a limit (e.g. [`DEFAULT_BODY_LIMIT`] with
+/// …) with the client's platform keys and clock ([`Client::verify_notification`]): the
+/// framework-free core of a `notify_url` handler, for hyper, tower or anything that speaks
+/// [`http`]. Read the body raw and with a limit (e.g. [`DEFAULT_BODY_LIMIT`] with
 /// `http_body_util::Limited`, answering [`Rejection::body_too_large`] beyond it); the method
 /// and path are the router's business.
 ///
 /// # Errors
 ///
-/// As [`verify`].
+/// A [`Rejection`] holding the error of [`Client::verify_notification`] and
+/// [`Reply::for_error`] of it.
 pub fn verify_request<B: AsRef<[u8]>>(
     client: &Client,
     request: &Request<B>,
 ) -> Result<Notification, Rejection> {
-    verify(client, request.headers(), request.body().as_ref())
+    client
+        .verify_notification(request.headers(), request.body().as_ref())
+        .map_err(Rejection::new)
 }

@@ -9,14 +9,16 @@ use elsa::sync::FrozenMap;
 use http::Method;
 
 use crate::error::Result;
+use crate::future::ResponseFuture;
+use crate::future::shared::Shared;
 use crate::future::trace::Trace;
-use crate::future::{Placement, ResponseFuture, Shared, wire_request};
 use crate::normalize::{normalized_len, push_normalized};
 use crate::options::Options;
 use crate::plan::Plan;
 use crate::request;
 #[cfg(feature = "blocking")]
 use crate::response::Response;
+use crate::runtime::Placement;
 
 /// An API path template such as `v3/pay/transactions/id/{transaction_id}`, with the verbs
 /// that call it.
@@ -105,14 +107,8 @@ impl Chain {
 
     /// The signed request this chain would send with `options`, the timestamp and the nonce
     /// given, without sending it. Pure: useful to inspect or log a request (its
-    /// `Authorization` header is a secret-free signature), or to send it yourself. An APIv2
-    /// `security: true` request carries the [`MutualTls`](crate::transport::MutualTls)
-    /// extension, a `connect_timeout` option the
-    /// [`ConnectTimeout`](crate::transport::ConnectTimeout) one; every request carries
-    /// [`ReadTimeout`](crate::transport::ReadTimeout) and
-    /// [`MaxResponseSize`](crate::transport::MaxResponseSize), and
-    /// [`SignedAnswer`](crate::transport::SignedAnswer) when its success answer must be
-    /// signed.
+    /// `Authorization` header is a secret-free signature), or to send it yourself (an APIv2
+    /// `security: true` request must then go over mutual TLS with the merchant certificate).
     ///
     /// # Errors
     ///
@@ -125,7 +121,8 @@ impl Chain {
         nonce: &str,
     ) -> Result<http::Request<Bytes>> {
         let plan = Plan::decode(&self.path, &options.into())?;
-        request::prepare(&self.shared.config, method, &plan, timestamp, nonce).map(wire_request)
+        request::prepare(&self.shared.config, method, &plan, timestamp, nonce)
+            .map(|prepared| prepared.request)
     }
 
     /// Sends a request with any method and waits for the answer.
@@ -142,14 +139,9 @@ impl Chain {
     #[cfg(feature = "blocking")]
     pub fn request(&self, method: Method, options: impl Into<Options>) -> Result<Response> {
         let options = options.into();
-        if crate::runtime::in_runtime() {
-            // Inside another runtime: its thread must not drive ours; hand the I/O over.
-            return crate::runtime::wait(self.future(method, options, Placement::RuntimeThread));
-        }
-        // This thread drives the process's runtime while the call lasts.
         self.shared
-            .runtime()?
-            .block_on(self.future(method, options, Placement::Caller))
+            .runtime
+            .block_on(|placement| self.future(method, options, placement))
     }
 }
 

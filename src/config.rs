@@ -110,13 +110,13 @@ impl ApiV2Key {
     pub fn new(key: &str) -> Result<Self> {
         if key.is_empty() {
             return Err(Error::config(
-                "the APIv2 key (ClientBuilder::secret) is empty; copy it from the merchant \
+                "the APIv2 key (ClientBuilder::apiv2_key) is empty; copy it from the merchant \
                  platform (账户中心 → API安全 → API密钥), or leave it unset if you only call APIv3",
             ));
         }
         if key.trim() != key {
             return Err(Error::config(
-                "the APIv2 key (ClientBuilder::secret) starts or ends with whitespace (a line \
+                "the APIv2 key (ClientBuilder::apiv2_key) starts or ends with whitespace (a line \
                  break from a file or an environment variable?); every sign would be wrong: \
                  trim it",
             ));
@@ -154,19 +154,19 @@ pub(crate) struct Config {
     pub apiv3_key: Option<ApiV3Key>,
     pub apiv2_key: Option<ApiV2Key>,
     /// The limits on reading an answer.
-    pub limits: AnswerLimits,
+    pub limits: ResponseLimits,
     /// `ClientBuilder::danger_allow_http`: plain `http://` to hosts other than this machine.
     pub allow_http: bool,
 }
 
 /// How much of an answer a client reads, and how long it waits for the next bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct AnswerLimits {
+pub(crate) struct ResponseLimits {
     pub max_response_size: usize,
     pub read_timeout: Duration,
 }
 
-impl Default for AnswerLimits {
+impl Default for ResponseLimits {
     fn default() -> Self {
         Self {
             max_response_size: DEFAULT_MAX_RESPONSE_SIZE,
@@ -177,11 +177,11 @@ impl Default for AnswerLimits {
 
 impl Config {
     /// The APIv2 key, or the error that says how to set it.
-    pub fn apiv2_key(&self) -> Result<&ApiV2Key> {
+    pub(crate) fn apiv2_key(&self) -> Result<&ApiV2Key> {
         self.apiv2_key.as_ref().ok_or_else(|| {
             Error::config(
                 "APIv2 calls and callbacks are signed with the APIv2 key, which this client \
-                 lacks: set ClientBuilder::secret (the APIv2 key, API密钥)",
+                 lacks: set ClientBuilder::apiv2_key (the APIv2 key, API密钥)",
             )
         })
     }

@@ -58,7 +58,6 @@ pub use options::Options;
 pub use response::{Response, Streamed, VerifiedBy};
 pub use v3::certificates::PlatformCertificate;
 pub use v3::notify::Notification;
-pub use v3::{notify, paysign};
 #[cfg(feature = "macros")]
 pub use wechatpay_macros::chain;
 

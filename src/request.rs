@@ -6,15 +6,19 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::Method;
+use http::{HeaderMap, Method, StatusCode};
 
-use crate::config::{AnswerLimits, Config};
+use crate::config::{Config, ResponseLimits};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::protocol::{self, Api};
-use crate::response::{Response, Truncated};
+use crate::response::Response;
 use crate::uri::{BaseUri, Destination, check_secure_origin};
 use crate::{v2, v3};
+
+/// How much of an error answer (or of a success answer without its required signature) is
+/// read: enough for WeChat Pay's `{"code":…,"message":…}` or APIv2 XML.
+pub(crate) const ERROR_BODY_PREFIX: usize = 64 * 1024;
 
 /// A request ready to send, and what the sender and the answer check need.
 #[derive(Debug)]
@@ -27,15 +31,17 @@ pub(crate) struct Prepared {
     /// APIv2 `security: true`: send it with the merchant's client certificate.
     pub mutual_tls: bool,
     /// How much of the answer to read, and how long to wait for its next bytes.
-    pub limits: AnswerLimits,
+    pub limits: ResponseLimits,
     pub check: Check,
 }
 
-/// How to check the answer: which API, and the request path.
+/// How to check the answer: which API, the request path, and whether a success answer must
+/// be signed.
 #[derive(Debug, Clone)]
 pub(crate) struct Check {
     api: Api,
     path: String,
+    signed: bool,
 }
 
 /// Signs the request `plan` describes, at `timestamp` with `nonce`.
@@ -87,6 +93,7 @@ pub(crate) fn prepare_at(
         limits: config.limits,
         check: Check {
             api: plan.api,
+            signed: plan.api == Api::V3 && !v3::verify::is_unsigned_download(destination.path()),
             path: destination.path().to_owned(),
         },
     })
@@ -95,8 +102,18 @@ pub(crate) fn prepare_at(
 impl Check {
     /// Whether a success answer must carry `Wechatpay-Signature`: APIv3, except the unsigned
     /// downloads.
-    pub(crate) fn needs_signed_answer(&self) -> bool {
-        self.api == Api::V3 && !v3::verify::is_unsigned_download(&self.path)
+    pub(crate) fn must_be_signed(&self) -> bool {
+        self.signed
+    }
+
+    /// [`prefix`] for an answer to this request.
+    pub(crate) fn prefix(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        max: usize,
+    ) -> Option<usize> {
+        prefix(self.signed, status, headers, max)
     }
 
     /// Whether a success answer may be streamed into a sink as it arrives, unverified: the
@@ -111,6 +128,20 @@ impl Check {
     }
 }
 
+/// How many bytes of the body of an answer with `status` and `headers` are worth reading, when
+/// not all of them are: an error status, or a success without the signature it must carry
+/// (`signed`), makes an error whatever the rest of the body holds ([`ERROR_BODY_PREFIX`], or
+/// `max` if smaller). `None`: the whole body, up to `max`.
+pub(crate) fn prefix(
+    signed: bool,
+    status: StatusCode,
+    headers: &HeaderMap,
+    max: usize,
+) -> Option<usize> {
+    let unsigned = signed && !headers.contains_key(v3::verify::names::SIGNATURE);
+    (!status.is_success() || unsigned).then(|| ERROR_BODY_PREFIX.min(max))
+}
+
 /// Checks the answer to a prepared request; `now` is the Unix time in seconds.
 ///
 /// # Errors
@@ -118,15 +149,20 @@ impl Check {
 /// An API error for a status that is not a success (or an APIv2 `FAIL`), a verification error
 /// for an answer that must not be trusted, a decode error for an APIv2 answer that is not XML,
 /// a transport error for a body over the client's `max_response_size` (a transport that did
-/// not honour it). An answer whose body the transport cut ([`Truncated`]) is never accepted.
+/// not honour it). An answer of which only a [`Check::prefix`] was read (the transport is asked
+/// for one byte more, to tell whether there was more) is never accepted.
 pub(crate) fn finish(
     config: &Config,
     check: &Check,
-    response: http::Response<Bytes>,
+    mut response: http::Response<Bytes>,
     now: u64,
 ) -> Result<Response> {
-    let truncated = response.extensions().get::<Truncated>().copied();
     let max = config.limits.max_response_size;
+    let prefix = check.prefix(response.status(), response.headers(), max);
+    let truncated = prefix.filter(|&kept| response.body().len() > kept);
+    if let Some(kept) = truncated {
+        response.body_mut().truncate(kept);
+    }
     if truncated.is_none() && response.body().len() > max {
         return Err(Error::new(
             ErrorKind::Transport,
@@ -138,10 +174,10 @@ pub(crate) fn finish(
         ));
     }
     let checked = match check.api {
-        Api::V3 => v3::answer::check(config, &check.path, response, now),
+        Api::V3 => v3::response::check(config, &check.path, response, now),
         Api::V2 => v2::check(config, &check.path, response),
     };
-    let Some(Truncated { kept }) = truncated else {
+    let Some(kept) = truncated else {
         return checked;
     };
     let note = format!(

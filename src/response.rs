@@ -70,16 +70,6 @@ impl PartialEq<&str> for VerifiedBy {
     }
 }
 
-/// Response extension: the transport kept only the first `kept` bytes of this answer's body
-/// (an error answer, or a success answer that lacks the signature it needs), because the rest
-/// cannot change the outcome. The client says so in the error, and never accepts such an
-/// answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Truncated {
-    /// How many bytes of the body were kept.
-    pub kept: usize,
-}
-
 /// Where the body of an answer went instead of memory: the `sink` of the request
 /// ([`Options::sink`](crate::Options::sink), [`Options::sink_to`](crate::Options::sink_to)).
 #[derive(Debug, Clone, PartialEq, Eq)]

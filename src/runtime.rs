@@ -1,6 +1,11 @@
 //! Where the I/O of a request runs, and the runtime thread behind it (with the blocking
 //! bridge, the only place besides the transport and the request future that knows tokio).
 //!
+//! Two rules, each written once here: [`ClientRuntime::placed`] (async work runs inline
+//! inside a tokio runtime, else on the runtime thread) and [`ClientRuntime::block_on`] (a
+//! blocking call drives the runtime thread's runtime itself, or inside a tokio runtime hands
+//! its work over and parks).
+//!
 //! A request's I/O needs a tokio runtime. The async verbs use the runtime that polls them;
 //! under any other executor they hand the I/O to the process's runtime thread, a tokio
 //! current-thread runtime on a thread of its own (the reqwest design), so their futures run
@@ -26,8 +31,10 @@
 //! [`MAX_BLOCKING_THREADS`] threads, which end after ten idle seconds.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, Weak};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Handle, Runtime};
@@ -46,6 +53,119 @@ pub(crate) const LINGER: Duration = Duration::from_millis(2);
 
 /// The runtime thread of the process, while some client holds it.
 static SHARED: Mutex<Weak<RuntimeThread>> = Mutex::new(Weak::new());
+
+/// Where a piece of a request's work runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// On the tokio runtime polling the future, if there is one, else the runtime thread.
+    Caller,
+    /// On the process's runtime thread.
+    #[cfg(feature = "blocking")]
+    RuntimeThread,
+}
+
+/// A client's hold on the process's runtime thread, taken at the first request that needs
+/// it; where its work runs.
+#[derive(Default)]
+pub(crate) struct ClientRuntime {
+    thread: OnceLock<std::result::Result<Arc<RuntimeThread>, String>>,
+}
+
+impl ClientRuntime {
+    /// The process's runtime thread (started, or joined, at the first call).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`] when the thread or its runtime cannot start.
+    pub(crate) fn thread(&self) -> Result<&RuntimeThread> {
+        self.thread
+            .get_or_init(|| RuntimeThread::shared().map_err(|e| e.to_string()))
+            .as_ref()
+            .map(|thread| &**thread)
+            .map_err(|message| Error::new(ErrorKind::Transport, message.clone()))
+    }
+
+    /// Runs `work` where `placement` says: inline (polled by the caller) when the placement
+    /// allows it and the caller is inside a tokio runtime, else as a task on the runtime
+    /// thread, aborted when the returned future is dropped before it ends. The rule is decided
+    /// at the first poll, where the caller is.
+    ///
+    /// # Errors
+    ///
+    /// `work`'s, or [`ErrorKind::Transport`] when the runtime thread cannot run it.
+    pub(crate) async fn placed<T, F>(&self, placement: Placement, work: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        if placement == Placement::Caller && Handle::try_current().is_ok() {
+            return work.await;
+        }
+        Aborting(self.thread()?.spawn(work)).await
+    }
+
+    /// Runs `work` (a blocking closure: a file write) on the blocking pool of the runtime
+    /// [`ClientRuntime::placed`] picks for `placement`.
+    ///
+    /// # Errors
+    ///
+    /// `work`'s, or [`ErrorKind::Transport`] when the pool cannot run it.
+    pub(crate) async fn placed_blocking<T, F>(&self, placement: Placement, work: F) -> Result<T>
+    where
+        F: FnOnce() -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.placed(placement, async move {
+            Aborting(tokio::task::spawn_blocking(work)).await
+        })
+        .await
+    }
+
+    /// Runs the future `make` gives for a placement to its end, blocking the calling thread:
+    /// the calling thread drives the process's runtime while the call lasts (no hop to
+    /// another thread); inside a tokio runtime, whose thread must not drive ours, the work
+    /// goes to the runtime thread ([`Placement::RuntimeThread`]) and the thread parks.
+    ///
+    /// # Errors
+    ///
+    /// The future's, or [`ErrorKind::Transport`] when the runtime thread cannot start.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn block_on<T, F>(&self, make: impl FnOnce(Placement) -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        if Handle::try_current().is_ok() {
+            return futures::executor::block_on(make(Placement::RuntimeThread));
+        }
+        self.thread()?.block_on(make(Placement::Caller))
+    }
+}
+
+/// A task's handle that aborts the task when dropped before it ends, and turns a task that
+/// stopped (its runtime shut down) into an error.
+struct Aborting<T>(JoinHandle<Result<T>>);
+
+impl<T> Future for Aborting<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|join_error| {
+                Err(Error::new(
+                    ErrorKind::Transport,
+                    "the runtime stopped before the work finished",
+                )
+                .with_source(join_error))
+            })
+        })
+    }
+}
+
+impl<T> Drop for Aborting<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// A tokio runtime on a thread of its own, which blocking calls drive themselves while they
 /// last.
@@ -136,15 +256,6 @@ impl RuntimeThread {
         handle
     }
 
-    /// Runs `work` on the runtime's blocking pool.
-    pub(crate) fn spawn_blocking<F, T>(&self, work: F) -> JoinHandle<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        self.handle.spawn_blocking(work)
-    }
-
     /// Work went to the runtime: when no one drives it (the runtime thread lingering after a
     /// blocking call), the runtime thread takes it back now.
     fn handed_over(&self) {
@@ -160,9 +271,10 @@ impl RuntimeThread {
     }
 
     /// Drives the runtime on this thread until `future` is done (or waits for its turn while
-    /// another thread drives it). Never call it inside a tokio runtime: see [`in_runtime`].
+    /// another thread drives it). Never called inside a tokio runtime: see
+    /// [`ClientRuntime::block_on`].
     #[cfg(feature = "blocking")]
-    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
         let Some(runtime) = &self.runtime else {
             return futures::executor::block_on(future);
         };
@@ -250,18 +362,4 @@ fn wait_for_calls_to_end(turns: &Turns) -> bool {
             .unwrap_or_else(PoisonError::into_inner)
             .0;
     }
-}
-
-/// Whether this thread is inside a tokio runtime (whose thread must not block on another).
-#[cfg(feature = "blocking")]
-pub(crate) fn in_runtime() -> bool {
-    Handle::try_current().is_ok()
-}
-
-/// Parks the calling thread until `future` is done. The future must do its I/O on the
-/// runtime thread (`Placement::RuntimeThread`), never on a runtime this thread may be
-/// driving.
-#[cfg(feature = "blocking")]
-pub(crate) fn wait<F: Future>(future: F) -> F::Output {
-    futures::executor::block_on(future)
 }

@@ -7,19 +7,19 @@ use std::time::Duration;
 use http::HeaderValue;
 use zeroize::Zeroizing;
 
-use super::Client;
+use super::handle::Client;
 use crate::config::{
-    AnswerLimits, ApiV2Key, ApiV3Key, Config, DEFAULT_BACKUP_BASE_URI, DEFAULT_BASE_URI,
+    ApiV2Key, ApiV3Key, Config, DEFAULT_BACKUP_BASE_URI, DEFAULT_BASE_URI,
     DEFAULT_CERTIFICATE_REFRESH_INTERVAL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS_PER_HOST, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
-    header_safe_field,
+    DEFAULT_MAX_CONNECTIONS_PER_HOST, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_TIMEOUT, ResponseLimits,
+    USER_AGENT, header_safe_field,
 };
 #[cfg(doc)]
 use crate::config::{DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_READ_TIMEOUT};
 use crate::crypto::{Certificate, KeyRing, PlatformKeys, PrivateKey, PublicKey, Signer};
 use crate::error::{Error, Result};
-use crate::future::Shared;
-use crate::future::refresh::Refresher;
+use crate::future::refresher::Refresher;
+use crate::future::shared::Shared;
 use crate::keystore::KeyStore;
 use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::transport::{
@@ -41,10 +41,10 @@ pub struct ClientBuilder {
     connect_timeout: Option<Duration>,
     transport: Option<Arc<dyn Transport>>,
     apiv3_key: Option<Zeroizing<String>>,
-    secret: Option<Zeroizing<String>>,
+    apiv2_key: Option<Zeroizing<String>>,
     tls_roots: Vec<String>,
     merchant_identity: Option<Result<(String, Zeroizing<String>)>>,
-    limits: AnswerLimits,
+    limits: ResponseLimits,
     allow_http: bool,
     auto_certificates: bool,
     certificate_refresh_interval: Option<Duration>,
@@ -56,6 +56,13 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     pool_idle_timeout: Option<Duration>,
     max_connections_per_host: Option<usize>,
+}
+
+impl Client {
+    /// Starts a [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
 }
 
 impl ClientBuilder {
@@ -255,8 +262,8 @@ impl ClientBuilder {
     /// The longest wait for the next bytes of an answer, its head and then each piece of its
     /// body ([`DEFAULT_READ_TIMEOUT`] unless set). Unlike [`timeout`](Self::timeout) it
     /// cannot be turned off: a request without a total limit (`timeout: 0`) still ends when
-    /// the server falls silent this long. Sent to the transport as
-    /// [`ReadTimeout`](crate::transport::ReadTimeout); a zero duration counts as 1 ms.
+    /// the server falls silent this long. Sent to the transport in its
+    /// [`SendOptions`](crate::transport::SendOptions); a zero duration counts as 1 ms.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.read_timeout = timeout.max(Duration::from_millis(1));
         self
@@ -267,9 +274,8 @@ impl ClientBuilder {
     /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) error as soon as its
     /// `Content-Length` or its bytes pass the limit, so a hostile or broken server cannot
     /// make the client buffer more; an error answer is read only as far as its error needs
-    /// ([`ERROR_BODY_PREFIX`](crate::transport::ERROR_BODY_PREFIX)). Raise it for large bill
-    /// downloads. Sent to the transport as
-    /// [`MaxResponseSize`](crate::transport::MaxResponseSize).
+    /// (64 KiB). Raise it for large bill downloads. A transport learns it through
+    /// [`SendOptions::reading`](crate::transport::SendOptions::reading).
     pub fn max_response_size(mut self, bytes: usize) -> Self {
         self.limits.max_response_size = bytes;
         self
@@ -292,8 +298,9 @@ impl ClientBuilder {
     /// [`pool_idle_timeout`](Self::pool_idle_timeout) and
     /// [`max_connections_per_host`](Self::max_connections_per_host) configure the default
     /// client only; a transport of your own applies its own (requests that need mutual TLS
-    /// carry [`MutualTls`](crate::transport::MutualTls)). [`proxy`](Self::proxy) is refused
-    /// with one (it would be ignored), [`no_proxy`](Self::no_proxy) is ignored. Retries and the backup domain work with any transport.
+    /// say so in their [`SendOptions`](crate::transport::SendOptions)). [`proxy`](Self::proxy)
+    /// is refused with one (it would be ignored), [`no_proxy`](Self::no_proxy) is ignored.
+    /// Retries and the backup domain work with any transport.
     pub fn transport(mut self, transport: impl Transport) -> Self {
         self.transport = Some(Arc::new(transport));
         self
@@ -309,9 +316,11 @@ impl ClientBuilder {
 
     /// The APIv2 key (API密钥, 32 bytes): signs APIv2 requests (`v2/…`), checks their
     /// answers and APIv2 notifications, and decrypts refund notifications. Only needed for
-    /// APIv2; [`ClientBuilder::build`] refuses an empty one.
-    pub fn secret(mut self, secret: &str) -> Self {
-        self.secret = Some(Zeroizing::new(secret.to_owned()));
+    /// APIv2; [`ClientBuilder::build`] refuses an empty one. (Called `secret` before 0.2, as
+    /// the PHP SDK's option is.)
+    #[doc(alias = "secret")]
+    pub fn apiv2_key(mut self, key: &str) -> Self {
+        self.apiv2_key = Some(Zeroizing::new(key.to_owned()));
         self
     }
 
@@ -321,8 +330,9 @@ impl ClientBuilder {
     ///
     /// [`ClientBuilder::build`] parses both and checks that they belong together. The
     /// default transport keeps a second connection pool with this client certificate for
-    /// those requests; a transport given with [`ClientBuilder::transport`] receives them
-    /// marked with [`MutualTls`](crate::transport::MutualTls) and must present the certificate itself.
+    /// those requests; a transport given with [`ClientBuilder::transport`] receives them with
+    /// [`SendOptions::mutual_tls`](crate::transport::SendOptions::mutual_tls) set and must
+    /// present the certificate itself.
     ///
     /// Only PEM is read. The merchant certificate download also holds `apiclient_cert.p12`
     /// (password: the merchant id); to turn a `.p12` into the two PEM files:
@@ -447,7 +457,7 @@ impl ClientBuilder {
             .map(|key| ApiV3Key::new(key))
             .transpose()?;
         let apiv2_key = self
-            .secret
+            .apiv2_key
             .as_deref()
             .map(|key| ApiV2Key::new(key))
             .transpose()?;

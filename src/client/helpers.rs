@@ -6,11 +6,12 @@ use std::future::Future;
 
 use http::HeaderMap;
 
-use super::{Client, NetworkStatus};
+use super::handle::Client;
+use super::network::NetworkStatus;
 use crate::crypto::{KeyUsage, Verified};
 use crate::error::{Error, ErrorKind, Result, Verification};
-use crate::future::Placement;
 use crate::future::refresh;
+use crate::runtime::Placement;
 use crate::toolkit::{nonce, timestamp};
 use crate::uri::BaseUri;
 use crate::v2;
@@ -24,7 +25,8 @@ use crate::xml::XmlMap;
 impl Client {
     /// Verifies an APIv3 notification (回调通知) with the configured platform keys and the
     /// local clock; [`Notification::decrypt`] then opens its resource with the configured
-    /// APIv3 key.
+    /// APIv3 key. The client's glue over the pure [`notify::verify_notification`]; for a
+    /// whole `notify_url` handler see [`callback`](crate::callback).
     ///
     /// Pass the request headers and the raw body exactly as received. See
     /// [`notify::verify_notification`] for the checks. The key that verified it is counted
@@ -33,8 +35,7 @@ impl Client {
     /// # Errors
     ///
     /// As [`notify::verify_notification`]. Answer a failed notification with
-    /// [`notify::reply_failure`] so
-    /// that WeChat Pay retries it. In automatic mode
+    /// [`Reply::for_error`](crate::callback::Reply::for_error) so that WeChat Pay retries it. In automatic mode
     /// ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)), a
     /// notification signed by an unknown serial also starts a refresh of the platform
     /// certificates in the background, so that WeChat Pay's next attempt verifies.
@@ -89,7 +90,7 @@ impl Client {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the client has no APIv2 key
-    /// ([`ClientBuilder::secret`](crate::ClientBuilder::secret)); otherwise as
+    /// ([`ClientBuilder::apiv2_key`](crate::ClientBuilder::apiv2_key)); otherwise as
     /// [`verify_notification`](crate::v2::verify_notification).
     pub fn verify_v2_notification(&self, body: &[u8]) -> Result<XmlMap> {
         v2::verify_notification(body, self.config().apiv2_key()?)
@@ -101,7 +102,7 @@ impl Client {
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when the client has no APIv2 key
-    /// ([`ClientBuilder::secret`](crate::ClientBuilder::secret)); otherwise as
+    /// ([`ClientBuilder::apiv2_key`](crate::ClientBuilder::apiv2_key)); otherwise as
     /// [`decrypt_refund`](crate::v2::decrypt_refund).
     pub fn decrypt_v2_refund(&self, req_info: &str) -> Result<XmlMap> {
         v2::decrypt_refund(req_info, self.config().apiv2_key()?)
@@ -142,7 +143,7 @@ impl Client {
         // Automatic mode before its first download: wait for it, as a blocking request would.
         #[cfg(feature = "blocking")]
         if let Some(seed) = refresh::seed(&self.shared) {
-            let seeded = crate::runtime::wait(seed);
+            let seeded = self.shared.runtime.block_on(|_| seed);
             if self.config().platform_keys.snapshot().is_empty() {
                 seeded?;
             }
@@ -239,11 +240,9 @@ impl Client {
     /// download is trusted.
     #[cfg(feature = "blocking")]
     pub fn download_certificates(&self) -> Result<Vec<PlatformCertificate>> {
-        crate::runtime::wait(refresh::fetch(
-            self.shared.clone(),
-            Placement::RuntimeThread,
-            false,
-        ))
+        self.shared
+            .runtime
+            .block_on(|placement| refresh::fetch(self.shared.clone(), placement, false))
     }
 
     /// [`Client::download_certificates`] as a `Send + 'static` future (its I/O runs on the
@@ -269,11 +268,9 @@ impl Client {
     /// cannot save is an error too, after the keys were installed.
     #[cfg(feature = "blocking")]
     pub fn refresh_certificates(&self) -> Result<Vec<PlatformCertificate>> {
-        crate::runtime::wait(refresh::fetch(
-            self.shared.clone(),
-            Placement::RuntimeThread,
-            true,
-        ))
+        self.shared
+            .runtime
+            .block_on(|placement| refresh::fetch(self.shared.clone(), placement, true))
     }
 
     /// [`Client::refresh_certificates`] as a `Send + 'static` future.
@@ -335,7 +332,9 @@ impl Client {
     /// connection's error ([`Error::is_connect`] is true: nothing was sent).
     #[cfg(feature = "blocking")]
     pub fn probe(&self, base_uri: &str) -> Result<()> {
-        crate::runtime::wait(self.probe_placed(base_uri, Placement::RuntimeThread))
+        self.shared
+            .runtime
+            .block_on(|placement| self.probe_placed(base_uri, placement))
     }
 
     /// [`Client::probe`] as a `Send + 'static` future.
@@ -361,12 +360,10 @@ impl Client {
         async move {
             let origin = origin?;
             let transport = shared.transport.clone();
-            refresh::placed(
-                &shared,
-                placement,
-                async move { transport.probe(&origin).await },
-            )
-            .await
+            shared
+                .runtime
+                .placed(placement, async move { transport.probe(&origin).await })
+                .await
         }
     }
 }

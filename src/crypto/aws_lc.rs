@@ -1,6 +1,6 @@
 //! The aws-lc-rs backend.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use aws_lc_rs::rsa::{
     KeyPair, OAEP_SHA1_MGF1SHA1, OaepPrivateDecryptingKey, OaepPublicEncryptingKey,
@@ -9,10 +9,23 @@ use aws_lc_rs::rsa::{
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256};
 use zeroize::Zeroizing;
 
-use super::keys::plaintext_too_long;
+use super::rsa::{Rsa, RsaPrivate, RsaPublic};
 use crate::error::{Error, Result};
 
-pub(crate) struct Private {
+/// The backend of feature `aws-lc`.
+pub(crate) struct AwsLc;
+
+impl Rsa for AwsLc {
+    fn private_key(&self, pkcs8: &[u8]) -> Result<Arc<dyn RsaPrivate>> {
+        Ok(Arc::new(Private::from_pkcs8(pkcs8)?))
+    }
+
+    fn public_key(&self, spki: &[u8]) -> Result<Arc<dyn RsaPublic>> {
+        Ok(Arc::new(Public::from_spki(spki)?))
+    }
+}
+
+struct Private {
     signing: KeyPair,
     /// The PKCS#8 bytes, kept (zeroized on drop) to make the decrypting key when first needed:
     /// making it parses and checks the RSA key again (about 0.15 ms), which most clients,
@@ -22,7 +35,7 @@ pub(crate) struct Private {
 }
 
 impl Private {
-    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
         let rejected = |e: aws_lc_rs::error::KeyRejected| {
             Error::crypto(format!(
                 "the private key is not a usable RSA key ({e}); WeChat Pay merchant keys are \
@@ -47,8 +60,10 @@ impl Private {
             .as_ref()
             .ok_or_else(|| Error::crypto("the private key cannot be used for RSA-OAEP"))
     }
+}
 
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+impl RsaPrivate for Private {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         let mut signature = vec![0; self.signing.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
         self.signing
@@ -57,7 +72,7 @@ impl Private {
         Ok(signature)
     }
 
-    pub(crate) fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+    fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
         let decrypting = self.decrypting()?;
         let mut plaintext = vec![0; decrypting.min_output_size()];
         let len = decrypting
@@ -74,13 +89,13 @@ impl Private {
     }
 }
 
-pub(crate) struct Public {
+struct Public {
     verifying: ParsedPublicKey,
     encrypting: OaepPublicEncryptingKey,
 }
 
 impl Public {
-    pub(crate) fn from_spki(spki: &[u8]) -> Result<Self> {
+    fn from_spki(spki: &[u8]) -> Result<Self> {
         let rejected = || {
             Error::crypto(
                 "the public key is not a usable RSA key (2048 bits or more); use WeChat Pay's \
@@ -98,16 +113,18 @@ impl Public {
             encrypting,
         })
     }
+}
 
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+impl RsaPublic for Public {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.verifying.verify_sig(message, signature).is_ok()
     }
 
-    pub(crate) fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
-        let max = self.encrypting.max_plaintext_size(&OAEP_SHA1_MGF1SHA1);
-        if plaintext.len() > max {
-            return Err(plaintext_too_long(plaintext.len(), max));
-        }
+    fn max_oaep_plaintext(&self) -> usize {
+        self.encrypting.max_plaintext_size(&OAEP_SHA1_MGF1SHA1)
+    }
+
+    fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
         let mut ciphertext = vec![0; self.encrypting.ciphertext_size()];
         let len = self
             .encrypting

@@ -1,229 +1,166 @@
-//! The platform keys a client trusts, by the id WeChat Pay puts in `Wechatpay-Serial`.
+//! The live key ring of a client: the platform keys it trusts right now (the configured
+//! ones beside the downloaded ones), swapped atomically, and which of them verified what.
+//!
+//! No I/O and no clock here: the shell downloads, and passes the time in.
 
-use super::keys::{Certificate, PublicKey};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
-/// The id prefix of a WeChat Pay public key (微信支付公钥).
-pub const PUBLIC_KEY_ID_PREFIX: &str = "PUB_KEY_ID_";
+use super::platform_keys::PlatformKeys;
 
-/// When a platform certificate may be used, in Unix seconds (both ends included): its own
-/// `notBefore` / `notAfter`, narrowed by the `effective_time` / `expire_time` WeChat Pay lists
-/// it with when it was downloaded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Validity {
-    /// The first second it is valid.
-    pub not_before: u64,
-    /// The last second it is valid.
-    pub not_after: u64,
-}
-
-impl Validity {
-    /// Whether `now` (Unix seconds) is within it.
-    pub fn contains(&self, now: u64) -> bool {
-        self.not_before <= now && now <= self.not_after
-    }
-}
-
-/// The platform keys a client trusts, by the id WeChat Pay puts in `Wechatpay-Serial`.
+/// How often one platform key vouched for what a client received
+/// ([`Client::key_usage`](crate::Client::key_usage)).
 ///
-/// An id is a platform-certificate serial (upper-case hex) or a WeChat Pay public-key id
-/// (`PUB_KEY_ID_…`); both kinds can be present at once during a migration. Lookups are exact
-/// and case-sensitive. A platform certificate may carry its [`Validity`]; a public key never
-/// expires.
-#[derive(Clone, Debug, Default)]
-pub struct PlatformKeys {
-    keys: Vec<Entry>,
+/// Counted since the client was built, across all its clones. During a migration from
+/// platform certificates to the WeChat Pay public key, the certificate's `last_used` stops
+/// moving while the `PUB_KEY_ID_…`'s climbs: the migration is complete for this client when
+/// the certificate is no longer used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// The key id: a `PUB_KEY_ID_…` or a platform-certificate serial.
+    pub id: String,
+    /// How many APIv3 responses it verified.
+    pub responses: u64,
+    /// How many notifications it verified
+    /// ([`Client::verify_notification`](crate::Client::verify_notification)).
+    pub notifications: u64,
+    /// When it first verified something, in Unix seconds.
+    pub first_used: u64,
+    /// When it last verified something, in Unix seconds.
+    pub last_used: u64,
 }
 
-#[derive(Clone, Debug)]
-struct Entry {
-    id: String,
-    key: PublicKey,
-    validity: Option<Validity>,
+/// What a key verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verified {
+    Response,
+    Notification,
 }
 
-impl PlatformKeys {
-    /// No keys.
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// The platform keys of a client, shared by its clones.
+///
+/// Readers take a [`KeyRing::snapshot`] and keep it for what they are doing (one request, one
+/// notification), so a swap in between never mixes two rings; writers replace the
+/// downloaded part as a whole.
+pub(crate) struct KeyRing {
+    configured: PlatformKeys,
+    current: RwLock<Arc<PlatformKeys>>,
+    usage: Mutex<Vec<KeyUsage>>,
+}
 
-    /// Adds (or replaces) the key for `id`, with no known validity.
-    pub fn insert(&mut self, id: impl Into<String>, key: PublicKey) {
-        self.put(id.into(), key, None);
-    }
+fn recover<T>(result: Result<T, PoisonError<T>>) -> T {
+    // A panic elsewhere cannot leave a half-written ring: every write is one assignment.
+    result.unwrap_or_else(PoisonError::into_inner)
+}
 
-    /// Adds (or replaces) the key of a platform certificate, `id` being its serial, valid
-    /// during `validity`.
-    pub fn insert_with_validity(
-        &mut self,
-        id: impl Into<String>,
-        key: PublicKey,
-        validity: Validity,
-    ) {
-        self.put(id.into(), key, Some(validity));
-    }
-
-    /// Adds (or replaces) a platform certificate: its serial, its key and its own validity.
-    pub fn insert_certificate(&mut self, certificate: &Certificate) {
-        let validity = Validity {
-            not_before: certificate.not_before(),
-            not_after: certificate.not_after(),
-        };
-        self.put(
-            certificate.serial().to_owned(),
-            certificate.public_key().clone(),
-            Some(validity),
-        );
-    }
-
-    fn put(&mut self, id: String, key: PublicKey, validity: Option<Validity>) {
-        match self.keys.iter_mut().find(|entry| entry.id == id) {
-            Some(entry) => {
-                entry.key = key;
-                entry.validity = validity;
-            }
-            None => self.keys.push(Entry { id, key, validity }),
+impl KeyRing {
+    /// A ring holding the keys given to the builder.
+    pub(crate) fn new(configured: PlatformKeys) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(configured.clone())),
+            configured,
+            usage: Mutex::new(Vec::new()),
         }
     }
 
-    /// The key for `id`, if configured.
-    pub fn get(&self, id: &str) -> Option<&PublicKey> {
-        self.entry(id).map(|(_, key)| key)
+    /// The keys trusted right now.
+    pub(crate) fn snapshot(&self) -> Arc<PlatformKeys> {
+        recover(self.current.read()).clone()
     }
 
-    /// The configured id equal to `id` and its key.
-    pub fn entry(&self, id: &str) -> Option<(&str, &PublicKey)> {
-        self.keys
-            .iter()
-            .find(|entry| entry.id == id)
-            .map(|entry| (entry.id.as_str(), &entry.key))
+    /// Trusts `downloaded` beside the configured keys, replacing what was downloaded before
+    /// (a configured key keeps its id). Returns the new ring.
+    pub(crate) fn install(&self, downloaded: &PlatformKeys) -> Arc<PlatformKeys> {
+        let ring = Arc::new(self.configured.merged_with(downloaded));
+        *recover(self.current.write()) = ring.clone();
+        ring
     }
 
-    /// The validity of the certificate `id`, when known (`None` for public keys and for keys
-    /// given without one).
-    pub fn validity(&self, id: &str) -> Option<Validity> {
-        self.keys
-            .iter()
-            .find(|entry| entry.id == id)
-            .and_then(|entry| entry.validity)
-    }
-
-    /// The configured ids, in the order they were added.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.keys.iter().map(|entry| entry.id.as_str())
-    }
-
-    /// How many keys there are.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether no key is configured.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
-    /// The key to encrypt sensitive fields with at `now` (Unix seconds), whose id every APIv3
-    /// request names in `Wechatpay-Serial` ([`Client::encrypt`](crate::Client::encrypt),
-    /// [`Client::wechatpay_serial`](crate::Client::wechatpay_serial)):
-    ///
-    /// 1. the first WeChat Pay public key (`PUB_KEY_ID_…`): once configured, a migration
-    ///    from certificates moves to it;
-    /// 2. else the newest platform certificate valid at `now` (the latest `notAfter`, then
-    ///    the latest `notBefore`): during a rotation, the new one as soon as it is listed;
-    /// 3. else the first key whose validity is unknown (given with
-    ///    [`PlatformKeys::insert`]);
-    /// 4. else the first key.
-    pub fn preferred(&self, now: u64) -> Option<(&str, &PublicKey)> {
-        let public_key = || {
-            self.keys
-                .iter()
-                .find(|entry| entry.id.starts_with(PUBLIC_KEY_ID_PREFIX))
-        };
-        let newest_valid = || {
-            self.keys
-                .iter()
-                .filter_map(|entry| Some((entry, entry.validity?)))
-                .filter(|(_, validity)| validity.contains(now))
-                .max_by_key(|(_, validity)| (validity.not_after, validity.not_before))
-                .map(|(entry, _)| entry)
-        };
-        let undated = || self.keys.iter().find(|entry| entry.validity.is_none());
-        public_key()
-            .or_else(newest_valid)
-            .or_else(undated)
-            .or_else(|| self.keys.first())
-            .map(|entry| (entry.id.as_str(), &entry.key))
-    }
-
-    /// These keys, then those of `other` whose ids are not here yet.
-    pub(crate) fn merged_with(&self, other: &PlatformKeys) -> PlatformKeys {
-        let mut merged = self.clone();
-        for entry in &other.keys {
-            if merged.get(&entry.id).is_none() {
-                merged.keys.push(entry.clone());
+    /// Counts that key `id` verified something at `now`.
+    pub(crate) fn record(&self, id: &str, what: Verified, now: u64) {
+        let mut usage = self.usage();
+        let index = match usage.iter().position(|entry| entry.id == id) {
+            Some(index) => index,
+            None => {
+                usage.push(KeyUsage {
+                    id: id.to_owned(),
+                    responses: 0,
+                    notifications: 0,
+                    first_used: now,
+                    last_used: now,
+                });
+                usage.len() - 1
             }
+        };
+        let entry = &mut usage[index];
+        match what {
+            Verified::Response => entry.responses += 1,
+            Verified::Notification => entry.notifications += 1,
         }
-        merged
+        entry.last_used = entry.last_used.max(now);
+    }
+
+    /// Every key that verified something, in the order of first use.
+    pub(crate) fn usage_report(&self) -> Vec<KeyUsage> {
+        self.usage().clone()
+    }
+
+    fn usage(&self) -> MutexGuard<'_, Vec<KeyUsage>> {
+        recover(self.usage.lock())
     }
 }
 
 #[cfg(all(test, any(feature = "aws-lc", feature = "rustcrypto")))]
 mod tests {
     use super::*;
-
-    const PUB: &str = include_str!("../mock/platform_pub.pem");
-
-    fn key() -> PublicKey {
-        PublicKey::from_pem(PUB).expect("the mock key parses")
-    }
-
-    fn dated(keys: &mut PlatformKeys, id: &str, not_before: u64, not_after: u64) {
-        let validity = Validity {
-            not_before,
-            not_after,
-        };
-        keys.insert_with_validity(id, key(), validity);
-    }
+    use crate::crypto::{PublicKey, Validity};
 
     #[test]
-    fn the_newest_valid_certificate_is_preferred_until_a_public_key_appears() {
-        let mut keys = PlatformKeys::new();
-        assert!(keys.preferred(100).is_none());
-        dated(&mut keys, "OLD", 0, 1000);
-        dated(&mut keys, "NEW", 500, 2000);
-        dated(&mut keys, "FUTURE", 3000, 9000);
-        let preferred = |keys: &PlatformKeys, now| keys.preferred(now).map(|(id, _)| id.to_owned());
-        assert_eq!(preferred(&keys, 100).as_deref(), Some("OLD"));
-        assert_eq!(preferred(&keys, 600).as_deref(), Some("NEW"));
-        assert_eq!(
-            preferred(&keys, 2500).as_deref(),
-            Some("OLD"),
-            "none valid: the first"
-        );
-        keys.insert("UNDATED", key());
-        assert_eq!(preferred(&keys, 2500).as_deref(), Some("UNDATED"));
-        assert_eq!(preferred(&keys, 600).as_deref(), Some("NEW"));
-        keys.insert("PUB_KEY_ID_0001", key());
-        assert_eq!(preferred(&keys, 600).as_deref(), Some("PUB_KEY_ID_0001"));
-        assert_eq!(keys.validity("NEW").map(|v| v.not_after), Some(2000));
-        assert_eq!(keys.validity("PUB_KEY_ID_0001"), None);
-    }
-
-    #[test]
-    fn merging_keeps_the_first_sets_keys() {
+    fn installs_replace_the_downloaded_part_and_keep_the_configured_one() {
+        let key = PublicKey::from_pem(include_str!("../mock/platform_pub.pem")).expect("parses");
         let mut configured = PlatformKeys::new();
-        configured.insert("A", key());
-        let mut downloaded = PlatformKeys::new();
-        dated(&mut downloaded, "A", 0, 10);
-        dated(&mut downloaded, "B", 0, 10);
-        let merged = configured.merged_with(&downloaded);
-        assert_eq!(merged.ids().collect::<Vec<_>>(), ["A", "B"]);
+        configured.insert("PUB_KEY_ID_01", key.clone());
+        let ring = KeyRing::new(configured);
+        let before = ring.snapshot();
+
+        let validity = Validity {
+            not_before: 0,
+            not_after: 100,
+        };
+        let mut first = PlatformKeys::new();
+        first.insert_with_validity("A", key.clone(), validity);
+        ring.install(&first);
+        let mut second = PlatformKeys::new();
+        second.insert_with_validity("B", key, validity);
+        ring.install(&second);
+
         assert_eq!(
-            merged.validity("A"),
-            None,
-            "the configured entry stays as given"
+            before.ids().collect::<Vec<_>>(),
+            ["PUB_KEY_ID_01"],
+            "snapshots stay"
         );
-        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            ring.snapshot().ids().collect::<Vec<_>>(),
+            ["PUB_KEY_ID_01", "B"]
+        );
+    }
+
+    #[test]
+    fn usage_is_counted_per_key() {
+        let ring = KeyRing::new(PlatformKeys::new());
+        ring.record("A", Verified::Response, 10);
+        ring.record("B", Verified::Notification, 11);
+        ring.record("A", Verified::Response, 12);
+        let report = ring.usage_report();
+        assert_eq!(report.len(), 2);
+        assert_eq!(
+            (
+                report[0].id.as_str(),
+                report[0].responses,
+                report[0].first_used,
+                report[0].last_used
+            ),
+            ("A", 2, 10, 12)
+        );
+        assert_eq!((report[1].responses, report[1].notifications), (0, 1));
     }
 }

@@ -1,11 +1,5 @@
-//! RSA keys and certificates, parsed once and held by a crypto backend.
-
-// Without a backend the key types still exist (so the crate builds) but none can be made:
-// their methods are unreachable.
-#![cfg_attr(
-    not(any(feature = "aws-lc", feature = "rustcrypto")),
-    allow(unused_variables, unreachable_code, dead_code)
-)]
+//! RSA keys and certificates, parsed once and held by a crypto backend
+//! ([`Backend`]; the operations go through the [`rsa`](super::rsa) seam).
 
 use std::fmt;
 use std::path::Path;
@@ -15,53 +9,33 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
+use super::backend::Backend;
 use super::der::{self, PemBlock};
+use super::rsa::{RsaPrivate, RsaPublic};
 use crate::error::{Error, Result, Verification};
 
-/// Which implementation performs the RSA operations of a key.
-///
-/// `AwsLc` (feature `aws-lc`, on by default) is the fast one; `RustCrypto` (feature
-/// `rustcrypto`) uses the pure-Rust `rsa` crate. Both give byte-identical signatures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    /// aws-lc-rs.
-    AwsLc,
-    /// The pure-Rust `rsa` crate.
-    RustCrypto,
+/// A key as a backend holds it, and which backend: what [`PrivateKey`] and [`PublicKey`]
+/// share (cloning is one reference count; `Debug` names the backend, never key material).
+struct Held<K: ?Sized> {
+    backend: Backend,
+    key: Arc<K>,
 }
 
-impl Default for Backend {
-    /// `AwsLc` when the `aws-lc` feature is on, else `RustCrypto` (which reports that its
-    /// feature is off when neither is compiled in).
-    fn default() -> Self {
-        if cfg!(feature = "aws-lc") {
-            Backend::AwsLc
-        } else {
-            Backend::RustCrypto
+impl<K: ?Sized> Clone for Held<K> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend,
+            key: self.key.clone(),
         }
     }
 }
 
-impl Backend {
-    /// The backends compiled into this build, the default first.
-    pub fn available() -> &'static [Backend] {
-        &[
-            #[cfg(feature = "aws-lc")]
-            Backend::AwsLc,
-            #[cfg(feature = "rustcrypto")]
-            Backend::RustCrypto,
-        ]
+impl<K: ?Sized> Held<K> {
+    fn debug(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
-}
-
-fn backend_missing(backend: Backend) -> Error {
-    let feature = match backend {
-        Backend::AwsLc => "aws-lc",
-        Backend::RustCrypto => "rustcrypto",
-    };
-    Error::config(format!(
-        "the {backend:?} crypto backend is not compiled in: enable the `{feature}` feature of wechatpay"
-    ))
 }
 
 /// Something that signs APIv3 requests: RSASSA-PKCS1-v1_5 with SHA-256.
@@ -95,20 +69,7 @@ pub trait Signer: Send + Sync + 'static {
 ///
 /// Its `Debug` output never shows key material.
 #[derive(Clone)]
-pub struct PrivateKey {
-    inner: Arc<PrivateInner>,
-}
-
-pub(crate) enum PrivateInner {
-    #[cfg(feature = "aws-lc")]
-    AwsLc(super::aws_lc::Private),
-    #[cfg(feature = "rustcrypto")]
-    RustCrypto(super::rust_crypto::Private),
-    /// No backend is compiled in: no key can be made.
-    #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-    #[allow(dead_code)]
-    Unavailable(std::convert::Infallible),
-}
+pub struct PrivateKey(Held<dyn RsaPrivate>);
 
 impl PrivateKey {
     /// Parses a PEM private key: PKCS#8 (`-----BEGIN PRIVATE KEY-----`, what the merchant
@@ -161,31 +122,13 @@ impl PrivateKey {
                 )));
             }
         };
-        let inner = match backend {
-            #[cfg(feature = "aws-lc")]
-            Backend::AwsLc => PrivateInner::AwsLc(super::aws_lc::Private::from_pkcs8(&pkcs8)?),
-            #[cfg(feature = "rustcrypto")]
-            Backend::RustCrypto => {
-                PrivateInner::RustCrypto(super::rust_crypto::Private::from_pkcs8(&pkcs8)?)
-            }
-            #[allow(unreachable_patterns)]
-            other => return Err(backend_missing(other)),
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let key = backend.rsa()?.private_key(&pkcs8)?;
+        Ok(Self(Held { backend, key }))
     }
 
     /// The backend holding this key.
     pub fn backend(&self) -> Backend {
-        match &*self.inner {
-            #[cfg(feature = "aws-lc")]
-            PrivateInner::AwsLc(_) => Backend::AwsLc,
-            #[cfg(feature = "rustcrypto")]
-            PrivateInner::RustCrypto(_) => Backend::RustCrypto,
-            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-            PrivateInner::Unavailable(never) => match *never {},
-        }
+        self.0.backend
     }
 
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`: the raw signature.
@@ -194,14 +137,7 @@ impl PrivateKey {
     ///
     /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        match &*self.inner {
-            #[cfg(feature = "aws-lc")]
-            PrivateInner::AwsLc(key) => key.sign(message),
-            #[cfg(feature = "rustcrypto")]
-            PrivateInner::RustCrypto(key) => key.sign(message),
-            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-            PrivateInner::Unavailable(never) => match *never {},
-        }
+        self.0.key.sign(message)
     }
 
     /// Decrypts an RSA-OAEP (SHA-1, MGF1-SHA-1) ciphertext, given as base64, that WeChat Pay
@@ -215,14 +151,7 @@ impl PrivateKey {
         let ciphertext = STANDARD
             .decode(ciphertext_base64.trim())
             .map_err(|e| Error::decode("the encrypted field is not valid base64").with_source(e))?;
-        match &*self.inner {
-            #[cfg(feature = "aws-lc")]
-            PrivateInner::AwsLc(key) => key.decrypt_oaep(&ciphertext),
-            #[cfg(feature = "rustcrypto")]
-            PrivateInner::RustCrypto(key) => key.decrypt_oaep(&ciphertext),
-            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-            PrivateInner::Unavailable(never) => match *never {},
-        }
+        self.0.key.decrypt_oaep(&ciphertext)
     }
 }
 
@@ -234,29 +163,14 @@ impl Signer for PrivateKey {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey")
-            .field("backend", &self.backend())
-            .finish_non_exhaustive()
+        self.0.debug("PrivateKey", f)
     }
 }
 
 /// A public RSA key: a WeChat Pay platform key (`pub_key.pem`, for a `PUB_KEY_ID_…`) or the
 /// key of a platform certificate.
 #[derive(Clone)]
-pub struct PublicKey {
-    inner: Arc<PublicInner>,
-}
-
-pub(crate) enum PublicInner {
-    #[cfg(feature = "aws-lc")]
-    AwsLc(super::aws_lc::Public),
-    #[cfg(feature = "rustcrypto")]
-    RustCrypto(super::rust_crypto::Public),
-    /// No backend is compiled in: no key can be made.
-    #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-    #[allow(dead_code)]
-    Unavailable(std::convert::Infallible),
-}
+pub struct PublicKey(Held<dyn RsaPublic>);
 
 impl PublicKey {
     /// Parses a PEM public key: SPKI (`-----BEGIN PUBLIC KEY-----`, the WeChat Pay public key
@@ -308,32 +222,14 @@ impl PublicKey {
         Self::from_spki_der(&spki, backend)
     }
 
-    pub(crate) fn from_spki_der(spki: &[u8], backend: Backend) -> Result<Self> {
-        let inner = match backend {
-            #[cfg(feature = "aws-lc")]
-            Backend::AwsLc => PublicInner::AwsLc(super::aws_lc::Public::from_spki(spki)?),
-            #[cfg(feature = "rustcrypto")]
-            Backend::RustCrypto => {
-                PublicInner::RustCrypto(super::rust_crypto::Public::from_spki(spki)?)
-            }
-            #[allow(unreachable_patterns)]
-            other => return Err(backend_missing(other)),
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+    fn from_spki_der(spki: &[u8], backend: Backend) -> Result<Self> {
+        let key = backend.rsa()?.public_key(spki)?;
+        Ok(Self(Held { backend, key }))
     }
 
     /// The backend holding this key.
     pub fn backend(&self) -> Backend {
-        match &*self.inner {
-            #[cfg(feature = "aws-lc")]
-            PublicInner::AwsLc(_) => Backend::AwsLc,
-            #[cfg(feature = "rustcrypto")]
-            PublicInner::RustCrypto(_) => Backend::RustCrypto,
-            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-            PublicInner::Unavailable(never) => match *never {},
-        }
+        self.0.backend
     }
 
     /// Checks an RSASSA-PKCS1-v1_5 SHA-256 `signature` (raw bytes) of `message`.
@@ -343,15 +239,7 @@ impl PublicKey {
     /// [`ErrorKind::Verification`](crate::ErrorKind::Verification) with
     /// [`Verification::Signature`] when it does not match.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<()> {
-        let valid = match &*self.inner {
-            #[cfg(feature = "aws-lc")]
-            PublicInner::AwsLc(key) => key.verify(message, signature),
-            #[cfg(feature = "rustcrypto")]
-            PublicInner::RustCrypto(key) => key.verify(message, signature),
-            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-            PublicInner::Unavailable(never) => match *never {},
-        };
-        if valid {
+        if self.0.key.verify(message, signature) {
             Ok(())
         } else {
             Err(Error::verification(
@@ -370,23 +258,21 @@ impl PublicKey {
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when the plaintext is
     /// too long, [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the backend fails.
     pub fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<String> {
-        let ciphertext: Vec<u8> = match &*self.inner {
-            #[cfg(feature = "aws-lc")]
-            PublicInner::AwsLc(key) => key.encrypt_oaep(plaintext)?,
-            #[cfg(feature = "rustcrypto")]
-            PublicInner::RustCrypto(key) => key.encrypt_oaep(plaintext)?,
-            #[cfg(not(any(feature = "aws-lc", feature = "rustcrypto")))]
-            PublicInner::Unavailable(never) => match *never {},
-        };
-        Ok(STANDARD.encode(ciphertext))
+        let max = self.0.key.max_oaep_plaintext();
+        if plaintext.len() > max {
+            return Err(Error::invalid(format!(
+                "a sensitive field of {} bytes is too long for RSA-OAEP with this key (at most \
+                 {max} bytes)",
+                plaintext.len()
+            )));
+        }
+        Ok(STANDARD.encode(self.0.key.encrypt_oaep(plaintext)?))
     }
 }
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey")
-            .field("backend", &self.backend())
-            .finish_non_exhaustive()
+        self.0.debug("PublicKey", f)
     }
 }
 
@@ -475,12 +361,4 @@ fn read_pem_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
         ))
         .with_source(e)
         })
-}
-
-/// The error every backend reports for a plaintext longer than one OAEP block.
-pub(crate) fn plaintext_too_long(len: usize, max: usize) -> Error {
-    Error::invalid(format!(
-        "a sensitive field of {len} bytes is too long for RSA-OAEP with this key (at most {max} \
-         bytes)"
-    ))
 }

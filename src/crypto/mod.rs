@@ -8,19 +8,22 @@
 mod aes;
 #[cfg(feature = "aws-lc")]
 mod aws_lc;
+mod backend;
 mod der;
 pub(crate) mod hash;
 mod keyring;
 mod keys;
+mod platform_keys;
 pub(crate) mod random;
-mod ring;
+mod rsa;
 #[cfg(feature = "rustcrypto")]
 mod rust_crypto;
 
 pub use aes::{aes_ecb_decrypt, aes_ecb_encrypt, aes_gcm_decrypt, aes_gcm_encrypt};
+pub use backend::Backend;
 pub(crate) use der::{PemBlock, pem_blocks};
 pub use hash::{constant_time_eq, md5_hex, sha1_hex, sha256_hex};
-pub use keyring::{PUBLIC_KEY_ID_PREFIX, PlatformKeys, Validity};
-pub use keys::{Backend, Certificate, PrivateKey, PublicKey, Signer};
-pub use ring::KeyUsage;
-pub(crate) use ring::{KeyRing, Verified};
+pub use keyring::KeyUsage;
+pub(crate) use keyring::{KeyRing, Verified};
+pub use keys::{Certificate, PrivateKey, PublicKey, Signer};
+pub use platform_keys::{PUBLIC_KEY_ID_PREFIX, PlatformKeys, Validity};

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 /// # Errors
 ///
 /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when the system has no randomness.
-pub fn fill(buffer: &mut [u8]) -> Result<()> {
+pub(crate) fn fill(buffer: &mut [u8]) -> Result<()> {
     getrandom::fill(buffer)
         .map_err(|e| Error::crypto(format!("the operating system gave no random bytes: {e}")))
 }

@@ -1,19 +1,34 @@
 //! The pure-Rust backend, on the `rsa` crate.
 
+use std::sync::Arc;
+
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::traits::PublicKeyParts;
 use sha1::Sha1;
 use sha2::Sha256;
 
-use super::keys::plaintext_too_long;
+use super::rsa::{Rsa, RsaPrivate, RsaPublic};
 use crate::error::{Error, Result};
 
-pub(crate) struct Private {
+/// The backend of feature `rustcrypto`.
+pub(crate) struct RustCrypto;
+
+impl Rsa for RustCrypto {
+    fn private_key(&self, pkcs8: &[u8]) -> Result<Arc<dyn RsaPrivate>> {
+        Ok(Arc::new(Private::from_pkcs8(pkcs8)?))
+    }
+
+    fn public_key(&self, spki: &[u8]) -> Result<Arc<dyn RsaPublic>> {
+        Ok(Arc::new(Public::from_spki(spki)?))
+    }
+}
+
+struct Private {
     key: rsa::PrivateKey,
 }
 
 impl Private {
-    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
         let key = rsa::PrivateKey::from_pkcs8_der(pkcs8).map_err(|e| {
             Error::crypto(format!(
                 "the private key is not a usable RSA key ({e}); WeChat Pay merchant keys are \
@@ -23,14 +38,16 @@ impl Private {
         check_size(key.size())?;
         Ok(Self { key })
     }
+}
 
-    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+impl RsaPrivate for Private {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         self.key
             .pkcs1v15_sign::<Sha256>(message)
             .map_err(|e| Error::crypto("RSA signing failed in the rsa crate").with_source(e))
     }
 
-    pub(crate) fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+    fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
         self.key.oaep_decrypt::<Sha1>(ciphertext).map_err(|_| {
             Error::crypto(
                 "RSA-OAEP decryption failed: the field was not encrypted for this merchant key, \
@@ -52,12 +69,12 @@ fn check_size(bytes: usize) -> Result<()> {
     Ok(())
 }
 
-pub(crate) struct Public {
+struct Public {
     key: rsa::PublicKey,
 }
 
 impl Public {
-    pub(crate) fn from_spki(spki: &[u8]) -> Result<Self> {
+    fn from_spki(spki: &[u8]) -> Result<Self> {
         let key = rsa::PublicKey::from_public_key_der(spki).map_err(|e| {
             Error::crypto(format!(
                 "the public key is not a usable RSA key ({e}); use WeChat Pay's pub_key.pem or a \
@@ -67,19 +84,21 @@ impl Public {
         check_size(key.size())?;
         Ok(Self { key })
     }
+}
 
-    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+impl RsaPublic for Public {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.key
             .pkcs1v15_verify::<Sha256>(message, signature)
             .is_ok()
     }
 
-    pub(crate) fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+    fn max_oaep_plaintext(&self) -> usize {
         // OAEP with SHA-1: k - 2*20 - 2 bytes fit.
-        let max = self.key.size().saturating_sub(42);
-        if plaintext.len() > max {
-            return Err(plaintext_too_long(plaintext.len(), max));
-        }
+        self.key.size().saturating_sub(42)
+    }
+
+    fn encrypt_oaep(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
         self.key.oaep_encrypt::<Sha1>(plaintext).map_err(|e| {
             Error::crypto("RSA-OAEP encryption failed in the rsa crate").with_source(e)
         })

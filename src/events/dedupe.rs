@@ -14,10 +14,10 @@ pub enum Claim {
     /// failure, so that WeChat Pay's retry is processed).
     New,
     /// Another delivery of the same notification is being processed right now. Do not process
-    /// it; answer with a failure ([`reply_failure`](crate::notify::reply_failure)) so that
+    /// it; answer with a failure ([`Reply::failure`](crate::callback::Reply::failure)) so that
     /// WeChat Pay retries it later, in case that other processing fails.
     InProgress,
-    /// Already processed: answer success ([`reply_success`](crate::notify::reply_success))
+    /// Already processed: answer success ([`Reply::success`](crate::callback::Reply::success))
     /// without processing it again.
     Done,
 }
@@ -33,7 +33,7 @@ pub enum Claim {
 ///
 /// ```
 /// use wechatpay::events::{Claim, Deduplicate, Event, MemoryDedupe};
-/// use wechatpay::notify::{reply_failure, reply_success};
+/// use wechatpay::callback::Reply;
 ///
 /// # fn main() -> wechatpay::Result<()> {
 /// # let mock = wechatpay::mock::MockServer::start()?;
@@ -48,21 +48,21 @@ pub enum Claim {
 ///         Ok(Event::ComplaintCreate(complaint)) => {
 ///             // … store `complaint.complaint_id`, in a transaction of your own …
 ///             seen.complete(notification.id(), now);
-///             reply_success()
+///             Reply::success()
 ///         }
 ///         Ok(_) => {
 ///             seen.complete(notification.id(), now);
-///             reply_success()
+///             Reply::success()
 ///         }
 ///         Err(e) => {
 ///             seen.release(notification.id());
-///             reply_failure(&e.to_string())
+///             Reply::for_error(&e)
 ///         }
 ///     },
-///     Claim::InProgress => reply_failure("being processed"),
-///     Claim::Done => reply_success(),
+///     Claim::InProgress => Reply::failure("being processed"),
+///     Claim::Done => Reply::success(),
 /// };
-/// assert_eq!(reply.0, 200);
+/// assert_eq!(reply.status(), 200);
 /// assert_eq!(seen.claim(notification.id(), now), Claim::Done);
 /// # Ok(())
 /// # }

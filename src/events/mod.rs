@@ -121,11 +121,17 @@ pub use transfer::{
 
 macro_rules! events {
     ($(#[$meta:meta])* pub enum Event {
-        $($(#[doc = $doc:literal])* $variant:ident($ty:ty) = $event_type:literal,)*
+        $($event_type:literal by $shape_of:ident {
+            $(#[doc = $first:literal] $(#[doc = $doc:literal])* $shape:ident => $variant:ident($ty:ty),)+
+        })*
     }) => {
         $(#[$meta])*
         pub enum Event {
-            $($(#[doc = $doc])* $variant(Box<$ty>),)*
+            $($(
+                #[doc = concat!("`", $event_type, "` ", $first)]
+                $(#[doc = $doc])*
+                $variant(Box<$ty>),
+            )+)*
             /// Any other event type (or an event whose shape has no type here): the decrypted
             /// resource as JSON.
             Other {
@@ -140,9 +146,27 @@ macro_rules! events {
             /// The event type this event was notified as, e.g. `TRANSACTION.SUCCESS`.
             pub fn event_type(&self) -> &str {
                 match self {
-                    $(Self::$variant(_) => $event_type,)*
+                    $($(Self::$variant(_))|+ => $event_type,)*
                     Self::Other { event_type, .. } => event_type,
                 }
+            }
+
+            /// The variant of `event_type` in the shape its `$shape_of` finds in `resource`
+            /// ([`Event::Other`] for an event type without a type here).
+            fn typed(event_type: &str, original_type: &str, resource: Value) -> Result<Event> {
+                match event_type {
+                    $($event_type => {
+                        let shape = $shape_of(&resource, original_type);
+                        $(if shape == Shape::$shape {
+                            return Ok(Event::$variant(typed(event_type, stringify!($variant), resource)?));
+                        })+
+                    })*
+                    _ => {}
+                }
+                Ok(Event::Other {
+                    event_type: event_type.to_owned(),
+                    resource,
+                })
             }
         }
     };
@@ -156,82 +180,136 @@ events! {
     #[derive(Clone, Debug, PartialEq)]
     #[non_exhaustive]
     pub enum Event {
-        /// `TRANSACTION.SUCCESS` 支付成功, direct form (普通商户).
-        TransactionSuccess(Transaction) = "TRANSACTION.SUCCESS",
-        /// `TRANSACTION.SUCCESS` 支付成功, partner form (服务商 / 电商收付通).
-        PartnerTransactionSuccess(Transaction<Partner>) = "TRANSACTION.SUCCESS",
-        /// `TRANSACTION.SUCCESS` 合单支付成功: a combined payment.
-        CombinedTransactionSuccess(CombinedTransaction) = "TRANSACTION.SUCCESS",
-        /// `TRANSACTION.SUCCESS` with `original_type` `profitsharing`: a profit-sharing
-        /// movement (分账动账) sent under the payment event type, as some documentation shows;
-        /// whether it is a share or a return is not said (query the order to know).
-        ProfitSharingTransactionSuccess(ProfitSharing) = "TRANSACTION.SUCCESS",
-        /// `TRANSACTION.FAIL` 扣费失败 (e.g. parking, 委托代扣), direct form.
-        TransactionFail(Transaction) = "TRANSACTION.FAIL",
-        /// `TRANSACTION.FAIL` 扣费失败, partner form.
-        PartnerTransactionFail(Transaction<Partner>) = "TRANSACTION.FAIL",
-        /// `REFUND.SUCCESS` 退款成功, direct form.
-        RefundSuccess(Refund) = "REFUND.SUCCESS",
-        /// `REFUND.SUCCESS` 退款成功, partner form.
-        PartnerRefundSuccess(Refund<Partner>) = "REFUND.SUCCESS",
-        /// `REFUND.ABNORMAL` 退款异常 (e.g. the user's card was closed), direct form.
-        RefundAbnormal(Refund) = "REFUND.ABNORMAL",
-        /// `REFUND.ABNORMAL` 退款异常, partner form.
-        PartnerRefundAbnormal(Refund<Partner>) = "REFUND.ABNORMAL",
-        /// `REFUND.CLOSED` 退款关闭, direct form.
-        RefundClosed(Refund) = "REFUND.CLOSED",
-        /// `REFUND.CLOSED` 退款关闭, partner form.
-        PartnerRefundClosed(Refund<Partner>) = "REFUND.CLOSED",
-        /// `PROFITSHARING.SUCCESS` 分账动账成功 (to a receiver).
-        ProfitSharingSuccess(ProfitSharing) = "PROFITSHARING.SUCCESS",
-        /// `PROFITSHARING.RETURN` 分账动账回退 (to a receiver).
-        ProfitSharingReturn(ProfitSharing) = "PROFITSHARING.RETURN",
-        /// `PAYSCORE.USER_CONFIRM` 支付分服务用户确认成功.
-        PayScoreUserConfirm(ServiceOrder) = "PAYSCORE.USER_CONFIRM",
-        /// `PAYSCORE.USER_PAID` 支付分服务用户支付成功.
-        PayScoreUserPaid(ServiceOrder) = "PAYSCORE.USER_PAID",
-        /// `PAYSCORE.USER_OPEN_SERVICE` 支付分服务用户授权成功.
-        PayScoreUserOpenService(PayScoreAuthorization) = "PAYSCORE.USER_OPEN_SERVICE",
-        /// `PAYSCORE.USER_CLOSE_SERVICE` 支付分服务用户解除授权成功.
-        PayScoreUserCloseService(PayScoreAuthorization) = "PAYSCORE.USER_CLOSE_SERVICE",
-        /// `PAYSCORE.USER_SIGN_PLAN` 支付分签约计划签约成功.
-        PayScoreUserSignPlan(SignPlan) = "PAYSCORE.USER_SIGN_PLAN",
-        /// `PAYSCORE.USER_CANCEL_SIGN_PLAN` 支付分签约计划取消签约.
-        PayScoreUserCancelSignPlan(SignPlan) = "PAYSCORE.USER_CANCEL_SIGN_PLAN",
-        /// `MCHTRANSFER.BILL.FINISHED` 商家转账单据终态.
-        TransferBillFinished(TransferBill) = "MCHTRANSFER.BILL.FINISHED",
-        /// `MCHTRANSFER.QQWALLETBILL.FINISHED` 转账到QQ钱包单据终态.
-        TransferQqWalletBillFinished(TransferBill) = "MCHTRANSFER.QQWALLETBILL.FINISHED",
-        /// `MCHTRANSFER.BATCH.FINISHED` 商家转账批次完成.
-        TransferBatchFinished(TransferBatch) = "MCHTRANSFER.BATCH.FINISHED",
-        /// `MCHTRANSFER.BATCH.CLOSED` 商家转账批次关闭.
-        TransferBatchClosed(TransferBatch) = "MCHTRANSFER.BATCH.CLOSED",
-        /// `MCHTRANSFER.AUTHORIZATION.CONFIRMED` 用户确认自动收款授权.
-        TransferAuthorizationConfirmed(TransferAuthorization) = "MCHTRANSFER.AUTHORIZATION.CONFIRMED",
-        /// `MCHTRANSFER.AUTHORIZATION.CLOSED` 用户关闭自动收款授权.
-        TransferAuthorizationClosed(TransferAuthorization) = "MCHTRANSFER.AUTHORIZATION.CLOSED",
-        /// `COMPLAINT.CREATE` 产生新投诉.
-        ComplaintCreate(Complaint) = "COMPLAINT.CREATE",
-        /// `COMPLAINT.STATE_CHANGE` 投诉状态变化.
-        ComplaintStateChange(Complaint) = "COMPLAINT.STATE_CHANGE",
-        /// `COUPON.SEND` 商家券领券事件.
-        CouponSend(BusinessCoupon) = "COUPON.SEND",
-        /// `COUPON.USE` 代金券核销事件.
-        CouponUse(CashCoupon) = "COUPON.USE",
-        /// `COUPON.USE` 商家券核销事件 (a `coupon_code`, no `coupon_id`).
-        BusinessCouponUse(BusinessCoupon) = "COUPON.USE",
-        /// `ENTRUST.SIGN` 委托代扣签约成功, direct form.
-        EntrustSign(Contract) = "ENTRUST.SIGN",
-        /// `ENTRUST.SIGN` 委托代扣签约成功, partner form.
-        PartnerEntrustSign(Contract<Partner>) = "ENTRUST.SIGN",
-        /// `ENTRUST.TERMINATE` 委托代扣解约成功, direct form.
-        EntrustTerminate(Contract) = "ENTRUST.TERMINATE",
-        /// `ENTRUST.TERMINATE` 委托代扣解约成功, partner form.
-        PartnerEntrustTerminate(Contract<Partner>) = "ENTRUST.TERMINATE",
-        /// `PAPAY.SIGN` 跨境/全球委托代扣签约成功.
-        PapaySign(PapayContract) = "PAPAY.SIGN",
-        /// `PAPAY.TERMINATE` 跨境/全球委托代扣成功解约.
-        PapayTerminate(PapayContract) = "PAPAY.TERMINATE",
+        "TRANSACTION.SUCCESS" by transaction_success {
+            /// 支付成功, direct form (普通商户).
+            Direct => TransactionSuccess(Transaction),
+            /// 支付成功, partner form (服务商 / 电商收付通).
+            Partner => PartnerTransactionSuccess(Transaction<Partner>),
+            /// 合单支付成功: a combined payment.
+            Combined => CombinedTransactionSuccess(CombinedTransaction),
+            /// with `original_type` `profitsharing`: a profit-sharing movement (分账动账) sent
+            /// under the payment event type, as some documentation shows; whether it is a share
+            /// or a return is not said (query the order to know).
+            ProfitSharing => ProfitSharingTransactionSuccess(ProfitSharing),
+        }
+        "TRANSACTION.FAIL" by partner_or_direct {
+            /// 扣费失败 (e.g. parking, 委托代扣), direct form.
+            Direct => TransactionFail(Transaction),
+            /// 扣费失败, partner form.
+            Partner => PartnerTransactionFail(Transaction<Partner>),
+        }
+        "REFUND.SUCCESS" by partner_or_direct {
+            /// 退款成功, direct form.
+            Direct => RefundSuccess(Refund),
+            /// 退款成功, partner form.
+            Partner => PartnerRefundSuccess(Refund<Partner>),
+        }
+        "REFUND.ABNORMAL" by partner_or_direct {
+            /// 退款异常 (e.g. the user's card was closed), direct form.
+            Direct => RefundAbnormal(Refund),
+            /// 退款异常, partner form.
+            Partner => PartnerRefundAbnormal(Refund<Partner>),
+        }
+        "REFUND.CLOSED" by partner_or_direct {
+            /// 退款关闭, direct form.
+            Direct => RefundClosed(Refund),
+            /// 退款关闭, partner form.
+            Partner => PartnerRefundClosed(Refund<Partner>),
+        }
+        "PROFITSHARING.SUCCESS" by only {
+            /// 分账动账成功 (to a receiver).
+            Only => ProfitSharingSuccess(ProfitSharing),
+        }
+        "PROFITSHARING.RETURN" by only {
+            /// 分账动账回退 (to a receiver).
+            Only => ProfitSharingReturn(ProfitSharing),
+        }
+        "PAYSCORE.USER_CONFIRM" by only {
+            /// 支付分服务用户确认成功.
+            Only => PayScoreUserConfirm(ServiceOrder),
+        }
+        "PAYSCORE.USER_PAID" by only {
+            /// 支付分服务用户支付成功.
+            Only => PayScoreUserPaid(ServiceOrder),
+        }
+        "PAYSCORE.USER_OPEN_SERVICE" by only {
+            /// 支付分服务用户授权成功.
+            Only => PayScoreUserOpenService(PayScoreAuthorization),
+        }
+        "PAYSCORE.USER_CLOSE_SERVICE" by only {
+            /// 支付分服务用户解除授权成功.
+            Only => PayScoreUserCloseService(PayScoreAuthorization),
+        }
+        "PAYSCORE.USER_SIGN_PLAN" by only {
+            /// 支付分签约计划签约成功.
+            Only => PayScoreUserSignPlan(SignPlan),
+        }
+        "PAYSCORE.USER_CANCEL_SIGN_PLAN" by only {
+            /// 支付分签约计划取消签约.
+            Only => PayScoreUserCancelSignPlan(SignPlan),
+        }
+        "MCHTRANSFER.BILL.FINISHED" by only {
+            /// 商家转账单据终态.
+            Only => TransferBillFinished(TransferBill),
+        }
+        "MCHTRANSFER.QQWALLETBILL.FINISHED" by only {
+            /// 转账到QQ钱包单据终态.
+            Only => TransferQqWalletBillFinished(TransferBill),
+        }
+        "MCHTRANSFER.BATCH.FINISHED" by only {
+            /// 商家转账批次完成.
+            Only => TransferBatchFinished(TransferBatch),
+        }
+        "MCHTRANSFER.BATCH.CLOSED" by only {
+            /// 商家转账批次关闭.
+            Only => TransferBatchClosed(TransferBatch),
+        }
+        "MCHTRANSFER.AUTHORIZATION.CONFIRMED" by only {
+            /// 用户确认自动收款授权.
+            Only => TransferAuthorizationConfirmed(TransferAuthorization),
+        }
+        "MCHTRANSFER.AUTHORIZATION.CLOSED" by only {
+            /// 用户关闭自动收款授权.
+            Only => TransferAuthorizationClosed(TransferAuthorization),
+        }
+        "COMPLAINT.CREATE" by only {
+            /// 产生新投诉.
+            Only => ComplaintCreate(Complaint),
+        }
+        "COMPLAINT.STATE_CHANGE" by only {
+            /// 投诉状态变化.
+            Only => ComplaintStateChange(Complaint),
+        }
+        "COUPON.SEND" by only {
+            /// 商家券领券事件.
+            Only => CouponSend(BusinessCoupon),
+        }
+        "COUPON.USE" by coupon_use {
+            /// 代金券核销事件.
+            Cash => CouponUse(CashCoupon),
+            /// 商家券核销事件 (a `coupon_code`, no `coupon_id`).
+            Business => BusinessCouponUse(BusinessCoupon),
+        }
+        "ENTRUST.SIGN" by partner_or_direct {
+            /// 委托代扣签约成功, direct form.
+            Direct => EntrustSign(Contract),
+            /// 委托代扣签约成功, partner form.
+            Partner => PartnerEntrustSign(Contract<Partner>),
+        }
+        "ENTRUST.TERMINATE" by partner_or_direct {
+            /// 委托代扣解约成功, direct form.
+            Direct => EntrustTerminate(Contract),
+            /// 委托代扣解约成功, partner form.
+            Partner => PartnerEntrustTerminate(Contract<Partner>),
+        }
+        "PAPAY.SIGN" by only {
+            /// 跨境/全球委托代扣签约成功.
+            Only => PapaySign(PapayContract),
+        }
+        "PAPAY.TERMINATE" by only {
+            /// 跨境/全球委托代扣成功解约.
+            Only => PapayTerminate(PapayContract),
+        }
     }
 }
 
@@ -253,76 +331,69 @@ impl Event {
             ))
             .with_source(e)
         })?;
-        let partner = has(&resource, "sp_mchid");
-        macro_rules! typed {
-            ($variant:ident) => {
-                Event::$variant(typed(event_type, stringify!($variant), resource)?)
-            };
-            ($partner:ident or $direct:ident) => {
-                if partner {
-                    typed!($partner)
-                } else {
-                    typed!($direct)
-                }
-            };
-        }
-        Ok(match event_type {
-            "TRANSACTION.SUCCESS" => {
-                if original_type == "profitsharing"
-                    || (original_type.is_empty()
-                        && has(&resource, "receiver")
-                        && !has(&resource, "out_trade_no"))
-                {
-                    typed!(ProfitSharingTransactionSuccess)
-                } else if has(&resource, "combine_out_trade_no") && !has(&resource, "out_trade_no")
-                {
-                    typed!(CombinedTransactionSuccess)
-                } else {
-                    typed!(PartnerTransactionSuccess or TransactionSuccess)
-                }
-            }
-            "TRANSACTION.FAIL" => typed!(PartnerTransactionFail or TransactionFail),
-            "REFUND.SUCCESS" => typed!(PartnerRefundSuccess or RefundSuccess),
-            "REFUND.ABNORMAL" => typed!(PartnerRefundAbnormal or RefundAbnormal),
-            "REFUND.CLOSED" => typed!(PartnerRefundClosed or RefundClosed),
-            "PROFITSHARING.SUCCESS" => typed!(ProfitSharingSuccess),
-            "PROFITSHARING.RETURN" => typed!(ProfitSharingReturn),
-            "PAYSCORE.USER_CONFIRM" => typed!(PayScoreUserConfirm),
-            "PAYSCORE.USER_PAID" => typed!(PayScoreUserPaid),
-            "PAYSCORE.USER_OPEN_SERVICE" => typed!(PayScoreUserOpenService),
-            "PAYSCORE.USER_CLOSE_SERVICE" => typed!(PayScoreUserCloseService),
-            "PAYSCORE.USER_SIGN_PLAN" => typed!(PayScoreUserSignPlan),
-            "PAYSCORE.USER_CANCEL_SIGN_PLAN" => typed!(PayScoreUserCancelSignPlan),
-            "MCHTRANSFER.BILL.FINISHED" => typed!(TransferBillFinished),
-            "MCHTRANSFER.QQWALLETBILL.FINISHED" => typed!(TransferQqWalletBillFinished),
-            "MCHTRANSFER.BATCH.FINISHED" => typed!(TransferBatchFinished),
-            "MCHTRANSFER.BATCH.CLOSED" => typed!(TransferBatchClosed),
-            "MCHTRANSFER.AUTHORIZATION.CONFIRMED" => typed!(TransferAuthorizationConfirmed),
-            "MCHTRANSFER.AUTHORIZATION.CLOSED" => typed!(TransferAuthorizationClosed),
-            "COMPLAINT.CREATE" => typed!(ComplaintCreate),
-            "COMPLAINT.STATE_CHANGE" => typed!(ComplaintStateChange),
-            "COUPON.SEND" => typed!(CouponSend),
-            "COUPON.USE" => {
-                if has(&resource, "coupon_code") && !has(&resource, "coupon_id") {
-                    typed!(BusinessCouponUse)
-                } else {
-                    typed!(CouponUse)
-                }
-            }
-            "ENTRUST.SIGN" => typed!(PartnerEntrustSign or EntrustSign),
-            "ENTRUST.TERMINATE" => typed!(PartnerEntrustTerminate or EntrustTerminate),
-            "PAPAY.SIGN" => typed!(PapaySign),
-            "PAPAY.TERMINATE" => typed!(PapayTerminate),
-            _ => Event::Other {
-                event_type: event_type.to_owned(),
-                resource,
-            },
-        })
+        Event::typed(event_type, original_type, resource)
     }
 
     /// Whether this event has a type here (anything but [`Event::Other`]).
     pub fn is_typed(&self) -> bool {
         !matches!(self, Event::Other { .. })
+    }
+}
+
+/// Which of the shapes of one event type a resource has.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The one shape of its event type.
+    Only,
+    /// The direct (普通商户) form.
+    Direct,
+    /// The partner (服务商) form: an `sp_mchid`.
+    Partner,
+    /// A combined payment (合单).
+    Combined,
+    /// A profit-sharing movement.
+    ProfitSharing,
+    /// A cash coupon (代金券).
+    Cash,
+    /// A business coupon (商家券).
+    Business,
+}
+
+/// Event types with one shape.
+fn only(_: &Value, _: &str) -> Shape {
+    Shape::Only
+}
+
+/// The partner form when the resource has an `sp_mchid`, else the direct form.
+fn partner_or_direct(resource: &Value, _: &str) -> Shape {
+    if has(resource, "sp_mchid") {
+        Shape::Partner
+    } else {
+        Shape::Direct
+    }
+}
+
+/// `TRANSACTION.SUCCESS`: a profit-sharing movement (by `original_type`, or without one a
+/// `receiver` and no `out_trade_no`), a combined payment (a `combine_out_trade_no` and no
+/// `out_trade_no`), else a payment in the partner or the direct form.
+fn transaction_success(resource: &Value, original_type: &str) -> Shape {
+    if original_type == "profitsharing"
+        || (original_type.is_empty() && has(resource, "receiver") && !has(resource, "out_trade_no"))
+    {
+        Shape::ProfitSharing
+    } else if has(resource, "combine_out_trade_no") && !has(resource, "out_trade_no") {
+        Shape::Combined
+    } else {
+        partner_or_direct(resource, original_type)
+    }
+}
+
+/// `COUPON.USE`: a business coupon (a `coupon_code` and no `coupon_id`), else a cash coupon.
+fn coupon_use(resource: &Value, _: &str) -> Shape {
+    if has(resource, "coupon_code") && !has(resource, "coupon_id") {
+        Shape::Business
+    } else {
+        Shape::Cash
     }
 }
 

@@ -3,22 +3,21 @@
 //! are the pure [`resilience`](crate::resilience) ones; this is where they meet the clock, the
 //! random jitter and the transport. Runs inside a tokio runtime.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::Method;
 
+use super::shared::Shared;
 use super::trace::{self, Trace};
-use super::{Shared, send, wire_request};
-use crate::error::Result;
-use crate::options::Sink;
+use super::wire::{self, Delivery};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
 use crate::resilience::{Decision, Outcome, Route, Stop, is_retryable_status};
 use crate::toolkit;
-use crate::transport::{BodySink, StreamTo, TotalDeadline};
+use crate::transport::{SendOptions, StreamTo, Transport};
 use crate::uri::BaseUri;
 
 /// Which domain a try goes to.
@@ -40,17 +39,6 @@ pub(crate) struct First {
     pub host: Host,
 }
 
-/// Where the body of a `sink` request goes, the digest it must have, and what the answer
-/// will say about it.
-pub(crate) struct Delivery {
-    /// The sink; taken by a transport that streamed into it.
-    pub stream_to: Option<StreamTo>,
-    /// Whether the transport may stream (a download WeChat Pay does not sign).
-    pub streams: bool,
-    pub path: Option<PathBuf>,
-    pub digest: Option<(String, String)>,
-}
-
 /// The answer of the last try, and what checking it needs.
 pub(crate) struct Exchanged {
     pub response: http::Response<Bytes>,
@@ -63,7 +51,7 @@ pub(crate) struct Exchanged {
 /// Picks the domain of the first try and signs it.
 pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
     let host = match (&plan.base_uri, &shared.failover) {
-        (None, Some(failover)) => match failover.route(shared) {
+        (None, Some(failover)) => match failover.route(&shared.transport, &shared.runtime) {
             Route::Primary => Host::Primary,
             Route::Backup => Host::Backup,
         },
@@ -114,26 +102,6 @@ fn same_origin(request: &http::Request<Bytes>, origin: &str) -> bool {
         == Some(uri.authority().map_or("", |authority| authority.as_str()))
 }
 
-/// The sink and digest of `plan`, if it has either.
-pub(crate) fn delivery(plan: &Plan, check: &Check) -> Option<Delivery> {
-    if plan.sink.is_none() && plan.digest.is_none() {
-        return None;
-    }
-    let path = match &plan.sink {
-        Some(Sink::Path(path)) => Some(path.clone()),
-        _ => None,
-    };
-    Some(Delivery {
-        stream_to: plan
-            .sink
-            .clone()
-            .map(|sink| StreamTo::new(BodySink::new(sink, plan.digest.clone()))),
-        streams: check.may_stream(),
-        path,
-        digest: plan.digest.clone(),
-    })
-}
-
 /// A number in `[0, 1]` for the jitter.
 fn random_fraction() -> f64 {
     let mut random = [0u8; 8];
@@ -172,26 +140,23 @@ pub(crate) async fn exchange(
     let deadline = total.map(|limit| Instant::now() + limit);
     let safe_to_repeat = method == Method::GET || plan.retry;
     let check = prepared.check.clone();
-    let delivery = delivery(&plan, &check);
+    let delivery = wire::delivery(&plan, &check)?;
     let policy = shared.config.retry;
     let mut attempt = 1;
     let mut reached = false;
     let mut switched = false;
     loop {
         trace::attempt(&trace, attempt, &prepared.request);
-        let mut request = wire_request(prepared);
-        if let Some(stream_to) = delivery
-            .as_ref()
-            .filter(|delivery| delivery.streams)
-            .and_then(|delivery| delivery.stream_to.clone())
-        {
-            request.extensions_mut().insert(stream_to);
-        }
-        if let Some(deadline) = deadline {
-            request.extensions_mut().insert(TotalDeadline(deadline));
-        }
+        let options = wire::send_options(&prepared, delivery.as_ref(), deadline);
         let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        let result = send(shared.transport.clone(), request, remaining, total).await;
+        let result = send(
+            &shared.transport,
+            prepared.request,
+            options,
+            remaining,
+            total,
+        )
+        .await;
         let sink_used = delivery
             .as_ref()
             .and_then(|delivery| delivery.stream_to.as_ref())
@@ -250,6 +215,35 @@ pub(crate) async fn exchange(
         attempt += 1;
         prepared = sign(&shared, host, &method, &plan)?;
     }
+}
+
+/// Sends `request` with `transport`, within `remaining` when there is a limit (`total` is
+/// the request's whole limit, for the error). Runs inside a tokio runtime.
+async fn send(
+    transport: &Arc<dyn Transport>,
+    request: http::Request<Bytes>,
+    options: SendOptions,
+    remaining: Option<Duration>,
+    total: Option<Duration>,
+) -> Result<http::Response<Bytes>> {
+    let sending = transport.send(request, options);
+    match remaining {
+        Some(limit) => tokio::time::timeout(limit, sending)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(total.unwrap_or(limit)))),
+        None => sending.await,
+    }
+}
+
+fn timed_out(limit: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "no answer within {limit:?} (the request's timeout, over all its tries); WeChat Pay \
+             may still have processed the request, so retry with the same merchant order number \
+             (it deduplicates) or query it first"
+        ),
+    )
 }
 
 /// The result of the last try, with what the caller should know about the tries before.

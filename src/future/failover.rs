@@ -5,9 +5,10 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use super::Shared;
 use super::trace::{self, Trace};
 use crate::resilience::{Change, Failover, FailoverPolicy, Route};
+use crate::runtime::ClientRuntime;
+use crate::transport::Transport;
 use crate::uri::BaseUri;
 
 /// A client's route between its base URI and the backup.
@@ -37,14 +38,19 @@ impl FailoverShell {
         self.state().route() == Route::Backup
     }
 
-    /// Where the next request goes; starts a probe of the primary when one is due.
-    pub(crate) fn route(&self, shared: &Arc<Shared>) -> Route {
+    /// Where the next request goes; starts a probe of the primary with `transport` on the
+    /// runtime thread when one is due.
+    pub(crate) fn route(
+        self: &Arc<Self>,
+        transport: &Arc<dyn Transport>,
+        runtime: &ClientRuntime,
+    ) -> Route {
         let (route, probe) = {
             let mut state = self.state();
             (state.route(), state.start_probe(Instant::now()))
         };
         if probe {
-            self.probe(shared);
+            self.probe(transport, runtime);
         }
         route
     }
@@ -77,17 +83,14 @@ impl FailoverShell {
     }
 
     /// Probes the primary on the runtime thread, and moves back to it when it answers.
-    fn probe(&self, shared: &Arc<Shared>) {
-        let Some(shell) = shared.failover.clone() else {
-            return;
-        };
+    fn probe(self: &Arc<Self>, transport: &Arc<dyn Transport>, runtime: &ClientRuntime) {
         let origin = http::Uri::try_from(self.primary.origin());
-        let (Ok(runtime), Ok(origin)) = (shared.runtime(), origin) else {
+        let (Ok(thread), Ok(origin)) = (runtime.thread(), origin) else {
             self.state().probe_done(false, &self.policy, Instant::now());
             return;
         };
-        let transport = shared.transport.clone();
-        runtime.spawn(async move {
+        let (shell, transport) = (self.clone(), transport.clone());
+        thread.spawn(async move {
             let reachable = transport.probe(&origin).await;
             let change = shell
                 .state()

@@ -12,25 +12,26 @@
 //! if the request that started it is dropped. The background task holds only a `Weak`
 //! reference to the client and a stop signal that the client drops with its last clone.
 
-use std::fmt;
-use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use futures::future::{BoxFuture, Shared as SharedFuture};
+use futures::future::BoxFuture;
 use http::Method;
 use serde_json::json;
 use tokio::sync::oneshot;
 
+use super::exchange;
+use super::refresher::{Flight, Reason, Refresher, SharedError};
+use super::shared::Shared;
 use super::trace::{self, Trace};
-use super::{Placement, Shared, exchange};
 use crate::crypto::Validity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keystore::{KeyStore, StoredCertificate};
 use crate::options::Options;
 use crate::plan::Plan;
+use crate::runtime::Placement;
 use crate::toolkit;
 use crate::v3::certificates::{self, PlatformCertificate};
 
@@ -47,133 +48,6 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(300);
 
 /// The time a key store gets to load or save before the client goes on without it.
 const STORE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What keeps a client's platform keys current in automatic mode.
-pub(crate) struct Refresher {
-    interval: Duration,
-    store: Option<Arc<dyn KeyStore>>,
-    /// The first download (or store load) is behind us: requests no longer wait for it.
-    ready: AtomicBool,
-    flights: Mutex<Flights>,
-    /// Taken by the background task when it starts.
-    stop_signal: Mutex<Option<oneshot::Receiver<()>>>,
-    /// Dropped with the client: the background task then ends.
-    _stop: oneshot::Sender<()>,
-}
-
-/// An error shared by everyone who waited for the same download.
-#[derive(Clone)]
-struct SharedError(Arc<Error>);
-
-/// A download in progress (or finished), awaitable by many.
-type Flight = SharedFuture<BoxFuture<'static, std::result::Result<(), SharedError>>>;
-
-#[derive(Default)]
-struct Flights {
-    seed: Option<Flight>,
-    seed_failed: Option<(Instant, SharedError)>,
-    refresh: Option<Flight>,
-    unknown_serial_at: Option<Instant>,
-}
-
-/// Why the keys are being refreshed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Reason {
-    /// The first request that needs a key.
-    Seed,
-    /// The background timer.
-    Scheduled,
-    /// An answer was signed by this serial, which the ring does not know.
-    UnknownSerial(String),
-}
-
-impl Reason {
-    /// For `tracing`: `seed`, `scheduled` or `unknown serial`.
-    fn as_str(&self) -> &'static str {
-        match self {
-            Reason::Seed => "first download",
-            Reason::Scheduled => "scheduled",
-            Reason::UnknownSerial(_) => "unknown serial",
-        }
-    }
-}
-
-impl Refresher {
-    /// The settings of automatic mode, checked.
-    pub(crate) fn new(
-        has_apiv3_key: bool,
-        interval: Duration,
-        store: Option<Arc<dyn KeyStore>>,
-    ) -> Result<Self> {
-        if !has_apiv3_key {
-            return Err(Error::config(
-                "auto_certificates() downloads the platform certificates, which are encrypted \
-                 with the APIv3 key: set it with ClientBuilder::apiv3_key (APIv3密钥, 32 bytes)",
-            ));
-        }
-        if interval.is_zero() {
-            return Err(Error::config(
-                "certificate_refresh_interval must be more than zero (WeChat Pay advises about \
-                 a day; the default is 12 hours)",
-            ));
-        }
-        let (stop, stop_signal) = oneshot::channel();
-        Ok(Self {
-            interval,
-            store,
-            ready: AtomicBool::new(false),
-            flights: Mutex::new(Flights::default()),
-            stop_signal: Mutex::new(Some(stop_signal)),
-            _stop: stop,
-        })
-    }
-
-    fn flights(&self) -> MutexGuard<'_, Flights> {
-        self.flights.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl fmt::Debug for Refresher {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Refresher")
-            .field("interval", &self.interval)
-            .field("ready", &self.ready.load(Ordering::Relaxed))
-            .finish_non_exhaustive()
-    }
-}
-
-impl SharedError {
-    fn new(error: Error) -> Self {
-        Self(Arc::new(error))
-    }
-
-    /// An error of the same kind, message and answer, for one of the waiters.
-    fn to_error(&self) -> Error {
-        let mut error = Error::new(self.0.kind(), self.0.to_string()).with_source(self.clone());
-        if let Some(response) = self.0.response() {
-            error = error.with_response(response.clone());
-        }
-        error
-    }
-}
-
-impl fmt::Display for SharedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Debug for SharedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for SharedError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
 
 /// For a request that needs a platform key: the first download to wait for, in automatic
 /// mode, until one succeeded. `None` when there is nothing to wait for.
@@ -263,27 +137,28 @@ fn in_progress(flight: &Flight) -> bool {
 /// Starts a refresh as a task on the client's runtime thread.
 fn start(shared: &Arc<Shared>, reason: Reason) -> Flight {
     let task_shared = shared.clone();
-    let future: BoxFuture<'static, std::result::Result<(), SharedError>> = match shared.runtime() {
-        Ok(runtime) => {
-            let task = runtime.spawn(async move { run(&task_shared, reason).await });
-            Box::pin(async move {
-                task.await.unwrap_or_else(|join_error| {
-                    Err(SharedError::new(
-                        Error::new(
-                            ErrorKind::Transport,
-                            "the platform certificate download stopped before it finished \
+    let future: BoxFuture<'static, std::result::Result<(), SharedError>> =
+        match shared.runtime.thread() {
+            Ok(runtime) => {
+                let task = runtime.spawn(async move { run(&task_shared, reason).await });
+                Box::pin(async move {
+                    task.await.unwrap_or_else(|join_error| {
+                        Err(SharedError::new(
+                            Error::new(
+                                ErrorKind::Transport,
+                                "the platform certificate download stopped before it finished \
                              (the client's runtime ended)",
-                        )
-                        .with_source(join_error),
-                    ))
+                            )
+                            .with_source(join_error),
+                        ))
+                    })
                 })
-            })
-        }
-        Err(error) => {
-            let error = SharedError::new(error);
-            Box::pin(async move { Err(error) })
-        }
-    };
+            }
+            Err(error) => {
+                let error = SharedError::new(error);
+                Box::pin(async move { Err(error) })
+            }
+        };
     future.shared()
 }
 
@@ -438,7 +313,7 @@ pub(crate) async fn download(shared: &Arc<Shared>) -> Result<Vec<PlatformCertifi
     let exchanging = exchange::exchange(shared.clone(), Method::GET, plan, first, trace.clone());
     let response = trace.instrument(exchanging).await?.response;
     let trusted = config.platform_keys.snapshot();
-    certificates::check_answer(response, apiv3_key, &trusted, toolkit::timestamp())
+    certificates::check_response(response, apiv3_key, &trusted, toolkit::timestamp())
 }
 
 /// Downloads, and (with `install`) puts the result in the ring and the store: the work of
@@ -471,31 +346,7 @@ pub(crate) async fn fetch(
             refreshed
         }
     };
-    placed(&shared, placement, work).await
-}
-
-/// Runs `work` on the caller's tokio runtime when `placement` allows and there is one,
-/// else on the client's runtime thread.
-pub(crate) async fn placed<T, F>(shared: &Shared, placement: Placement, work: F) -> Result<T>
-where
-    F: Future<Output = Result<T>> + Send + 'static,
-    T: Send + 'static,
-{
-    let in_tokio = tokio::runtime::Handle::try_current().is_ok();
-    if placement == Placement::Caller && in_tokio {
-        return work.await;
-    }
-    shared
-        .runtime()?
-        .spawn(work)
-        .await
-        .unwrap_or_else(|join_error| {
-            Err(Error::new(
-                ErrorKind::Transport,
-                "the runtime stopped before the work finished",
-            )
-            .with_source(join_error))
-        })
+    shared.runtime.placed(placement, work).await
 }
 
 /// Starts the background refresh, once per client.
@@ -505,7 +356,7 @@ fn start_background(shared: &Arc<Shared>, refresher: &Refresher) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    let (Some(stop_signal), Ok(runtime)) = (stop_signal, shared.runtime()) else {
+    let (Some(stop_signal), Ok(runtime)) = (stop_signal, shared.runtime.thread()) else {
         return;
     };
     runtime.spawn(background(

@@ -391,7 +391,7 @@ fn client_builder_without_platform_keys(base_uri: &str) -> ClientBuilder {
         .serial(MERCHANT_SERIAL)
         .private_key(merchant_private_key())
         .apiv3_key(APIV3_KEY)
-        .secret(SECRET)
+        .apiv2_key(SECRET)
         .merchant_identity(MERCHANT_TLS_CERTIFICATE_PEM, MERCHANT_KEY_PEM)
         .tls_root_certificate(TLS_CA_CERTIFICATE_PEM)
         .base_uri(base_uri)

@@ -81,7 +81,7 @@ where
 {
     if key.is_empty() {
         return Err(Error::invalid(
-            "the APIv2 key (secret) is empty; set it with ClientBuilder::secret",
+            "the APIv2 key (secret) is empty; set it with ClientBuilder::apiv2_key",
         ));
     }
     // The key goes straight into the digest: no copy of it is left in a buffer.
@@ -314,7 +314,7 @@ mod tests {
         for t in [SignType::Md5, SignType::HmacSha256] {
             let err = sign(t, DOC_FIELDS, "").unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-            assert!(err.to_string().contains("ClientBuilder::secret"));
+            assert!(err.to_string().contains("ClientBuilder::apiv2_key"));
             let err = sign_matches(t, DOC_FIELDS, "", "").unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         }

@@ -8,8 +8,8 @@ use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use super::seam::Reading;
 use super::sink::BodySink;
-use super::{BodyLimit, Truncated};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Waits for `step` no longer than the read-idle limit (`None`: the request's own deadline
@@ -35,26 +35,29 @@ pub(super) async fn idle_limited<T>(
     })
 }
 
-/// Reads as much of `body` as `limit` allows, each piece within the read-idle limit.
+/// Reads as much of `body` as `reading` allows (a whole body, or a prefix), each piece within
+/// the read-idle limit.
 pub(super) async fn read_body(
     mut body: Incoming,
-    limit: BodyLimit,
+    reading: Reading,
     headers: &http::HeaderMap,
     idle: Option<Duration>,
     host: &str,
-) -> Result<(Bytes, Option<Truncated>)> {
+) -> Result<Bytes> {
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    let (max, whole) = match limit {
-        BodyLimit::Whole(max) => (max, true),
-        BodyLimit::Prefix(max) => (max, false),
+    let (max, whole) = match reading {
+        Reading::Prefix(max) => (max, false),
+        Reading::Whole(max) => (max, true),
+        // A sink is the caller's business; read nothing into memory for it.
+        Reading::Stream(_) => (0, false),
     };
     if whole && declared.is_some_and(|declared| declared > max as u64) {
         return Err(too_large(host, max));
     }
     let capacity = declared.map_or(0, |declared| declared.min(max as u64) as usize);
-    let mut collected = BytesMut::with_capacity(capacity.min(super::ERROR_BODY_PREFIX * 16));
+    let mut collected = BytesMut::with_capacity(capacity.min(1024 * 1024));
     while let Some(frame) = idle_limited(idle, host, body.frame()).await? {
         let frame = frame.map_err(|e| broke_off(host, e))?;
         let Ok(data) = frame.into_data() else {
@@ -66,12 +69,11 @@ pub(super) async fn read_body(
             }
             let room = max - collected.len();
             collected.extend_from_slice(&data[..room]);
-            let kept = collected.len();
-            return Ok((collected.freeze(), Some(Truncated { kept })));
+            return Ok(collected.freeze());
         }
         collected.extend_from_slice(&data);
     }
-    Ok((collected.freeze(), None))
+    Ok(collected.freeze())
 }
 
 /// Streams `body` into `sink`, each piece within the read-idle limit; no size limit.

@@ -2,7 +2,7 @@
 //! Mozilla's root certificates), through a proxy when one is set.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
@@ -13,22 +13,16 @@ use super::body::{idle_limited, read_body, stream_body};
 use super::connector::{CONNECT_LIMIT, OpenedAt};
 use super::pools::{Pools, TransportSettings};
 use super::proxy;
-use super::sink::{StreamTo, StreamedBody};
-use super::{AnswerRules, ConnectTimeout, MutualTls, ReadTimeout, TotalDeadline, Transport};
-use crate::config::DEFAULT_READ_TIMEOUT;
+use super::seam::{Reading, SendOptions, Transport};
 use crate::error::{Error, ErrorKind, Result};
-use crate::v3::verify::HEADER_SIGNATURE;
 
 /// The default [`Transport`]: hyper-util's pooled client with rustls.
 ///
-/// It honours the [`MutualTls`], [`ConnectTimeout`], [`ReadTimeout`],
-/// [`MaxResponseSize`](super::MaxResponseSize) and [`StreamTo`] extensions of a request; its
-/// connect timeout covers the TCP connect and the TLS handshake (and the proxy's CONNECT). It
-/// reads an answer's body only as far as
-/// [`BodyLimit::for_answer`](super::BodyLimit::for_answer) allows: a success body over the
-/// limit is an error ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its bytes
-/// say so, and an error answer is cut after [`ERROR_BODY_PREFIX`](super::ERROR_BODY_PREFIX)
-/// bytes.
+/// It honours every field of [`SendOptions`]; its connect timeout covers the TCP connect and
+/// the TLS handshake (and the proxy's CONNECT). It reads an answer's body as
+/// [`SendOptions::reading`] says: a whole body over the limit is an error
+/// ([`ErrorKind::Transport`]) as soon as its `Content-Length` or its bytes say so, a prefix
+/// stops the reading, and a sink gets the body as it arrives.
 ///
 /// Connections are tuned for WeChat Pay, which closes idle connections after about 8 s:
 /// idle ones are closed after [`pool_idle_timeout`](crate::ClientBuilder::pool_idle_timeout)
@@ -175,21 +169,19 @@ impl Transport for HttpsTransport {
     fn send(
         &self,
         mut request: http::Request<Bytes>,
+        options: SendOptions,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>>> {
-        let mutual = request.extensions().get::<MutualTls>().is_some();
-        let connect_limit = request.extensions().get::<ConnectTimeout>().copied();
-        let idle = request
-            .extensions()
-            .get::<ReadTimeout>()
-            .map_or(DEFAULT_READ_TIMEOUT, |limit| limit.0);
+        let mutual = options.mutual_tls;
+        // `Duration::MAX`: no limit at all.
+        let connect_limit = options
+            .connect_timeout
+            .map(|limit| (limit != Duration::MAX).then_some(limit));
         // When the request's own deadline comes before the read-idle limit could end it, the
         // client's timer of that deadline is the only one needed.
-        let idle = match request.extensions().get::<TotalDeadline>() {
-            Some(TotalDeadline(deadline)) if *deadline <= Instant::now() + idle => None,
-            _ => Some(idle),
+        let idle = match options.deadline {
+            Some(deadline) if deadline <= Instant::now() + options.read_timeout => None,
+            _ => Some(options.read_timeout),
         };
-        let stream_to = request.extensions().get::<StreamTo>().cloned();
-        let rules = AnswerRules::of(request.extensions());
         let intercept = self.pools.proxies.intercept(request.uri());
         let through = intercept.as_ref().map(proxy::shown);
         if request.uri().scheme_str() == Some("http")
@@ -223,7 +215,7 @@ impl Transport for HttpsTransport {
             let started = Instant::now();
             let sending = pool.request(request);
             let answered = match connect_limit {
-                Some(ConnectTimeout(limit)) => {
+                Some(limit) => {
                     idle_limited(idle, host, CONNECT_LIMIT.scope(limit, sending)).await?
                 }
                 None => idle_limited(idle, host, sending).await?,
@@ -238,21 +230,15 @@ impl Transport for HttpsTransport {
                 });
                 sending_failed(host, through.as_deref(), reused, e)
             })?;
-            let (mut parts, body) = response.into_parts();
-            let limit = rules.limit(parts.status, &parts.headers);
-            let streams =
-                parts.status.is_success() && !parts.headers.contains_key(HEADER_SIGNATURE);
-            if let Some(sink) = stream_to.filter(|_| streams).and_then(|to| to.take()) {
-                let bytes = stream_body(body, sink, idle, host).await?;
-                parts.extensions.insert(StreamedBody { bytes });
-                drop(permit);
-                return Ok(http::Response::from_parts(parts, Bytes::new()));
-            }
-            let (body, truncated) = read_body(body, limit, &parts.headers, idle, host).await?;
+            let (parts, body) = response.into_parts();
+            let body = match options.reading(parts.status, &parts.headers) {
+                Reading::Stream(sink) => {
+                    stream_body(body, sink, idle, host).await?;
+                    Bytes::new()
+                }
+                reading => read_body(body, reading, &parts.headers, idle, host).await?,
+            };
             drop(permit);
-            if let Some(truncated) = truncated {
-                parts.extensions.insert(truncated);
-            }
             Ok(http::Response::from_parts(parts, body))
         })
     }

@@ -1,58 +1,72 @@
-//! Streaming an answer's body to a file or a writer (the `sink` option), with the digest of a
-//! bill checked as it streams. The writes run on the runtime's blocking pool, fed through a
-//! small bounded channel, so memory stays constant whatever the body's size.
+//! Streaming an answer's body to a file or a writer (the `sink` option), with a check of the
+//! client's over its bytes (a bill's digest). The writes run on the runtime's blocking pool,
+//! fed through a small bounded channel, so memory stays constant whatever the body's size.
 
 use std::fmt;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::bill::Checker;
 use crate::error::{Error, ErrorKind, Result};
 use crate::options::Sink;
 
 /// How many pieces of a body may wait for the writer.
 const QUEUE: usize = 8;
 
-/// Request extension: a success answer without `Wechatpay-Signature` goes into this sink
-/// instead of memory. Present only on requests whose answers may stream (the downloads WeChat
-/// Pay does not sign) and that have a `sink`.
-///
-/// A transport that streams takes the [`BodySink`] ([`StreamTo::take`]), writes the body
-/// into it piece by piece, finishes it, and marks the answer with [`StreamedBody`]; one that
-/// ignores this extension returns the body whole and the client writes it itself.
-#[derive(Clone)]
-pub struct StreamTo(pub(crate) Arc<Mutex<Option<BodySink>>>);
+/// A check over a body as it is written, which says at the end whether it may be kept: the
+/// client's (a bill's digest), decided above the transport.
+pub(crate) trait BodyCheck: Send {
+    /// The next bytes.
+    fn update(&mut self, piece: &[u8]) -> Result<()>;
 
-/// Response extension: the body went into the request's [`StreamTo`] sink; `bytes` many.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StreamedBody {
-    /// How many bytes were written.
-    pub bytes: u64,
+    /// The end of the body: an error means it must not be kept.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// The sink of one request, shared by its tries and the client: taken by the first transport
+/// that streams into it ([`Reading::Stream`](super::Reading::Stream)), and telling the client
+/// how many bytes went in.
+#[derive(Clone)]
+pub(crate) struct StreamTo {
+    sink: Arc<Mutex<Option<BodySink>>>,
+    written: Arc<OnceLock<u64>>,
 }
 
 impl StreamTo {
     /// A sink for one answer.
-    pub(crate) fn new(sink: BodySink) -> Self {
-        Self(Arc::new(Mutex::new(Some(sink))))
+    pub(crate) fn new(mut sink: BodySink) -> Self {
+        let written = Arc::new(OnceLock::new());
+        sink.written = Some(written.clone());
+        Self {
+            sink: Arc::new(Mutex::new(Some(sink))),
+            written,
+        }
     }
 
     /// The sink, unless an earlier try of the request took it.
-    pub fn take(&self) -> Option<BodySink> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    pub(crate) fn take(&self) -> Option<BodySink> {
+        self.sink
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Whether the sink was taken.
     pub(crate) fn taken(&self) -> bool {
-        self.0
+        self.sink
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_none()
+    }
+
+    /// How many bytes a transport wrote into the sink and committed, once it has.
+    pub(crate) fn written(&self) -> Option<u64> {
+        self.written.get().copied()
     }
 }
 
@@ -63,13 +77,15 @@ impl fmt::Debug for StreamTo {
 }
 
 /// Where one answer's body goes: a file (written under a temporary name, renamed when
-/// complete) or a writer, with an optional digest check. Write the pieces with
-/// [`BodySink::write`] inside a tokio runtime, then [`BodySink::finish`]; dropping it
-/// unfinished discards a file's temporary copy.
+/// complete) or a writer, with the client's check over its bytes (a bill's digest). Write the
+/// pieces with [`BodySink::write`] inside a tokio runtime, then [`BodySink::finish`]; dropping
+/// it unfinished discards a file's temporary copy.
 pub struct BodySink {
     sink: Option<Sink>,
-    digest: Option<(String, String)>,
+    check: Option<Box<dyn BodyCheck>>,
     running: Option<Running>,
+    /// Where [`BodySink::finish`] tells the client how many bytes went in.
+    written: Option<Arc<OnceLock<u64>>>,
 }
 
 struct Running {
@@ -81,17 +97,18 @@ impl fmt::Debug for BodySink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BodySink")
             .field("sink", &self.sink)
-            .field("digest", &self.digest.as_ref().map(|(kind, _)| kind))
+            .field("checked", &self.check.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl BodySink {
-    pub(crate) fn new(sink: Sink, digest: Option<(String, String)>) -> Self {
+    pub(crate) fn new(sink: Sink, check: Option<Box<dyn BodyCheck>>) -> Self {
         Self {
             sink: Some(sink),
-            digest,
+            check,
             running: None,
+            written: None,
         }
     }
 
@@ -103,7 +120,7 @@ impl BodySink {
     pub async fn write(&mut self, piece: Bytes) -> Result<()> {
         if self.running.is_none() {
             let (pieces, queue) = mpsc::channel(QUEUE);
-            let writing = Writing::open(self.sink.take(), self.digest.take())?;
+            let writing = Writing::open(self.sink.take(), self.check.take())?;
             let done = tokio::task::spawn_blocking(move || writing.drain(queue));
             self.running = Some(Running { pieces, done });
         }
@@ -126,15 +143,15 @@ impl BodySink {
         }
     }
 
-    /// Ends the body: checks the digest, flushes, and renames a file into place. Returns how
-    /// many bytes were written.
+    /// Ends the body: runs the client's check (a bill's digest), flushes, and renames a file
+    /// into place. Returns how many bytes were written.
     ///
     /// # Errors
     ///
-    /// The writer's error, or [`ErrorKind::Verification`](crate::ErrorKind::Verification)
+    /// The writer's error, or the check's: [`ErrorKind::Verification`](crate::ErrorKind::Verification)
     /// when the digest does not match (a file sink is then not written).
     pub async fn finish(mut self) -> Result<u64> {
-        match self.running.take() {
+        let written = match self.running.take() {
             Some(Running { pieces, done }) => {
                 // A closed channel after the last piece means "done" to the writer; an
                 // unfinished sink is dropped without this and aborts instead.
@@ -144,18 +161,21 @@ impl BodySink {
             }
             None => {
                 let sink = self.sink.take();
-                let digest = self.digest.take();
+                let check = self.check.take();
                 joined(
-                    tokio::task::spawn_blocking(move || Writing::open(sink, digest)?.commit())
-                        .await,
+                    tokio::task::spawn_blocking(move || Writing::open(sink, check)?.commit()).await,
                 )
             }
+        }?;
+        if let Some(told) = &self.written {
+            let _ = told.set(written);
         }
+        Ok(written)
     }
 
     /// Writes a whole body at once, on the calling thread (a blocking context).
     pub(crate) fn write_whole(mut self, body: &[u8]) -> Result<u64> {
-        let mut writing = Writing::open(self.sink.take(), self.digest.take())?;
+        let mut writing = Writing::open(self.sink.take(), self.check.take())?;
         writing.push(body)?;
         writing.commit()
     }
@@ -170,7 +190,7 @@ fn joined(done: std::result::Result<Result<u64>, tokio::task::JoinError>) -> Res
 /// The writing side, on a blocking thread.
 struct Writing {
     out: Output,
-    checker: Option<Checker>,
+    check: Option<Box<dyn BodyCheck>>,
     written: u64,
 }
 
@@ -185,10 +205,7 @@ enum Output {
 }
 
 impl Writing {
-    fn open(sink: Option<Sink>, digest: Option<(String, String)>) -> Result<Self> {
-        let checker = digest
-            .map(|(kind, value)| Checker::new(&kind, &value))
-            .transpose()?;
+    fn open(sink: Option<Sink>, check: Option<Box<dyn BodyCheck>>) -> Result<Self> {
         let out = match sink {
             Some(Sink::Path(path)) => {
                 let partial = partial_path(&path)?;
@@ -219,14 +236,14 @@ impl Writing {
         };
         Ok(Self {
             out,
-            checker,
+            check,
             written: 0,
         })
     }
 
     fn push(&mut self, piece: &[u8]) -> Result<()> {
-        if let Some(checker) = &mut self.checker {
-            checker.update(piece)?;
+        if let Some(check) = &mut self.check {
+            check.update(piece)?;
         }
         let written = match &mut self.out {
             Output::File { file, partial, .. } => file
@@ -256,8 +273,8 @@ impl Writing {
     }
 
     fn commit(mut self) -> Result<u64> {
-        if let Some(checker) = self.checker.take() {
-            checker.finish().map_err(|e| {
+        if let Some(check) = self.check.take() {
+            check.finish().map_err(|e| {
                 e.with_note(format!(
                     " ({} bytes streamed; {})",
                     self.written,

@@ -36,7 +36,7 @@ pub(crate) fn provider() -> Result<Arc<CryptoProvider>> {
 
 /// A client certificate chain and its key, for mutual TLS.
 #[derive(Clone)]
-pub struct TlsIdentity {
+pub(crate) struct TlsIdentity {
     pub(crate) chain: Vec<CertificateDer<'static>>,
     pub(crate) key: Arc<SecretKeyDer>,
 }

@@ -2,7 +2,7 @@
 //!
 //! A path template whose expansion starts with `v2/` (any case) is an APIv2 call; the prefix
 //! is dropped, so `v2/pay/micropay` goes to `https://api.mch.weixin.qq.com/pay/micropay`. The
-//! client needs the APIv2 key ([`ClientBuilder::secret`](crate::ClientBuilder::secret)), and
+//! client needs the APIv2 key ([`ClientBuilder::apiv2_key`](crate::ClientBuilder::apiv2_key)), and
 //! the merchant certificate
 //! ([`ClientBuilder::merchant_identity`](crate::ClientBuilder::merchant_identity)) for the
 //! calls made with `security: true`.
@@ -17,7 +17,7 @@
 //! #     "transaction_id": "1217752501201407033233368018",
 //! # })));
 //! # let client = mock.client_builder().build()?;
-//! // `client`: a Client with the APIv2 key (ClientBuilder::secret).
+//! // `client`: a Client with the APIv2 key (ClientBuilder::apiv2_key).
 //! let res = client["v2/pay/micropay"].post(json!({
 //!     "xml": {
 //!         "appid": "wxd678efh567hg6787",
@@ -56,7 +56,7 @@
 //!    `Content-Type: text/xml; charset=utf-8` and
 //!    `Accept: text/xml, text/plain, application/x-gzip`;
 //! 6. `security: true` (exactly `true`) sends the request over mutual TLS with the merchant
-//!    certificate (the `transport::MutualTls` extension).
+//!    certificate (`SendOptions::mutual_tls` for the transport).
 //!
 //! The `base_uri`, `query`, `headers`, `timeout` and `connect_timeout` options apply as for
 //! APIv3; `json`, `body` and media uploads are refused.
@@ -78,14 +78,14 @@
 //! notification, [`Client::decrypt_v2_refund`](crate::Client::decrypt_v2_refund) decrypts the
 //! `req_info` of a refund notification, and [`reply`] writes the answer WeChat Pay expects.
 
-mod answer;
 mod fields;
 mod notify;
 pub(crate) mod request;
+mod response;
 
-pub(crate) use answer::check;
-pub use answer::{NO_SIGNATURE_PATHS, is_unsigned_path};
 pub use fields::{fields_from_json, sign_request, to_query};
 #[cfg(feature = "mock")]
 pub(crate) use fields::{merchant_field, signed_fields};
 pub use notify::{decrypt_refund, reply, verify_notification};
+pub(crate) use response::check;
+pub use response::{NO_SIGNATURE_PATHS, is_unsigned_path};

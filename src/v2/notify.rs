@@ -70,7 +70,7 @@ pub fn verify_notification(body: &[u8], key: &ApiV2Key) -> Result<XmlMap> {
             Verification::Signature,
             format!(
                 "the APIv2 notification's `sign` does not match its fields (checked as {}): it \
-                 may be forged or tampered with, or the APIv2 key (ClientBuilder::secret) is \
+                 may be forged or tampered with, or the APIv2 key (ClientBuilder::apiv2_key) is \
                  wrong",
                 sign_type.name()
             ),

@@ -257,7 +257,7 @@ fn open(entry: &Listed, apiv3_key: &ApiV3Key) -> Result<PlatformCertificate> {
 
 /// Checks the answer to a download request: a success status, then [`verify_download`]. A
 /// failure keeps the answer ([`Error::response`](crate::Error::response)).
-pub(crate) fn check_answer(
+pub(crate) fn check_response(
     response: http::Response<Bytes>,
     apiv3_key: &ApiV3Key,
     trusted: &PlatformKeys,

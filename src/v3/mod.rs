@@ -4,13 +4,10 @@
 //! ([`Client`](crate::Client)) calls them for you; they are public for tests, for custom
 //! transports and for anything the client does not cover.
 
-pub(crate) mod answer;
 pub mod certificates;
 pub mod notify;
 pub mod paysign;
 pub(crate) mod request;
+pub(crate) mod response;
 pub mod sign;
 pub mod verify;
-
-/// Bill downloads live at the crate root ([`crate::bill`]); this path is kept for them.
-pub use crate::bill;

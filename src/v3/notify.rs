@@ -1,8 +1,14 @@
-//! APIv3 notifications (回调通知): verify a callback, read its envelope, decrypt its resource,
-//! and answer WeChat Pay.
+//! APIv3 notifications (回调通知), the pure layer: verify a callback with the keys and the
+//! time given ([`verify_notification`]), read its envelope, decrypt its resource.
 //!
-//! Framework-agnostic: hand over the request headers and the **raw** body bytes, exactly as
-//! received (never a re-serialised JSON value: the signature covers the bytes).
+//! Hand over the request headers and the **raw** body bytes, exactly as received (never a
+//! re-serialised JSON value: the signature covers the bytes). The glue on top, each for one
+//! job: [`Client::verify_notification`](crate::Client::verify_notification) verifies with a
+//! client's platform keys and clock (and counts which key did it);
+//! [`callback::verify_request`](crate::callback::verify_request) verifies an
+//! [`http::Request`] and gives the [`Reply`](crate::callback::Reply) to send when it fails;
+//! `wechatpay::axum::Notified` (feature `axum`) is an axum extractor. Answer WeChat Pay with
+//! [`callback::Reply`](crate::callback::Reply).
 //!
 //! ```
 //! # fn main() -> wechatpay::Result<()> {
@@ -16,9 +22,9 @@
 //! let transaction: serde_json::Value = notification.decrypt()?;
 //! assert_eq!(transaction["trade_state"], "SUCCESS");
 //!
-//! let (status, reply_body) = wechatpay::notify::reply_success();
-//! assert_eq!(status, 200);
-//! assert!(reply_body.is_empty());
+//! let reply = wechatpay::callback::Reply::success();
+//! assert_eq!(reply.status(), 200);
+//! assert!(reply.body().is_empty());
 //! # Ok(())
 //! # }
 //! ```
@@ -30,7 +36,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
@@ -312,36 +318,4 @@ pub fn verify_notification(
         verified_by: verified_by.to_owned(),
         apiv3_key: apiv3_key.cloned(),
     })
-}
-
-/// The answer to a notification that was handled: `200 OK` with an empty body (WeChat Pay
-/// accepts 200 or 204 without a body).
-pub fn reply_success() -> (StatusCode, Bytes) {
-    (StatusCode::OK, Bytes::new())
-}
-
-/// The answer to a notification that failed (verification, decryption or your own
-/// processing): `500 Internal Server Error` with the JSON body
-/// `{"code":"FAIL","message":message}` (send it as `application/json`). WeChat Pay retries
-/// the notification later.
-pub fn reply_failure(message: &str) -> (StatusCode, Bytes) {
-    let body = serde_json::json!({"code": "FAIL", "message": message}).to_string();
-    (StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replies() {
-        assert_eq!(reply_success(), (StatusCode::OK, Bytes::new()));
-        let (status, body) = reply_failure("签名错误 \"x\"");
-        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"code": "FAIL", "message": "签名错误 \"x\""})
-        );
-    }
 }

@@ -13,7 +13,7 @@
 //! [`Client::app_params`](crate::Client::app_params) use the clock and a fresh nonce.
 //!
 //! ```
-//! use wechatpay::paysign;
+//! use wechatpay::v3::paysign;
 //!
 //! # fn main() -> wechatpay::Result<()> {
 //! let key = wechatpay::PrivateKey::from_pem(wechatpay::mock::MERCHANT_KEY_PEM)?;

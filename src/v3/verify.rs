@@ -29,12 +29,12 @@ pub const HEADER_SIGNATURE_TYPE: &str = "wechatpay-signature-type";
 
 /// The headers above as header names, made at compile time: looking a header up by a
 /// `&str` parses the name first.
-mod names {
+pub(crate) mod names {
     use http::HeaderName;
 
     pub(super) const NONCE: HeaderName = HeaderName::from_static(super::HEADER_NONCE);
     pub(super) const SERIAL: HeaderName = HeaderName::from_static(super::HEADER_SERIAL);
-    pub(super) const SIGNATURE: HeaderName = HeaderName::from_static(super::HEADER_SIGNATURE);
+    pub(crate) const SIGNATURE: HeaderName = HeaderName::from_static(super::HEADER_SIGNATURE);
     pub(super) const TIMESTAMP: HeaderName = HeaderName::from_static(super::HEADER_TIMESTAMP);
     pub(super) const SIGNATURE_TYPE: HeaderName =
         HeaderName::from_static(super::HEADER_SIGNATURE_TYPE);
@@ -186,14 +186,14 @@ pub fn verify_signed<'k>(
     now: u64,
     keys: &'k PlatformKeys,
 ) -> Result<&'k str> {
-    verify_signed_as(Subject::Answer, headers, body, now, keys)
+    verify_signed_as(Subject::Response, headers, body, now, keys)
 }
 
 /// What is being verified, for the error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Subject {
-    /// An answer to a request.
-    Answer,
+    /// The response to a request.
+    Response,
     /// A notification (callback) WeChat Pay sent to the merchant.
     Notification,
 }
@@ -201,7 +201,7 @@ pub(crate) enum Subject {
 impl Subject {
     fn noun(self) -> &'static str {
         match self {
-            Subject::Answer => "answer",
+            Subject::Response => "answer",
             Subject::Notification => "notification",
         }
     }
@@ -229,9 +229,9 @@ pub(crate) fn verify_signed_as<'k>(
 
     if signature.starts_with(PROBE_SIGNATURE_PREFIX) {
         let reply = match subject {
-            Subject::Answer => "answer it with an error status",
+            Subject::Response => "answer it with an error status",
             Subject::Notification => {
-                "reply with an error status (see `notify::reply_failure`) and do not act on it"
+                "reply with an error status (see `callback::Reply::failure`) and do not act on it"
             }
         };
         return Err(Error::verification(
@@ -268,7 +268,7 @@ pub(crate) fn verify_signed_as<'k>(
 fn required_header(subject: Subject, headers: &HeaderMap, name: http::HeaderName) -> Result<&str> {
     let missing = || {
         let (every, one) = match subject {
-            Subject::Answer => ("every successful answer", "an answer"),
+            Subject::Response => ("every successful answer", "an answer"),
             Subject::Notification => ("every notification", "a notification"),
         };
         Error::verification(
@@ -360,11 +360,11 @@ mod tests {
 
     #[test]
     fn timestamps_are_checked_to_the_second() {
-        let answer = Subject::Answer;
-        assert!(check_timestamp(answer, "1000", 1300).is_ok());
-        assert!(check_timestamp(answer, "1300", 1000).is_ok());
-        assert!(check_timestamp(answer, "1000", 1301).is_err());
-        assert!(check_timestamp(answer, "abc", 1000).is_err());
-        assert!(check_timestamp(answer, "", 1000).is_err());
+        let response = Subject::Response;
+        assert!(check_timestamp(response, "1000", 1300).is_ok());
+        assert!(check_timestamp(response, "1300", 1000).is_ok());
+        assert!(check_timestamp(response, "1000", 1301).is_err());
+        assert!(check_timestamp(response, "abc", 1000).is_err());
+        assert!(check_timestamp(response, "", 1000).is_err());
     }
 }

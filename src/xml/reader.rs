@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::reader::Reader;
 
-use super::{MAX_DEPTH, MAX_ELEMENTS, XmlMap, XmlValue, is_xml_char, is_xml_name};
+use super::map::{MAX_DEPTH, MAX_ELEMENTS, XmlMap, XmlValue, is_xml_char, is_xml_name};
 use crate::error::{Error, Result};
 
 /// Reads an APIv2 XML answer or notification into its fields, like PHP's

@@ -1,7 +1,8 @@
 //! Tests of the APIv2 XML reader and writer.
 
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
+use super::map::{MAX_DEPTH, MAX_ELEMENTS, element_name};
 use super::*;
 use crate::error::ErrorKind;
 

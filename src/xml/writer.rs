@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{XmlMap, XmlValue, element_name, is_xml_char};
+use super::map::{XmlMap, XmlValue, element_name, is_xml_char};
 use crate::error::{Error, Result};
 
 /// Writes `fields` as an APIv2 XML body, `<xml>…</xml>`, like PHP's `Transformer::toXml($data)`.

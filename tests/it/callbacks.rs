@@ -412,7 +412,7 @@ fn verify_request_needs_no_framework() {
     let mut as_vec = Request::new(body.to_vec());
     *as_vec.headers_mut() = headers.clone();
     assert!(callback::verify_request(&client, &as_vec).is_ok());
-    assert!(callback::verify(&client, &headers, &body).is_ok());
+    assert!(client.verify_notification(&headers, &body).is_ok());
 
     // Each failure: its error kind, and WeChat Pay's failure answer with its status.
     let cases = [

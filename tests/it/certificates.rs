@@ -109,7 +109,7 @@ fn sixteen_concurrent_first_requests_share_one_download() {
     let usage = client.key_usage();
     assert_eq!(usage.len(), 1);
     assert_eq!(
-        (usage[0].id.as_str(), usage[0].answers),
+        (usage[0].id.as_str(), usage[0].responses),
         (PLATFORM_CERTIFICATE_SERIAL, 16)
     );
 }
@@ -404,7 +404,7 @@ fn a_notification_from_an_unknown_certificate_starts_a_refresh() {
         .iter()
         .find(|u| u.id == PLATFORM_ROTATED_CERTIFICATE_SERIAL)
         .unwrap();
-    assert_eq!((rotated.answers, rotated.notifications), (0, 1));
+    assert_eq!((rotated.responses, rotated.notifications), (0, 1));
 }
 
 #[test]
@@ -458,7 +458,7 @@ fn a_migration_from_certificate_to_public_key_is_accepted_and_counted() {
     let before = client.key_usage();
     assert_eq!(before.len(), 1);
     assert_eq!(
-        (before[0].id.as_str(), before[0].answers),
+        (before[0].id.as_str(), before[0].responses),
         (PLATFORM_CERTIFICATE_SERIAL, 3)
     );
 
@@ -491,8 +491,8 @@ fn a_migration_from_certificate_to_public_key_is_accepted_and_counted() {
 
     let usage = client.key_usage();
     let of = |id: &str| usage.iter().find(|u| u.id == id).cloned().unwrap();
-    assert_eq!(of(PLATFORM_CERTIFICATE_SERIAL).answers, 4);
-    assert_eq!(of(PLATFORM_KEY_ID).answers, 5);
+    assert_eq!(of(PLATFORM_CERTIFICATE_SERIAL).responses, 4);
+    assert_eq!(of(PLATFORM_KEY_ID).responses, 5);
     assert_eq!(of(PLATFORM_KEY_ID).notifications, 1);
     assert_eq!(
         usage[0].id, PLATFORM_CERTIFICATE_SERIAL,

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use wechatpay::mock::{self, MockServer, RecordedRequest, Reply};
-use wechatpay::transport::Transport;
+use wechatpay::transport::{SendOptions, Transport};
 use wechatpay::{Client, PrivateKey};
 
 /// The documented call "下发服务预扣费消息".
@@ -114,6 +114,7 @@ impl Transport for CannedTransport {
     fn send(
         &self,
         request: http::Request<Bytes>,
+        _options: SendOptions,
     ) -> BoxFuture<'static, wechatpay::Result<http::Response<Bytes>>> {
         self.seen.lock().unwrap().push(request);
         let timestamp = wechatpay::toolkit::timestamp().to_string();

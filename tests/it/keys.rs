@@ -349,7 +349,7 @@ fn debug_output_shows_no_key_material() {
         .private_key(mock::merchant_private_key())
         .platform_key(mock::PLATFORM_KEY_ID, mock::platform_public_key())
         .apiv3_key(mock::APIV3_KEY)
-        .secret(mock::SECRET)
+        .apiv2_key(mock::SECRET)
         .base_uri("http://127.0.0.1:9/");
     let debug = format!("{builder:?}");
     assert!(debug.contains(MERCHANT_SERIAL), "{debug}");

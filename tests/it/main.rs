@@ -31,5 +31,6 @@ mod sourcegen;
 mod toolkit;
 #[cfg(feature = "tracing")]
 mod tracing;
+mod transport;
 mod v2;
 mod v2_notify;

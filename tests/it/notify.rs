@@ -7,11 +7,12 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use wechatpay::callback::Reply;
 use wechatpay::config::ApiV3Key;
 use wechatpay::crypto::PlatformKeys;
 use wechatpay::mock::{self, Fault, MockServer};
-use wechatpay::notify::{self, verify_notification};
 use wechatpay::toolkit as sign;
+use wechatpay::v3::notify::verify_notification;
 use wechatpay::{Certificate, Client, ErrorKind, PrivateKey, PublicKey, Verification, crypto};
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -438,13 +439,14 @@ fn a_wrong_key_given_to_the_pure_function() -> wechatpay::Result<()> {
 
 #[test]
 fn replies_for_wechat_pay() {
-    let (status, body) = notify::reply_success();
+    let success = Reply::success();
+    let status = success.status();
     assert!(status == StatusCode::OK || status == StatusCode::NO_CONTENT);
-    assert!(body.is_empty());
-    let (status, body) = notify::reply_failure("验签失败");
-    assert!(status.is_client_error() || status.is_server_error());
+    assert!(success.body().is_empty());
+    let failure = Reply::failure("验签失败");
+    assert!(failure.status().is_client_error() || failure.status().is_server_error());
     assert_eq!(
-        serde_json::from_slice::<Value>(&body).expect("JSON"),
+        serde_json::from_slice::<Value>(failure.body()).expect("JSON"),
         json!({"code": "FAIL", "message": "验签失败"})
     );
 }

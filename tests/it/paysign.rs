@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use wechatpay::crypto::Backend;
 use wechatpay::mock::{self, MockServer};
-use wechatpay::paysign::{self, AppParams, JsapiParams};
 use wechatpay::toolkit as sign;
+use wechatpay::v3::paysign::{self, AppParams, JsapiParams};
 use wechatpay::{ErrorKind, PrivateKey, PublicKey};
 
 const APPID: &str = "wx8888888888888888";

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use wechatpay::crypto::PlatformKeys;
 use wechatpay::mock::{self, MockServer};
-use wechatpay::transport::Transport;
+use wechatpay::transport::{SendOptions, Transport};
 use wechatpay::v3::verify::verify_response;
 use wechatpay::xml::{XmlMap, XmlValue};
 use wechatpay::{Certificate, Client, PrivateKey, PublicKey, toolkit, v2, v3, xml};
@@ -385,6 +385,7 @@ impl Transport for FixedAnswer {
     fn send(
         &self,
         _request: http::Request<Bytes>,
+        _options: SendOptions,
     ) -> BoxFuture<'static, wechatpay::Result<http::Response<Bytes>>> {
         let body = self.0.lock().unwrap().clone();
         Box::pin(async move { Ok(http::Response::new(body)) })

@@ -10,7 +10,7 @@ use wechatpay::VerifiedBy;
 use wechatpay::config::ApiV2Key;
 use wechatpay::mock::{self, Fault, MockServer, RecordedRequest, Reply};
 use wechatpay::toolkit::{self as sign, SignType};
-use wechatpay::transport::{MutualTls, Transport};
+use wechatpay::transport::{SendOptions, Transport};
 use wechatpay::v2::{self, sign_request, to_query};
 use wechatpay::xml::{XmlMap, to_xml_from};
 use wechatpay::{Client, ClientBuilder, ErrorKind, Verification};
@@ -171,6 +171,10 @@ struct Capture {
     answer: Bytes,
 }
 
+/// What [`Capture`] saw in the options of a request: whether it was to go over mutual TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MutualTls(bool);
+
 impl Capture {
     fn new(answer: &str) -> Self {
         Self {
@@ -187,8 +191,12 @@ impl Capture {
 impl Transport for Capture {
     fn send(
         &self,
-        request: http::Request<Bytes>,
+        mut request: http::Request<Bytes>,
+        options: SendOptions,
     ) -> BoxFuture<'static, wechatpay::Result<http::Response<Bytes>>> {
+        request
+            .extensions_mut()
+            .insert(MutualTls(options.mutual_tls));
         self.requests.lock().unwrap().push(request);
         let answer = self.answer.clone();
         Box::pin(async move { Ok(http::Response::new(answer)) })
@@ -206,7 +214,7 @@ fn php_builder() -> ClientBuilder {
         .serial(mock::MERCHANT_SERIAL)
         .private_key(mock::merchant_private_key())
         .platform_key(mock::PLATFORM_KEY_ID, mock::platform_public_key())
-        .secret(PHP_SECRET)
+        .apiv2_key(PHP_SECRET)
 }
 
 #[test]
@@ -272,7 +280,7 @@ fn post_request_is_the_php_one() {
     assert_eq!(header("x-extra"), "1");
     assert!(request.headers().get("authorization").is_none());
     // `security: true` with a transport of one's own: marked, and left to the transport.
-    assert_eq!(request.extensions().get::<MutualTls>(), Some(&MutualTls));
+    assert_eq!(request.extensions().get(), Some(&MutualTls(true)));
     let fields = wechatpay::xml::parse(request.body()).unwrap();
     assert_eq!(
         fields.get_str("sign"),
@@ -303,7 +311,7 @@ fn request_options() {
         "xml": {"mch_id": "1230000109"},
     }));
     let request = capture.take().remove(0);
-    assert_eq!(request.extensions().get::<MutualTls>(), None);
+    assert_eq!(request.extensions().get(), Some(&MutualTls(false)));
     assert_eq!(
         request.uri().to_string(),
         "https://api2.mch.weixin.qq.com/pay/orderquery?a=b%20c"
@@ -397,7 +405,10 @@ fn refused_before_sending() {
         .post(json!({"xml": {"mch_id": "1230000109"}}))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("ClientBuilder::secret"), "{err}");
+    assert!(
+        err.to_string().contains("ClientBuilder::apiv2_key"),
+        "{err}"
+    );
     assert!(capture.take().is_empty());
 }
 
@@ -632,7 +643,7 @@ fn a_bad_answer_sign_fails_verification() {
     mock.on("POST", "/pay/orderquery", Reply::xml(200, ok_fields()));
     let wrong_key = mock
         .client_builder()
-        .secret("not-the-mock-key-0123456789abcde")
+        .apiv2_key("not-the-mock-key-0123456789abcde")
         .build()
         .unwrap();
     let err = wrong_key["v2/pay/orderquery"]
@@ -742,7 +753,7 @@ fn security_over_mutual_tls() {
         .serial(mock::MERCHANT_SERIAL)
         .private_key(mock::merchant_private_key())
         .platform_key(mock::PLATFORM_KEY_ID, mock::platform_public_key())
-        .secret(mock::SECRET)
+        .apiv2_key(mock::SECRET)
         .tls_root_certificate(mock::TLS_CA_CERTIFICATE_PEM)
         .base_uri(&mock.tls_uri())
         .build()
@@ -796,7 +807,7 @@ fn merchant_identity_is_checked_by_build() {
                 .merchant_identity_files("/nonexistent/apiclient_cert.pem", "/nonexistent/key.pem"),
             "/nonexistent/apiclient_cert.pem",
         ),
-        (builder().secret(""), "APIv2 key"),
+        (builder().apiv2_key(""), "APIv2 key"),
     ];
     for (builder, expected) in cases {
         let err = builder.build().unwrap_err();
@@ -905,7 +916,7 @@ fn verify_v2_notifications() {
     assert_eq!(err.kind(), ErrorKind::Decode);
 
     let err = php_builder()
-        .secret("another-key-0123456789abcdefghij")
+        .apiv2_key("another-key-0123456789abcdefghij")
         .build()
         .unwrap()
         .verify_v2_notification(to_xml_from(&notification(None)).unwrap().as_bytes())

@@ -63,7 +63,7 @@ pub fn run(settings: &SettingsArgs, _args: Args) -> Outcome {
         for usage in client.key_usage() {
             output::note(format!(
                 "platform key {} verified {} answer(s) and {} notification(s)",
-                usage.id, usage.answers, usage.notifications
+                usage.id, usage.responses, usage.notifications
             ));
         }
     }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use wechatpay::http::{HeaderMap, HeaderName, HeaderValue};
-use wechatpay::{ErrorKind, Verification, notify};
+use wechatpay::v3::notify;
+use wechatpay::{ErrorKind, Verification};
 
 use crate::settings::Args as SettingsArgs;
 use crate::{Failure, Outcome, output};

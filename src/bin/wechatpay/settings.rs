@@ -376,7 +376,7 @@ impl Settings {
             builder = builder.apiv3_key(&secret.value);
         }
         if let Some(secret) = &self.secret {
-            builder = builder.secret(&secret.value);
+            builder = builder.apiv2_key(&secret.value);
         }
         if let Some(uri) = &self.base_uri {
             builder = builder.base_uri(uri);

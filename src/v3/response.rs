@@ -1,4 +1,4 @@
-//! Checking APIv3 answers: a success status, then the `Wechatpay-*` signature.
+//! Checking APIv3 responses: a success status, then the `Wechatpay-*` signature.
 
 use bytes::Bytes;
 

@@ -1,4 +1,4 @@
-//! Checking APIv2 answers: `return_code`, `result_code` and `sign`.
+//! Checking APIv2 responses: `return_code`, `result_code` and `sign`.
 
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
@@ -79,25 +79,25 @@ pub(crate) fn check(
                 .with_response(ErrorResponse::new(parts.status, parts.headers, body)));
         }
     };
-    let answer = Answer {
+    let parsed = Parsed {
         status: parts.status,
         headers: parts.headers,
         body,
         fields,
     };
-    match check_fields(&answer.fields, key) {
+    match check_fields(&parsed.fields, key) {
         Ok(sign_type) => Ok(Response::new(
-            answer.status,
-            answer.headers,
-            answer.body,
+            parsed.status,
+            parsed.headers,
+            parsed.body,
             VerifiedBy::Sign(sign_type),
         )),
-        Err(failure) => Err(answer.into_error(failure)),
+        Err(failure) => Err(parsed.into_error(failure)),
     }
 }
 
-/// A parsed answer, kept for the error.
-struct Answer {
+/// A parsed response, kept for the error.
+struct Parsed {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
@@ -116,7 +116,7 @@ enum Failure {
     Sign(String),
 }
 
-impl Answer {
+impl Parsed {
     fn into_error(self, failure: Failure) -> Error {
         let text = |key: &str| self.fields.get_str(key).map(str::to_owned);
         let (error, code, message) = match failure {
@@ -204,7 +204,7 @@ fn check_sign(fields: &XmlMap, key: &ApiV2Key) -> std::result::Result<SignType, 
         Ok(true) => Ok(sign_type),
         Ok(false) => Err(Failure::Sign(format!(
             "the APIv2 answer's `sign` does not match its fields (checked as {}): the answer \
-             may be forged or tampered with, or the APIv2 key (ClientBuilder::secret) is wrong",
+             may be forged or tampered with, or the APIv2 key (ClientBuilder::apiv2_key) is wrong",
             sign_type.name()
         ))),
         Err(error) => Err(Failure::Sign(error.to_string())),

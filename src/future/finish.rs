@@ -1,0 +1,140 @@
+//! The end of a request: the answer of the last try checked (and, when it names a platform
+//! key the client does not know, verified once more after a refresh of the keys in automatic
+//! mode), then delivered: into its sink, with its digest checked.
+
+use std::sync::Arc;
+
+use super::exchange::Exchanged;
+use super::refresh;
+use super::shared::Shared;
+use super::wire::Delivery;
+use crate::crypto::Verified;
+use crate::error::{Error, ErrorKind, Result, Verification};
+use crate::request::{self, Check};
+use crate::response::{Response, Streamed};
+use crate::runtime::Placement;
+use crate::toolkit;
+use crate::transport::StreamTo;
+use crate::v3::verify::HEADER_SERIAL;
+
+/// Checks the answer of `exchanged`, verifies it again after a refresh of the platform keys
+/// when it named an unknown serial, and delivers it (writing a whole body into the sink on a
+/// blocking thread where `placement` says).
+pub(crate) async fn finish(
+    shared: &Arc<Shared>,
+    placement: Placement,
+    exchanged: Exchanged,
+) -> Result<Response> {
+    let Exchanged {
+        response,
+        check,
+        note,
+        delivery,
+    } = exchanged;
+    let now = toolkit::timestamp();
+    let response = match request::finish(&shared.config, &check, response, now) {
+        Ok(response) => counted(shared, response, now),
+        Err(error) => {
+            let error = match note {
+                Some(note) => error.with_note(note),
+                None => error,
+            };
+            let refresh = unknown_serial(&error)
+                .and_then(|serial| refresh::after_unknown_serial(shared, serial));
+            let Some(refresh) = refresh else {
+                return Err(error);
+            };
+            let refreshed = refresh.await;
+            verify_again(shared, &check, error, refreshed)?
+        }
+    };
+    deliver(shared, placement, response, delivery).await
+}
+
+/// Counts which key verified `response`.
+fn counted(shared: &Shared, response: Response, now: u64) -> Response {
+    if let Some(id) = response.verified_by().key_id() {
+        shared
+            .config
+            .platform_keys
+            .record(id, Verified::Response, now);
+    }
+    response
+}
+
+/// The serial of an answer refused as [`Verification::UnknownSerial`].
+fn unknown_serial(error: &Error) -> Option<&str> {
+    if error.kind() != ErrorKind::Verification(Verification::UnknownSerial) {
+        return None;
+    }
+    error
+        .response()?
+        .headers()
+        .get(HEADER_SERIAL)?
+        .to_str()
+        .ok()
+}
+
+/// Verifies the answer behind `error` once more, with the keys as they are after a refresh.
+fn verify_again(
+    shared: &Shared,
+    check: &Check,
+    error: Error,
+    refreshed: Result<()>,
+) -> Result<Response> {
+    let Some(received) = error.response() else {
+        return Err(error);
+    };
+    let mut response = http::Response::new(received.body().clone());
+    *response.status_mut() = received.status();
+    *response.headers_mut() = received.headers().clone();
+    let now = toolkit::timestamp();
+    match request::finish(&shared.config, check, response, now) {
+        Ok(response) => Ok(counted(shared, response, now)),
+        Err(again) => Err(match refreshed {
+            Ok(()) => again.with_note(
+                "; the platform certificates were refreshed (at most once a minute for unknown \
+                 serials) and do not include it: the answer is not from WeChat Pay, or the \
+                 key is missing from the configuration",
+            ),
+            Err(failed) => again.with_note(format!(
+                "; refreshing the platform certificates first failed: {failed}"
+            )),
+        }),
+    }
+}
+
+/// A verified answer, delivered: the sink's bytes described (after writing a whole body into
+/// it on a blocking thread, when the transport did not stream it), the digest checked.
+async fn deliver(
+    shared: &Shared,
+    placement: Placement,
+    response: Response,
+    delivery: Option<Delivery>,
+) -> Result<Response> {
+    let Some(delivery) = delivery else {
+        return Ok(response);
+    };
+    let (path, digest_checked) = (delivery.path.clone(), delivery.digest.is_some());
+    let described = move |bytes: u64| Streamed {
+        bytes,
+        path,
+        digest_checked,
+    };
+    let stream_to = delivery.stream_to.as_ref();
+    if let Some(bytes) = stream_to.and_then(StreamTo::written) {
+        return Ok(response.into_streamed(described(bytes)));
+    }
+    let Some(sink) = stream_to.and_then(StreamTo::take) else {
+        // No sink, only a digest: check the body in memory.
+        if let Some((kind, value)) = &delivery.digest {
+            crate::bill::check(response.bytes(), kind, value)?;
+        }
+        return Ok(response);
+    };
+    let writing = move || {
+        let bytes = sink.write_whole(response.bytes())?;
+        Ok(response.into_streamed(described(bytes)))
+    };
+    shared.runtime.placed_blocking(placement, writing).await
+}
