@@ -44,6 +44,9 @@ mod client;
 mod future;
 #[cfg(feature = "mock")]
 pub mod mock;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod runtime;
 pub mod transport;
 
