@@ -47,6 +47,7 @@ pub mod mock;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
+pub mod registry;
 mod runtime;
 pub mod transport;
 
