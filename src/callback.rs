@@ -312,6 +312,7 @@ impl Rejection {
 
     /// A rejection for `error` answered with `reply` (e.g. `404` for a merchant that a
     /// [`MerchantRegistry`](crate::registry::MerchantRegistry) does not know).
+    #[cfg(feature = "axum")]
     pub(crate) fn with_reply(error: Error, reply: Reply) -> Self {
         Self { error, reply }
     }

@@ -183,16 +183,6 @@ impl MerchantRegistry {
             _ => None,
         }
     }
-
-    /// The merchant ids whose clients are kept now, in no order.
-    pub fn merchants(&self) -> Vec<String> {
-        self.inner
-            .lock()
-            .iter()
-            .filter(|(_, slot)| matches!(slot, Slot::Ready(_)))
-            .map(|(mchid, _)| mchid.clone())
-            .collect()
-    }
 }
 
 /// What [`Inner::find`] found.
@@ -266,7 +256,7 @@ impl std::error::Error for SourceError {
 impl fmt::Debug for MerchantRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MerchantRegistry")
-            .field("merchants", &self.merchants().len())
+            .field("merchants", &self.inner.lock().len())
             .finish_non_exhaustive()
     }
 }

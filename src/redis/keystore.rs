@@ -15,7 +15,7 @@ use crate::keystore::{KeyStore, Lease, StoredCertificate};
 use crate::toolkit;
 
 /// The default lease of a download ([`RedisKeyStore::with_lease`]): 10 seconds.
-pub const DEFAULT_DOWNLOAD_LEASE: Duration = Duration::from_secs(10);
+const DEFAULT_DOWNLOAD_LEASE: Duration = Duration::from_secs(10);
 
 /// How often a process that waits for another's download looks whether it ended.
 const POLL: Duration = Duration::from_millis(20);
@@ -52,7 +52,7 @@ return 0
 ///   never sees half a set.
 /// * **A lease per merchant**, `{prefix}:{mchid}:certificates:lease`: when the store is empty,
 ///   stale or lacks a serial an answer named, one process takes the lease (`SET … NX PX`,
-///   [`DEFAULT_DOWNLOAD_LEASE`] unless set) and downloads; the others wait until its save
+///   10 seconds unless set) and downloads; the others wait until its save
 ///   ends the lease (at most the lease's length, then they download themselves) and load
 ///   its result. Sixteen first requests across a fleet thus send one download.
 ///
@@ -133,8 +133,7 @@ impl RedisKeyStore {
         Ok(self)
     }
 
-    /// How long a download's lease lasts ([`DEFAULT_DOWNLOAD_LEASE`] unless set, at least
-    /// 100 ms): the longest the other processes wait for one download before they try
+    /// How long a download's lease lasts (10 seconds unless set, at least 100 ms): the longest the other processes wait for one download before they try
     /// themselves. Longer than a download takes, shorter than a request's timeout.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(100));
@@ -143,11 +142,6 @@ impl RedisKeyStore {
 
     fn lease_key(&self) -> String {
         format!("{}:lease", self.set)
-    }
-
-    /// The key that holds the set: `{prefix}:{mchid}:certificates`.
-    pub fn key(&self) -> &str {
-        &self.set
     }
 
     async fn load_now(&self) -> Result<Vec<StoredCertificate>> {

@@ -49,7 +49,7 @@ mod dedupe;
 mod keystore;
 
 pub use dedupe::RedisDedupe;
-pub use keystore::{DEFAULT_DOWNLOAD_LEASE, RedisKeyStore};
+pub use keystore::RedisKeyStore;
 
 use crate::error::{Error, Result};
 
