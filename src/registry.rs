@@ -25,13 +25,14 @@
 //!
 //! /// Your settings of a merchant, e.g. a row of your database.
 //! async fn settings(mchid: &str) -> wechatpay::Result<Option<Client>> {
-//!     # let mock = wechatpay::mock::MockServer::start()?;
-//!     if mchid != wechatpay::mock::MCHID {
+//!     if mchid != "1900000109" {
 //!         return Ok(None); // not one of ours
 //!     }
-//!     let client = mock.client_builder().build()?; // Client::builder()…build()
-//!     # std::mem::forget(mock);
-//!     Ok(Some(client))
+//!     # let builder = wechatpay::mock::client_builder("http://127.0.0.1:1/");
+//!     # /*
+//!     let builder = Client::builder().mchid(mchid).serial(&row.serial) /* … */;
+//!     # */
+//!     Ok(Some(builder.build()?))
 //! }
 //!
 //! # fn main() -> wechatpay::Result<()> {
@@ -124,8 +125,8 @@ impl MerchantRegistry {
     ///
     /// # Errors
     ///
-    /// The source's error, or [`ErrorKind::Config`](crate::ErrorKind::Config) when the source answers with a client of
-    /// another merchant.
+    /// The source's error, or [`ErrorKind::Config`](crate::ErrorKind::Config) when the source
+    /// answers with a client of another merchant.
     pub fn get(
         &self,
         mchid: &str,

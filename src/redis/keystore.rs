@@ -52,9 +52,9 @@ return 0
 ///   never sees half a set.
 /// * **A lease per merchant**, `{prefix}:{mchid}:certificates:lease`: when the store is empty,
 ///   stale or lacks a serial an answer named, one process takes the lease (`SET … NX PX`,
-///   10 seconds unless set) and downloads; the others wait until its save
-///   ends the lease (at most the lease's length, then they download themselves) and load
-///   its result. Sixteen first requests across a fleet thus send one download.
+///   10 seconds unless set) and downloads; the others wait until its save ends the lease
+///   (at most the lease's length, then they download themselves) and load its result.
+///   Sixteen first requests across a fleet thus send one download.
 ///
 /// `new` parses the URL and connects nothing: the connection is made at the first use (on
 /// the client's runtime thread), shared by every store and dedupe of the process opened with
@@ -133,8 +133,9 @@ impl RedisKeyStore {
         Ok(self)
     }
 
-    /// How long a download's lease lasts (10 seconds unless set, at least 100 ms): the longest the other processes wait for one download before they try
-    /// themselves. Longer than a download takes, shorter than a request's timeout.
+    /// How long a download's lease lasts (10 seconds unless set, at least 100 ms): the
+    /// longest the other processes wait for one download before they try themselves. Longer
+    /// than a download takes, shorter than a request's timeout.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(100));
         self
