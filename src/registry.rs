@@ -59,6 +59,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::axum::MerchantNotified;
 use crate::client::Client;
 use crate::error::{Error, Result};

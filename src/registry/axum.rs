@@ -1,4 +1,4 @@
-//! The axum extractor of a notification for one of many merchants (features `axum`).
+//! The axum extractor of a notification for one of many merchants (feature `axum`).
 
 use ::axum::extract::{FromRef, FromRequest, FromRequestParts, RawPathParams, Request};
 use http::StatusCode;
