@@ -24,11 +24,12 @@ use wechatpay::callback::Reply;
 use wechatpay::events::{Claim, Deduplicate, Event, MemoryDedupe};
 use wechatpay::mock::{Fault, MockServer};
 
-/// What the handlers share: the client (to verify) and the record of processed ids.
+/// What the handlers share: the client (to verify) and the record of processed ids (with
+/// several instances, a `wechatpay::redis::RedisDedupe`: feature `redis`).
 #[derive(Clone)]
 struct AppState {
     client: Client,
-    seen: Arc<MemoryDedupe>,
+    seen: Arc<dyn Deduplicate>,
 }
 
 impl FromRef<AppState> for Client {
@@ -40,7 +41,7 @@ impl FromRef<AppState> for Client {
 /// Only verified notifications reach this handler; the others are answered with a failure.
 async fn notify(State(state): State<AppState>, Notified(notification): Notified) -> Reply {
     let now = wechatpay::toolkit::timestamp();
-    match state.seen.claim(notification.id(), now) {
+    match state.seen.claim(notification.id(), now).await {
         Claim::Done => return Reply::success(), // a retry of something already processed
         Claim::InProgress => return Reply::failure("being processed"),
         Claim::New => {}
@@ -52,19 +53,18 @@ async fn notify(State(state): State<AppState>, Notified(notification): Notified)
                 paid.out_trade_no,
                 paid.amount.total.unwrap_or(0)
             );
-            state.seen.complete(notification.id(), now);
-            Reply::success()
         }
-        Ok(other) => {
-            println!("  not handled: {}", other.event_type());
-            state.seen.complete(notification.id(), now);
-            Reply::success()
-        }
+        Ok(other) => println!("  not handled: {}", other.event_type()),
         Err(error) => {
-            state.seen.release(notification.id()); // let WeChat Pay's retry through
-            Reply::from(error)
+            // Let WeChat Pay's retry through (a claim that cannot be released lapses).
+            let _ = state.seen.release(notification.id()).await;
+            return Reply::from(error);
         }
     }
+    if let Err(error) = state.seen.complete(notification.id(), now).await {
+        eprintln!("processed, but not recorded as done: {error}");
+    }
+    Reply::success()
 }
 
 #[tokio::main]

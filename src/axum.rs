@@ -58,7 +58,8 @@
 //!
 //! WeChat Pay sends a notification again until it gets a success, and sometimes after: keep a
 //! [`Deduplicate`](crate::events::Deduplicate) in the state next to the client, and claim each
-//! notification id before processing it.
+//! notification id before processing it (with several instances, a shared one: feature
+//! `redis`'s `RedisDedupe`).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -74,7 +75,7 @@
 //! #[derive(Clone)]
 //! struct AppState {
 //!     client: Client,
-//!     seen: Arc<MemoryDedupe>, // or a Deduplicate over your database
+//!     seen: Arc<dyn Deduplicate>, // MemoryDedupe, RedisDedupe, or one over your database
 //! }
 //!
 //! impl FromRef<AppState> for Client {
@@ -85,7 +86,7 @@
 //!
 //! async fn notify(State(state): State<AppState>, Notified(notification): Notified) -> Reply {
 //!     let now = wechatpay::toolkit::timestamp();
-//!     match state.seen.claim(notification.id(), now) {
+//!     match state.seen.claim(notification.id(), now).await {
 //!         Claim::Done => return Reply::success(), // processed already: acknowledge again
 //!         Claim::InProgress => return Reply::failure("being processed"), // retried later
 //!         Claim::New => {}
@@ -93,11 +94,11 @@
 //!     match notification.event() {
 //!         Ok(_event) => {
 //!             // … process the event …
-//!             state.seen.complete(notification.id(), now);
+//!             let _ = state.seen.complete(notification.id(), now).await; // log an error
 //!             Reply::success()
 //!         }
 //!         Err(error) => {
-//!             state.seen.release(notification.id()); // let WeChat Pay's retry through
+//!             let _ = state.seen.release(notification.id()).await; // let the retry through
 //!             Reply::for_error(&error)
 //!         }
 //!     }
@@ -109,6 +110,12 @@
 //! }
 //! # let _ = app;
 //! ```
+//!
+//! # Many merchants
+//!
+//! A platform routes `/…/notify/{mchid}` to each merchant's keys with
+//! [`MerchantNotified`](crate::registry::MerchantNotified) and a
+//! [`MerchantRegistry`](crate::registry::MerchantRegistry) in the state.
 
 use std::ops::{Deref, DerefMut};
 

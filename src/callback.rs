@@ -316,6 +316,13 @@ impl Rejection {
         Self { error, reply }
     }
 
+    /// A rejection for `error` answered with `reply` (e.g. `404` for a merchant that a
+    /// [`MerchantRegistry`](crate::registry::MerchantRegistry) does not know).
+    #[cfg(feature = "axum")]
+    pub(crate) fn with_reply(error: Error, reply: Reply) -> Self {
+        Self { error, reply }
+    }
+
     /// A body over `limit` bytes: `413 Payload Too Large`, for an endpoint that stops reading
     /// at its limit (see [`DEFAULT_BODY_LIMIT`]).
     pub fn body_too_large(limit: usize) -> Self {

@@ -10,7 +10,9 @@
 //! * at each scheduled refresh, the same: the first process whose timer fires downloads and
 //!   saves, the others find a fresh store;
 //! * when an answer names an unknown serial, a store that already holds that serial (another
-//!   process saw the rotation first) spares the download.
+//!   process saw the rotation first) spares the download;
+//! * before a download, a store shared by a fleet lets one process download while the others
+//!   wait for its result ([`KeyStore::lease`]).
 //!
 //! What a store holds is trusted as it is: keep it writable by your services only. The
 //! certificates themselves are public; no secret is ever written.
@@ -56,13 +58,16 @@ pub struct StoredCertificate {
 /// [`FileKeyStore`] keeps one file per certificate in a directory. Other stores follow the
 /// same shape:
 ///
-/// * **Redis**: one hash per merchant, e.g. `wechatpay:certificates:{mchid}`, field = serial,
-///   value = the [`StoredCertificate`] as JSON. `save` writes every field with one `HSET`
-///   (atomic for its fields), `load` reads them with `HGETALL`; an `EXPIRE` is not needed
-///   (expired certificates are skipped when loaded).
+/// * **Redis**: feature `redis` has one, `wechatpay::redis::RedisKeyStore`: the whole set
+///   in one key per merchant (replaced at each save), and the lease below.
 /// * **A database**: a table `(mchid, serial, pem, not_before, not_after, saved_at)` with
 ///   primary key `(mchid, serial)`; `save` upserts every row in one transaction, `load`
 ///   selects the merchant's rows.
+///
+/// A store shared by many processes may also keep them from downloading all at once (a
+/// cross-process single flight): before a download the client asks [`KeyStore::lease`]; one
+/// process gets [`Lease::Granted`] and downloads, the others wait for its result and load it.
+/// Stores that do not implement it grant every lease at once.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -90,8 +95,46 @@ pub trait KeyStore: Send + Sync + 'static {
     fn load(&self) -> BoxFuture<'static, Result<Vec<StoredCertificate>>>;
 
     /// Keeps `certificates`, the complete result of a download (each with the same
-    /// `saved_at`).
+    /// `saved_at`). Ends this process's lease ([`KeyStore::lease`]), if it holds one.
     fn save(&self, certificates: Vec<StoredCertificate>) -> BoxFuture<'static, Result<()>>;
+
+    /// Asked before a download, when what [`KeyStore::load`] gave was not enough (empty,
+    /// stale, or without the serial an answer named): [`Lease::Granted`] lets this process
+    /// download (its [`KeyStore::save`], or [`KeyStore::release`] after a failed download,
+    /// ends the lease); [`Lease::Waited`] means another process held the lease and let it go
+    /// (or the wait ran out), so the client loads the store again before it downloads.
+    ///
+    /// A store shared by a fleet takes a short lease (e.g. Redis `SET … NX PX`) and, when
+    /// another process holds it, waits a bounded time for it to end. The default grants at
+    /// once: every process downloads on its own.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be asked; the client then downloads without a lease.
+    fn lease(&self) -> BoxFuture<'static, Result<Lease>> {
+        Box::pin(async { Ok(Lease::Granted) })
+    }
+
+    /// Ends this process's lease after a download that failed, or that turned out not to be
+    /// needed, so that another process may try at once. The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be asked; the lease then ends when it expires.
+    fn release(&self) -> BoxFuture<'static, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The answer of [`KeyStore::lease`]: download now, or load again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lease {
+    /// This process downloads; its [`KeyStore::save`] (or [`KeyStore::release`]) ends the
+    /// lease.
+    Granted,
+    /// Another process held the lease and let it go (its download saved, or failed), or the
+    /// wait ran out: load the store again.
+    Waited,
 }
 
 /// A [`KeyStore`] in a directory: one `wechatpay_{serial}.pem` per certificate, the file

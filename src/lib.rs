@@ -44,6 +44,10 @@ mod client;
 mod future;
 #[cfg(feature = "mock")]
 pub mod mock;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
+pub mod registry;
 mod runtime;
 pub mod transport;
 

@@ -2,8 +2,13 @@
 //! to 15 times over about a day), and may resend one that was acknowledged too late.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::ready;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use crate::error::Result;
 
 /// What [`Deduplicate::claim`] found for a notification id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,10 +19,10 @@ pub enum Claim {
     /// failure, so that WeChat Pay's retry is processed).
     New,
     /// Another delivery of the same notification is being processed right now. Do not process
-    /// it; answer with a failure ([`Reply::failure`](crate::callback::Reply::failure)) so that
+    /// it; answer with a failure ([`reply_failure`](crate::notify::reply_failure)) so that
     /// WeChat Pay retries it later, in case that other processing fails.
     InProgress,
-    /// Already processed: answer success ([`Reply::success`](crate::callback::Reply::success))
+    /// Already processed: answer success ([`reply_success`](crate::notify::reply_success))
     /// without processing it again.
     Done,
 }
@@ -29,11 +34,40 @@ pub enum Claim {
 ///
 /// The shape is claim, then complete or release, so that a handler that fails lets WeChat
 /// Pay's retry through, and two deliveries of one notification that arrive together (a retry
-/// sent while a slow handler still runs) are not both processed:
+/// sent while a slow handler still runs, or two instances behind a load balancer) are not
+/// both processed. Every method returns a future, so that an implementation over a database
+/// or Redis does not block the handler's executor:
 ///
 /// ```
-/// use wechatpay::events::{Claim, Deduplicate, Event, MemoryDedupe};
+/// use wechatpay::Notification;
 /// use wechatpay::callback::Reply;
+/// use wechatpay::events::{Claim, Deduplicate, Event, MemoryDedupe};
+///
+/// /// Processes a verified notification once, whichever instance it reaches.
+/// async fn handle(seen: &dyn Deduplicate, notification: &Notification) -> Reply {
+///     let now = wechatpay::toolkit::timestamp();
+///     match seen.claim(notification.id(), now).await {
+///         Claim::New => {}
+///         Claim::InProgress => return Reply::failure("being processed"), // retried later
+///         Claim::Done => return Reply::success(), // processed already: acknowledge again
+///     }
+///     match notification.event() {
+///         Ok(Event::ComplaintCreate(complaint)) => {
+///             // … store `complaint.complaint_id`, in a transaction of your own …
+///         }
+///         Ok(_) => {}
+///         Err(error) => {
+///             // Let WeChat Pay's retry through (if this fails too, the claim's lease lapses).
+///             let _ = seen.release(notification.id()).await;
+///             return Reply::for_error(&error);
+///         }
+///     }
+///     if let Err(error) = seen.complete(notification.id(), now).await {
+///         // Processed, but not marked done: log it, and acknowledge anyway.
+///         eprintln!("{error}");
+///     }
+///     Reply::success()
+/// }
 ///
 /// # fn main() -> wechatpay::Result<()> {
 /// # let mock = wechatpay::mock::MockServer::start()?;
@@ -41,44 +75,28 @@ pub enum Claim {
 /// # let (headers, body) = mock.notification("COMPLAINT.CREATE", "encrypt-resource", "complaint",
 /// #     &serde_json::json!({"complaint_id": "200201820200101080076610000", "action_type": "CREATE_COMPLAINT"}))?;
 /// let seen = MemoryDedupe::new(); // one per process, shared by every request
-/// let now = wechatpay::toolkit::timestamp();
 /// let notification = client.verify_notification(&headers, &body)?;
-/// let reply = match seen.claim(notification.id(), now) {
-///     Claim::New => match notification.event() {
-///         Ok(Event::ComplaintCreate(complaint)) => {
-///             // … store `complaint.complaint_id`, in a transaction of your own …
-///             seen.complete(notification.id(), now);
-///             Reply::success()
-///         }
-///         Ok(_) => {
-///             seen.complete(notification.id(), now);
-///             Reply::success()
-///         }
-///         Err(e) => {
-///             seen.release(notification.id());
-///             Reply::for_error(&e)
-///         }
-///     },
-///     Claim::InProgress => Reply::failure("being processed"),
-///     Claim::Done => Reply::success(),
-/// };
-/// assert_eq!(reply.status(), 200);
-/// assert_eq!(seen.claim(notification.id(), now), Claim::Done);
+/// futures::executor::block_on(async {
+///     assert!(handle(&seen, &notification).await.is_success());
+///     let now = wechatpay::toolkit::timestamp();
+///     assert_eq!(seen.claim(notification.id(), now).await, Claim::Done);
+/// });
 /// # Ok(())
 /// # }
 /// ```
 ///
 /// `now` is the Unix time in seconds (e.g. [`toolkit::timestamp`](crate::toolkit::timestamp)), an
-/// input so that implementations stay testable.
+/// input so that implementations stay testable (a store with a clock of its own, such as
+/// Redis's expiries, may ignore it).
 ///
 /// # Where a database fits
 ///
 /// [`MemoryDedupe`] protects one process, and forgets everything on restart. With several
-/// instances, implement this trait over a shared store: a table with a **unique key on the
-/// notification id** and a state (`claim` = insert a pending row, or take over a pending row
-/// older than a lease; `complete` = mark it done; `release` = delete the pending row), or Redis
-/// `SET id pending NX EX <lease>` then `SET id done EX <window>`. A store that cannot answer
-/// should return [`Claim::InProgress`] (WeChat Pay will retry), never [`Claim::New`].
+/// instances, share the claims: feature `redis` has `wechatpay::redis::RedisDedupe`; over a
+/// database, a table with a **unique key on the notification id** and a state (`claim` =
+/// insert a pending row, or take over a pending row older than a lease; `complete` = mark it
+/// done; `release` = delete the pending row). A store that cannot answer must return
+/// [`Claim::InProgress`] (WeChat Pay will retry), never [`Claim::New`].
 ///
 /// Notification ids only catch resends of one notification. The guard that also covers a
 /// payment seen both through its notification and through a query is idempotency on the
@@ -88,29 +106,42 @@ pub enum Claim {
 /// row changed means already done). Deduplicating by id in front of that saves work; it does
 /// not replace it.
 pub trait Deduplicate: Send + Sync {
-    /// Claims notification `id` at `now` for processing; see [`Claim`].
-    fn claim(&self, id: &str, now: u64) -> Claim;
+    /// Claims notification `id` at `now` for processing; see [`Claim`]. A store that cannot
+    /// answer answers [`Claim::InProgress`].
+    fn claim<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Claim>;
 
     /// Records that notification `id` was processed at `now`: from then on (for the
     /// implementation's window) [`Deduplicate::claim`] answers [`Claim::Done`].
-    fn complete(&self, id: &str, now: u64);
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot record it: the claim then lapses after its lease, and a later
+    /// delivery is processed again.
+    fn complete<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Result<()>>;
 
     /// Gives up the claim on `id` after a failure, so that the next delivery is processed.
     /// Does nothing to a notification already completed.
-    fn release(&self, id: &str);
+    ///
+    /// # Errors
+    ///
+    /// When the store cannot be asked: the claim then lapses after its lease.
+    fn release<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
 
-    /// Claims and completes at once: `true` the first time `id` is seen within the window.
+    /// Claims and completes at once: `true` the first time `id` is seen within the window
+    /// (even when the completion could not be recorded).
     ///
     /// Simpler, but a handler that then fails has already marked the notification done, and
     /// WeChat Pay's retry is dropped: prefer `claim` / `complete` / `release` unless the
     /// processing cannot fail.
-    fn first_time(&self, id: &str, now: u64) -> bool {
-        if self.claim(id, now) == Claim::New {
-            self.complete(id, now);
-            true
-        } else {
-            false
-        }
+    fn first_time<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            if self.claim(id, now).await == Claim::New {
+                let _ = self.complete(id, now).await;
+                true
+            } else {
+                false
+            }
+        })
     }
 }
 
@@ -241,8 +272,8 @@ impl Table {
     }
 }
 
-impl Deduplicate for MemoryDedupe {
-    fn claim(&self, id: &str, now: u64) -> Claim {
+impl MemoryDedupe {
+    fn claim_now(&self, id: &str, now: u64) -> Claim {
         let mut table = self.lock();
         table.evict(now, self.window, self.capacity);
         match table.entries.get(id) {
@@ -262,7 +293,7 @@ impl Deduplicate for MemoryDedupe {
         }
     }
 
-    fn complete(&self, id: &str, now: u64) {
+    fn complete_now(&self, id: &str, now: u64) {
         let mut table = self.lock();
         self.write(
             &mut table,
@@ -274,10 +305,27 @@ impl Deduplicate for MemoryDedupe {
         );
     }
 
-    fn release(&self, id: &str) {
+    fn release_now(&self, id: &str) {
         let mut table = self.lock();
         if table.entries.get(id).is_some_and(|entry| !entry.done) {
             table.entries.remove(id);
         }
+    }
+}
+
+/// Answers at once: the table is in memory.
+impl Deduplicate for MemoryDedupe {
+    fn claim<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Claim> {
+        Box::pin(ready(self.claim_now(id, now)))
+    }
+
+    fn complete<'a>(&'a self, id: &'a str, now: u64) -> BoxFuture<'a, Result<()>> {
+        self.complete_now(id, now);
+        Box::pin(ready(Ok(())))
+    }
+
+    fn release<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        self.release_now(id);
+        Box::pin(ready(Ok(())))
     }
 }

@@ -28,7 +28,7 @@ use super::shared::Shared;
 use super::trace::{self, Trace};
 use crate::crypto::Validity;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keystore::{KeyStore, StoredCertificate};
+use crate::keystore::{KeyStore, Lease, StoredCertificate};
 use crate::options::Options;
 use crate::plan::Plan;
 use crate::runtime::Placement;
@@ -49,6 +49,8 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(300);
 /// The time a key store gets to load or save before the client goes on without it.
 const STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest a client waits for another process's download ([`KeyStore::lease`]).
+const LEASE_TIMEOUT: Duration = Duration::from_secs(30);
 /// For a request that needs a platform key: the first download to wait for, in automatic
 /// mode, until one succeeded. `None` when there is nothing to wait for.
 pub(crate) fn seed(shared: &Arc<Shared>) -> Option<BoxFuture<'static, Result<()>>> {
@@ -196,36 +198,41 @@ async fn refresh(shared: &Arc<Shared>, reason: &Reason) -> Result<()> {
     let refresher = shared.refresher.as_ref();
     let store = refresher.and_then(|refresher| refresher.store.clone());
     let mut stale = Vec::new();
-    if let (Some(store), Some(refresher)) = (&store, refresher)
-        && let Ok(Ok(stored)) = tokio::time::timeout(STORE_TIMEOUT, store.load()).await
-    {
-        let now = toolkit::timestamp();
-        let usable = from_store(&stored, now);
-        // At start-up, anything saved within the interval will do; a scheduled refresh
-        // wants a store saved since the middle of its interval, so that each interval
-        // sees a download by some process of the fleet.
-        let fresh_for = match reason {
-            Reason::Seed => refresher.interval,
-            _ => refresher.interval / 2,
-        };
-        let fresh = stored
-            .iter()
-            .map(|certificate| certificate.saved_at)
-            .max()
-            .is_some_and(|saved| now.saturating_sub(saved) < fresh_for.as_secs());
-        let enough = match reason {
-            Reason::Seed | Reason::Scheduled => fresh && !usable.is_empty(),
-            Reason::UnknownSerial(serial) => usable.iter().any(|c| c.serial() == serial),
-        };
-        if enough {
-            install(shared, &usable);
-            return Ok(());
+    let mut leased = false;
+    if let (Some(store), Some(refresher)) = (&store, refresher) {
+        // Three looks at most: before the lease, after waiting for another process's download,
+        // and once the lease is ours (a download may have been saved in between).
+        for _ in 0..3 {
+            let Ok(Ok(stored)) = tokio::time::timeout(STORE_TIMEOUT, store.load()).await else {
+                break;
+            };
+            let (enough, usable) = enough(refresher, reason, &stored);
+            if enough {
+                if leased {
+                    // A lease that is not let go ends when it expires.
+                    let _ = tokio::time::timeout(STORE_TIMEOUT, store.release()).await;
+                }
+                install(shared, &usable);
+                return Ok(());
+            }
+            stale = usable;
+            if leased {
+                break;
+            }
+            match tokio::time::timeout(LEASE_TIMEOUT, store.lease()).await {
+                Ok(Ok(Lease::Granted)) => leased = true,
+                Ok(Ok(Lease::Waited)) => {}
+                // No lease to be had: download without one.
+                _ => break,
+            }
         }
-        stale = usable;
     }
     let downloaded = match download(shared).await {
         Ok(downloaded) => downloaded,
         Err(error) => {
+            if let (true, Some(store)) = (leased, &store) {
+                let _ = tokio::time::timeout(STORE_TIMEOUT, store.release()).await;
+            }
             // Starting up while WeChat Pay cannot be reached: certificates from the store
             // that are older than the interval but still valid beat none at all.
             if *reason == Reason::Seed && !stale.is_empty() {
@@ -236,6 +243,33 @@ async fn refresh(shared: &Arc<Shared>, reason: &Reason) -> Result<()> {
     };
     install(shared, &downloaded);
     save(store.as_deref(), &downloaded).await
+}
+
+/// Whether `stored` spares the download `reason` asks for, and its usable certificates.
+fn enough(
+    refresher: &Refresher,
+    reason: &Reason,
+    stored: &[StoredCertificate],
+) -> (bool, Vec<PlatformCertificate>) {
+    let now = toolkit::timestamp();
+    let usable = from_store(stored, now);
+    // At start-up, anything saved within the interval will do; a scheduled refresh wants a
+    // store saved since the middle of its interval, so that each interval sees a download by
+    // some process of the fleet.
+    let fresh_for = match reason {
+        Reason::Seed => refresher.interval,
+        _ => refresher.interval / 2,
+    };
+    let fresh = stored
+        .iter()
+        .map(|certificate| certificate.saved_at)
+        .max()
+        .is_some_and(|saved| now.saturating_sub(saved) < fresh_for.as_secs());
+    let enough = match reason {
+        Reason::Seed | Reason::Scheduled => fresh && !usable.is_empty(),
+        Reason::UnknownSerial(serial) => usable.iter().any(|c| c.serial() == serial),
+    };
+    (enough, usable)
 }
 
 /// Trusts `certificates` beside the configured keys, replacing earlier downloads; in

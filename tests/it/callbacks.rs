@@ -69,18 +69,18 @@ impl App {
 /// (failure, so that WeChat Pay's retry is processed).
 async fn notify(State(app): State<App>, Notified(notification): Notified) -> Reply {
     let now = wechatpay::toolkit::timestamp();
-    match app.seen.claim(notification.id(), now) {
+    match app.seen.claim(notification.id(), now).await {
         Claim::Done => return Reply::success(),
         Claim::InProgress => return Reply::failure("being processed"),
         Claim::New => {}
     }
     match process(&app, &notification) {
         Ok(()) => {
-            app.seen.complete(notification.id(), now);
+            app.seen.complete(notification.id(), now).await.unwrap();
             Reply::success()
         }
         Err(reply) => {
-            app.seen.release(notification.id());
+            app.seen.release(notification.id()).await.unwrap();
             reply
         }
     }

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::executor::block_on;
 use serde_json::{Map, Value, json};
 use wechatpay::events::{Claim, Deduplicate, Event, MemoryDedupe};
 use wechatpay::mock::MockServer;
@@ -881,19 +882,19 @@ const HOUR: u64 = 3600;
 fn dedupe_claim_complete_release() {
     let seen = MemoryDedupe::new();
     let t = 1_700_000_000;
-    assert_eq!(seen.claim("EV-1", t), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-1", t)), Claim::New);
     // A retry while the first delivery is processed.
-    assert_eq!(seen.claim("EV-1", t + 15), Claim::InProgress);
+    assert_eq!(block_on(seen.claim("EV-1", t + 15)), Claim::InProgress);
     // The handler failed: the next retry is processed.
-    seen.release("EV-1");
-    assert_eq!(seen.claim("EV-1", t + 30), Claim::New);
-    seen.complete("EV-1", t + 31);
-    assert_eq!(seen.claim("EV-1", t + 200), Claim::Done);
+    block_on(seen.release("EV-1")).expect("in memory");
+    assert_eq!(block_on(seen.claim("EV-1", t + 30)), Claim::New);
+    block_on(seen.complete("EV-1", t + 31)).expect("in memory");
+    assert_eq!(block_on(seen.claim("EV-1", t + 200)), Claim::Done);
     // Releasing a completed notification changes nothing.
-    seen.release("EV-1");
-    assert_eq!(seen.claim("EV-1", t + 300), Claim::Done);
+    block_on(seen.release("EV-1")).expect("in memory");
+    assert_eq!(block_on(seen.claim("EV-1", t + 300)), Claim::Done);
     // Another id is independent.
-    assert_eq!(seen.claim("EV-2", t + 300), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-2", t + 300)), Claim::New);
     assert_eq!(seen.len(), 2);
 }
 
@@ -901,30 +902,33 @@ fn dedupe_claim_complete_release() {
 fn dedupe_lease_lets_a_dead_claim_go() {
     let seen = MemoryDedupe::new().with_lease(Duration::from_secs(60));
     let t = 1_700_000_000;
-    assert_eq!(seen.claim("EV-1", t), Claim::New);
-    assert_eq!(seen.claim("EV-1", t + 59), Claim::InProgress);
+    assert_eq!(block_on(seen.claim("EV-1", t)), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-1", t + 59)), Claim::InProgress);
     // The handler died without releasing: after the lease the retry takes over.
-    assert_eq!(seen.claim("EV-1", t + 60), Claim::New);
-    assert_eq!(seen.claim("EV-1", t + 61), Claim::InProgress);
+    assert_eq!(block_on(seen.claim("EV-1", t + 60)), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-1", t + 61)), Claim::InProgress);
 }
 
 #[test]
 fn dedupe_window_forgets_old_ids() {
     let seen = MemoryDedupe::new();
     let t = 1_700_000_000;
-    seen.complete("EV-1", t);
+    block_on(seen.complete("EV-1", t)).expect("in memory");
     // WeChat Pay's last retry comes about 24 hours later: still a duplicate.
-    assert_eq!(seen.claim("EV-1", t + 24 * HOUR + 10 * 60), Claim::Done);
-    assert_eq!(seen.claim("EV-1", t + 25 * HOUR - 1), Claim::Done);
+    assert_eq!(
+        block_on(seen.claim("EV-1", t + 24 * HOUR + 10 * 60)),
+        Claim::Done
+    );
+    assert_eq!(block_on(seen.claim("EV-1", t + 25 * HOUR - 1)), Claim::Done);
     // Past the default 25 hours, forgotten (and the memory freed).
-    assert_eq!(seen.claim("EV-2", t + 25 * HOUR), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-2", t + 25 * HOUR)), Claim::New);
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen.claim("EV-1", t + 25 * HOUR), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-1", t + 25 * HOUR)), Claim::New);
 
     let short = MemoryDedupe::new().with_window(Duration::from_secs(10));
-    assert!(short.first_time("EV-3", t));
-    assert!(!short.first_time("EV-3", t + 9));
-    assert!(short.first_time("EV-3", t + 10));
+    assert!(block_on(short.first_time("EV-3", t)));
+    assert!(!block_on(short.first_time("EV-3", t + 9)));
+    assert!(block_on(short.first_time("EV-3", t + 10)));
 }
 
 #[test]
@@ -933,22 +937,22 @@ fn dedupe_memory_is_bounded() {
     let t = 1_700_000_000;
     for i in 0..10_000u64 {
         let id = format!("EV-{i}");
-        assert_eq!(seen.claim(&id, t + i), Claim::New);
+        assert_eq!(block_on(seen.claim(&id, t + i)), Claim::New);
         if i % 2 == 0 {
-            seen.complete(&id, t + i);
+            block_on(seen.complete(&id, t + i)).expect("in memory");
         } else {
-            seen.release(&id);
+            block_on(seen.release(&id)).expect("in memory");
         }
         assert!(seen.len() <= 100, "{} ids kept", seen.len());
     }
     // The newest are remembered, the oldest forgotten early.
-    assert_eq!(seen.claim("EV-9998", t + 10_000), Claim::Done);
-    assert_eq!(seen.claim("EV-0", t + 10_000), Claim::New);
+    assert_eq!(block_on(seen.claim("EV-9998", t + 10_000)), Claim::Done);
+    assert_eq!(block_on(seen.claim("EV-0", t + 10_000)), Claim::New);
     // One id claimed and released again and again keeps one entry.
     let churn = MemoryDedupe::new();
     for i in 0..10_000 {
-        assert_eq!(churn.claim("EV-1", t + i), Claim::New);
-        churn.release("EV-1");
+        assert_eq!(block_on(churn.claim("EV-1", t + i)), Claim::New);
+        block_on(churn.release("EV-1")).expect("in memory");
     }
     assert!(churn.is_empty());
 }
@@ -966,7 +970,7 @@ fn dedupe_is_shared_between_threads() {
             let seen = Arc::clone(&seen);
             std::thread::spawn(move || {
                 (0..100)
-                    .filter(|i| seen.claim(&format!("EV-{i}"), t) == Claim::New)
+                    .filter(|i| block_on(seen.claim(&format!("EV-{i}"), t)) == Claim::New)
                     .count()
             })
         })
