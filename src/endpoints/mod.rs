@@ -296,7 +296,10 @@ pub fn suggest(path: &str) -> Vec<&'static str> {
 
 /// Operations matching every word of `words`, best first; empty when `words` has none.
 ///
-/// Words are separated by white space or `/`. A word matches a path segment (best when it is
+/// Words are separated by white space, `/`, `.` or `->`, so a path, a `chain!` path or a PHP
+/// chain can be pasted; each word is also tried as the PHP SDK normalises a chain segment
+/// (`sendPrepaidmessage` is `send-prepaidmessage`, `_out_order_no_` is `{out_order_no}`). A
+/// word matches a path segment (best when it is
 /// the whole segment, then a `-`/`_`-separated part of one, then any part), a variable's
 /// name, the method, or any part of the title (so Chinese titles match by substring).
 /// Latin letters match ignoring case. Ties go to the product listed first in
@@ -310,6 +313,12 @@ pub fn suggest(path: &str) -> Vec<&'static str> {
 ///
 /// let refunds = endpoints::search("退款");
 /// assert!(refunds.iter().any(|e| e.template() == "v3/refund/domestic/refunds"));
+///
+/// // PHP spellings: a camelCase segment, a `_variable_`, a chain.
+/// let hits = endpoints::search("serviceorder _out_order_no_ sendPrepaidmessage");
+/// assert_eq!(hits[0].template(), "v3/payscore/serviceorder/{out_order_no}/send-prepaidmessage");
+/// let hits = endpoints::search("v3->payscore->partner->serviceorder->_out_order_no_->sendPrepaidmessage");
+/// assert_eq!(hits[0].template(), "v3/payscore/partner/serviceorder/{out_order_no}/send-prepaidmessage");
 ///
 /// assert!(endpoints::search("  ").is_empty());
 /// ```

@@ -3,13 +3,32 @@
 use std::cmp::Reverse;
 
 use super::{Endpoint, Product};
+use crate::normalize::normalize_segment;
+
+/// One word of a search: as typed (lower case), and as the PHP SDK's normalisation turns a
+/// chain segment (`sendPrepaidmessage` → `send-prepaidmessage`, `_out_order_no_` →
+/// `out_order_no`, a variable's name).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Term {
+    typed: String,
+    normalized: String,
+}
 
 /// See [`crate::endpoints::search`].
 pub(super) fn search(endpoints: &'static [Endpoint], words: &str) -> Vec<&'static Endpoint> {
-    let mut terms: Vec<String> = words
-        .split(|c: char| c.is_whitespace() || c == '/')
+    // `->` and `.` separate the segments of a PHP chain or a `chain!` path.
+    let words = words.replace("->", " ");
+    let mut terms: Vec<Term> = words
+        .split(|c: char| c.is_whitespace() || c == '/' || c == '.')
         .filter(|term| !term.is_empty())
-        .map(str::to_lowercase)
+        .map(|term| Term {
+            typed: term.to_lowercase(),
+            // A variable is matched by its name, as the template's are.
+            normalized: normalize_segment(term)
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .to_lowercase(),
+        })
         .collect();
     terms.sort_unstable();
     terms.dedup();
@@ -21,9 +40,10 @@ pub(super) fn search(endpoints: &'static [Endpoint], words: &str) -> Vec<&'stati
         let title = endpoint.title.to_lowercase();
         let mut total = 0;
         for term in &terms {
-            match score(endpoint, &title, term) {
+            let points = score(endpoint, &title, &term.typed);
+            match points.max(score(endpoint, &title, &term.normalized)) {
                 0 => continue 'endpoints,
-                points => total += points,
+                best => total += best,
             }
         }
         let segments = endpoint.template.split('/').count();
