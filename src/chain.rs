@@ -32,7 +32,9 @@ use crate::runtime::Placement;
 /// `serde_json::Value`, an [`Options`] built with methods, or `()` for none.
 pub struct Chain {
     shared: Arc<Shared>,
-    path: String,
+    /// Shared with each request's future, for the hint on a `404` (a reference count, not a
+    /// copy, per request).
+    path: Arc<str>,
     children: FrozenMap<String, Box<Chain>>,
 }
 
@@ -51,7 +53,7 @@ impl Chain {
     fn with_path(shared: Arc<Shared>, path: String) -> Self {
         Self {
             shared,
-            path,
+            path: path.into(),
             children: FrozenMap::new(),
         }
     }
@@ -102,7 +104,14 @@ impl Chain {
     fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
         let plan = Plan::decode(&self.path, &options);
         let trace = Trace::request(&method, &self.path);
-        ResponseFuture::new(self.shared.clone(), method, plan, placement, trace)
+        ResponseFuture::new(
+            self.shared.clone(),
+            method,
+            plan,
+            placement,
+            trace,
+            self.path.clone(),
+        )
     }
 
     /// The signed request this chain would send with `options`, the timestamp and the nonce
@@ -193,7 +202,11 @@ impl Index<&str> for Chain {
 impl Clone for Chain {
     /// The same path; the clone starts with an empty child cache.
     fn clone(&self) -> Self {
-        Self::with_path(self.shared.clone(), self.path.clone())
+        Self {
+            shared: self.shared.clone(),
+            path: self.path.clone(),
+            children: FrozenMap::new(),
+        }
     }
 }
 

@@ -51,11 +51,14 @@ impl ResponseFuture {
         plan: Result<Plan>,
         placement: Placement,
         trace: Trace,
+        template: Arc<str>,
     ) -> Self {
         Self {
             body: Some(Box::pin(async move {
                 let result = match plan {
-                    Ok(plan) => respond(&shared, method, plan, placement, &trace).await,
+                    Ok(plan) => respond(&shared, method, plan, placement, &trace)
+                        .await
+                        .map_err(|error| crate::endpoints::hint_if_undocumented(error, &template)),
                     Err(error) => Err(error),
                 };
                 trace::finished(&trace, &result);

@@ -269,6 +269,22 @@ pub fn methods(template: &str) -> Vec<Method> {
     methods
 }
 
+/// `error` with the nearest documented templates appended, when WeChat Pay answered `404` to
+/// a template that is not documented (a typo in a string path, which `chain!` would have
+/// caught at compile time).
+pub(crate) fn hint_if_undocumented(error: crate::Error, template: &str) -> crate::Error {
+    if error.status() != Some(http::StatusCode::NOT_FOUND) || !for_template(template).is_empty() {
+        return error;
+    }
+    match suggest(template).as_slice() {
+        [] => error.with_note(format!("; `{template}` is not a documented path")),
+        nearest => error.with_note(format!(
+            "; `{template}` is not a documented path: did you mean `{}`?",
+            nearest.join("` or `")
+        )),
+    }
+}
+
 /// Up to three documented templates nearest to `path`, nearest first: the suggestions of the
 /// `chain!` macro's warning.
 ///

@@ -43,6 +43,27 @@ fn api_error_keeps_code_message_and_body() {
 }
 
 #[test]
+fn a_404_for_an_undocumented_string_path_names_the_nearest_documented_template() {
+    let (mock, client) = mock_and_client();
+    // The mock answers WeChat Pay's 404 for a path no rule answers.
+    let err = client["v3/pay/transactions/out-trade-no/{out_trade_no}x"]
+        .get(json!({"out_trade_no": "1217752501201407033233368018", "query": {"mchid": "1900000109"}}))
+        .expect_err("404");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    let shown = err.to_string();
+    assert!(
+        shown.contains("did you mean `v3/pay/transactions/out-trade-no/{out_trade_no}`?"),
+        "{shown}"
+    );
+    // A documented template answered 404 (an order that does not exist) gets no hint.
+    let err = client["v3/pay/transactions/out-trade-no/{out_trade_no}"]
+        .get(json!({"out_trade_no": "1217752501201407033233368018", "query": {"mchid": "1900000109"}}))
+        .expect_err("404");
+    assert!(!err.to_string().contains("did you mean"), "{err}");
+    assert_eq!(mock.requests().len(), 2);
+}
+
+#[test]
 fn api_error_with_an_html_body() {
     let (mock, client) = mock_and_client();
     let html = "<html><body><h1>502 Bad Gateway</h1></body></html>";
