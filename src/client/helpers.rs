@@ -393,7 +393,7 @@ impl Client {
             self.config().signer.as_ref(),
             appid,
             prepay_id,
-            timestamp(),
+            &timestamp().to_string(),
             &nonce,
         )
     }
@@ -413,7 +413,7 @@ impl Client {
             appid,
             &config.mchid,
             prepay_id,
-            timestamp(),
+            &timestamp().to_string(),
             &nonce,
         )
     }

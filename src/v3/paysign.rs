@@ -17,7 +17,7 @@
 //!
 //! # fn main() -> wechatpay::Result<()> {
 //! let key = wechatpay::PrivateKey::from_pem(wechatpay::mock::MERCHANT_KEY_PEM)?;
-//! let params = paysign::jsapi(&key, "wx8888888888888888", "wx201410272009395522657a690389285100", 1414561699, "5K8264ILTKCH16CQ2502SI8ZNMTM67VS")?;
+//! let params = paysign::jsapi(&key, "wx8888888888888888", "wx201410272009395522657a690389285100", "1414561699", "5K8264ILTKCH16CQ2502SI8ZNMTM67VS")?;
 //! let json = serde_json::to_value(&params).expect("serialisable");
 //! assert_eq!(json["package"], "prepay_id=wx201410272009395522657a690389285100");
 //! assert_eq!(json["timeStamp"], "1414561699");
@@ -87,20 +87,20 @@ pub struct AppParams {
 
 /// The message signed for a JSAPI or mini-program payment:
 /// `appId\ntimeStamp\nnonceStr\npackage\n`.
-pub fn jsapi_message(appid: &str, timestamp: u64, nonce: &str, package: &str) -> String {
-    joined_by_line_feed(&[appid, &timestamp.to_string(), nonce, package])
+pub fn jsapi_message(appid: &str, timestamp: &str, nonce: &str, package: &str) -> String {
+    joined_by_line_feed(&[appid, timestamp, nonce, package])
 }
 
 /// The message signed for an APP payment: `appid\ntimestamp\nnoncestr\nprepayid\n`.
-pub fn app_message(appid: &str, timestamp: u64, nonce: &str, prepay_id: &str) -> String {
-    joined_by_line_feed(&[appid, &timestamp.to_string(), nonce, prepay_id])
+pub fn app_message(appid: &str, timestamp: &str, nonce: &str, prepay_id: &str) -> String {
+    joined_by_line_feed(&[appid, timestamp, nonce, prepay_id])
 }
 
 /// Signs the parameters of a JSAPI or mini-program payment.
 ///
 /// `prepay_id` is the `prepay_id` answered by `/v3/pay/transactions/jsapi` (a value that
 /// already starts with `prepay_id=` is taken as the `package` as it is). `timestamp` is Unix
-/// seconds, `nonce` a random string of up to 32 characters (see [`toolkit::nonce`](crate::toolkit::nonce)).
+/// seconds in decimal digits, the string the front end receives (`"1414561699"`), `nonce` a random string of up to 32 characters (see [`toolkit::nonce`](crate::toolkit::nonce)).
 ///
 /// # Errors
 ///
@@ -110,11 +110,12 @@ pub fn jsapi(
     signer: &dyn Signer,
     appid: &str,
     prepay_id: &str,
-    timestamp: u64,
+    timestamp: &str,
     nonce: &str,
 ) -> Result<JsapiParams> {
     check_input("appid", appid)?;
     check_input("prepay_id", prepay_id)?;
+    check_timestamp(timestamp)?;
     check_input("nonce", nonce)?;
     let package = if prepay_id.starts_with("prepay_id=") {
         prepay_id.to_owned()
@@ -124,7 +125,7 @@ pub fn jsapi(
     let message = jsapi_message(appid, timestamp, nonce, &package);
     Ok(JsapiParams {
         app_id: appid.to_owned(),
-        time_stamp: timestamp.to_string(),
+        time_stamp: timestamp.to_owned(),
         nonce_str: nonce.to_owned(),
         package,
         sign_type: SIGN_TYPE_RSA.to_owned(),
@@ -135,7 +136,8 @@ pub fn jsapi(
 /// Signs the parameters of an APP payment.
 ///
 /// `partnerid` is the merchant id (a service provider gives the sub-merchant's `sub_mchid`),
-/// `prepay_id` the `prepay_id` answered by `/v3/pay/transactions/app`.
+/// `prepay_id` the `prepay_id` answered by `/v3/pay/transactions/app`, `timestamp` Unix seconds
+/// in decimal digits (the string the app receives).
 ///
 /// # Errors
 ///
@@ -146,12 +148,13 @@ pub fn app(
     appid: &str,
     partnerid: &str,
     prepay_id: &str,
-    timestamp: u64,
+    timestamp: &str,
     nonce: &str,
 ) -> Result<AppParams> {
     check_input("appid", appid)?;
     check_input("partnerid", partnerid)?;
     check_input("prepay_id", prepay_id)?;
+    check_timestamp(timestamp)?;
     check_input("nonce", nonce)?;
     let message = app_message(appid, timestamp, nonce, prepay_id);
     Ok(AppParams {
@@ -160,9 +163,20 @@ pub fn app(
         prepayid: prepay_id.to_owned(),
         package: APP_PACKAGE.to_owned(),
         noncestr: nonce.to_owned(),
-        timestamp: timestamp.to_string(),
+        timestamp: timestamp.to_owned(),
         sign: sign_base64(signer, message.as_bytes())?,
     })
+}
+
+/// A timestamp is what the front end receives: decimal digits, no sign, no spaces.
+fn check_timestamp(timestamp: &str) -> Result<()> {
+    if timestamp.is_empty() || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::invalid(format!(
+            "`timestamp` must be Unix seconds in decimal digits (\"1414561699\"), not `{}`",
+            timestamp.escape_debug()
+        )));
+    }
+    Ok(())
 }
 
 fn check_input(name: &str, value: &str) -> Result<()> {

@@ -10,7 +10,7 @@ use wechatpay::v3::paysign::{self, AppParams, JsapiParams};
 use wechatpay::{ErrorKind, PrivateKey, PublicKey};
 
 const APPID: &str = "wx8888888888888888";
-const TIMESTAMP: u64 = 1414561699;
+const TIMESTAMP: &str = "1414561699";
 const NONCE: &str = "5K8264ILTKCH16CQ2502SI8ZNMTM67VS";
 const PREPAY_ID: &str = "wx201410272009395522657a690389285100";
 
@@ -144,23 +144,13 @@ fn the_client_signs_with_the_clock_and_a_fresh_nonce() -> wechatpay::Result<()> 
     assert_eq!(jsapi.package, format!("prepay_id={PREPAY_ID}"));
     assert_eq!(jsapi.sign_type, "RSA");
     assert!(verifies(
-        &paysign::jsapi_message(
-            APPID,
-            jsapi.time_stamp.parse().expect("seconds"),
-            &jsapi.nonce_str,
-            &jsapi.package
-        ),
+        &paysign::jsapi_message(APPID, &jsapi.time_stamp, &jsapi.nonce_str, &jsapi.package),
         &jsapi.pay_sign
     ));
     assert_eq!(app.partnerid, mock::MCHID);
     assert_eq!(app.package, "Sign=WXPay");
     assert!(verifies(
-        &paysign::app_message(
-            APPID,
-            app.timestamp.parse().expect("seconds"),
-            &app.noncestr,
-            &app.prepayid
-        ),
+        &paysign::app_message(APPID, &app.timestamp, &app.noncestr, &app.prepayid),
         &app.sign
     ));
     Ok(())
@@ -192,4 +182,13 @@ fn bad_inputs_are_refused() {
     }
     let error = paysign::app(&key, APPID, "", APP_PREPAY_ID, TIMESTAMP, NONCE).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    // A timestamp is the string the front end receives: digits only.
+    for timestamp in ["", " 1414561699", "-1", "1414561699.5", "1e9"] {
+        let error = paysign::jsapi(&key, APPID, PREPAY_ID, timestamp, NONCE).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{timestamp:?}");
+        assert!(error.to_string().contains("decimal digits"), "{error}");
+        let error =
+            paysign::app(&key, APPID, mock::MCHID, APP_PREPAY_ID, timestamp, NONCE).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{timestamp:?}");
+    }
 }
