@@ -6,7 +6,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
 use super::rules::{Reply, State};
-use super::signing::insert_signature_headers_by;
+use super::signing::{AnswerKey, insert_signature_headers_by};
 use super::{
     APIV3_KEY, FORGED_CERTIFICATE_PEM, FORGER_KEY_PEM, MockServer, PLATFORM_CERTIFICATE_PEM,
     PLATFORM_KEY_ID, PLATFORM_KEY_PEM, PLATFORM_ROTATED_CERTIFICATE_PEM, PLATFORM_ROTATED_KEY_PEM,
@@ -77,13 +77,6 @@ impl MockCertificate {
             key: self.key.clone(),
         }
     }
-}
-
-/// The key an answer is signed with, and the id sent in `Wechatpay-Serial`.
-#[derive(Clone)]
-pub(super) struct AnswerKey {
-    pub id: String,
-    pub key: PrivateKey,
 }
 
 /// The mock's platform side: its keys and what it lists.
