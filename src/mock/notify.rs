@@ -9,7 +9,7 @@ use super::PLATFORM_KEY_ID;
 use super::notify_v2::{WRONG_APIV3_KEY, tamper_base64};
 use super::rules::Fault;
 use super::signing::insert_signature_headers;
-use super::{APIV3_KEY, MockServer};
+use super::{APIV3_KEY, MockServer, Shared};
 use crate::crypto::aes_gcm_encrypt;
 #[cfg(doc)]
 use crate::error::ErrorKind;
@@ -58,57 +58,76 @@ impl MockServer {
         plaintext: &Value,
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
-        let nonce = toolkit::nonce(12)?;
-        let key = match fault {
-            Some(Fault::WrongKey) => WRONG_APIV3_KEY,
-            _ => APIV3_KEY,
-        };
-        let mut ciphertext = aes_gcm_encrypt(
-            key.as_bytes(),
-            nonce.as_bytes(),
-            original_type.as_bytes(),
-            plaintext.to_string().as_bytes(),
-        )?;
-        if fault == Some(Fault::TamperedCiphertext) {
-            ciphertext = tamper_base64(&ciphertext, |_| true);
-        }
-        let now = self.shared.now();
-        let summary = match event_type {
-            "TRANSACTION.SUCCESS" => "支付成功",
-            "REFUND.SUCCESS" => "退款成功",
-            _ => "mock notification",
-        };
-        let envelope = json!({
-            "id": format!("EV-{}", toolkit::nonce(20)?),
-            "create_time": format_rfc3339(now, 8),
-            "resource_type": resource_type,
-            "event_type": event_type,
-            "summary": summary,
-            "resource": {
-                "original_type": original_type,
-                "algorithm": "AEAD_AES_256_GCM",
-                "ciphertext": ciphertext,
-                "associated_data": original_type,
-                "nonce": nonce,
-            },
-        });
-        let body = Bytes::from(envelope.to_string());
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        let fault = fault.filter(|fault| {
-            !matches!(
-                fault,
-                Fault::DropConnection
-                    | Fault::TamperedBody
-                    | Fault::TruncatedBody
-                    | Fault::OversizedBody(_)
-                    | Fault::StatementSha1Mismatch
-            )
-        });
-        insert_signature_headers(&self.shared, &body, fault, &mut headers);
-        Ok((headers, body))
+        v3_notification(
+            &self.shared,
+            event_type,
+            resource_type,
+            original_type,
+            plaintext,
+            fault,
+        )
     }
+}
+
+/// See [`MockServer::notification_with`].
+pub(super) fn v3_notification(
+    shared: &Shared,
+    event_type: &str,
+    resource_type: &str,
+    original_type: &str,
+    plaintext: &Value,
+    fault: Option<Fault>,
+) -> Result<(HeaderMap, Bytes)> {
+    let nonce = toolkit::nonce(12)?;
+    let key = match fault {
+        Some(Fault::WrongKey) => WRONG_APIV3_KEY,
+        _ => APIV3_KEY,
+    };
+    let mut ciphertext = aes_gcm_encrypt(
+        key.as_bytes(),
+        nonce.as_bytes(),
+        original_type.as_bytes(),
+        plaintext.to_string().as_bytes(),
+    )?;
+    if fault == Some(Fault::TamperedCiphertext) {
+        ciphertext = tamper_base64(&ciphertext, |_| true);
+    }
+    let now = shared.now();
+    let summary = match event_type {
+        "TRANSACTION.SUCCESS" => "支付成功",
+        "REFUND.SUCCESS" => "退款成功",
+        _ => "mock notification",
+    };
+    let envelope = json!({
+        "id": format!("EV-{}", toolkit::nonce(20)?),
+        "create_time": format_rfc3339(now, 8),
+        "resource_type": resource_type,
+        "event_type": event_type,
+        "summary": summary,
+        "resource": {
+            "original_type": original_type,
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": ciphertext,
+            "associated_data": original_type,
+            "nonce": nonce,
+        },
+    });
+    let body = Bytes::from(envelope.to_string());
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let fault = fault.filter(|fault| {
+        !matches!(
+            fault,
+            Fault::DropConnection
+                | Fault::TamperedBody
+                | Fault::TruncatedBody
+                | Fault::OversizedBody(_)
+                | Fault::StatementSha1Mismatch
+        )
+    });
+    insert_signature_headers(shared, &body, fault, &mut headers);
+    Ok((headers, body))
 }
