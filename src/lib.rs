@@ -45,6 +45,9 @@ mod future;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod runtime;
+#[cfg(feature = "sandbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
+pub mod sandbox;
 pub mod transport;
 
 pub use chain::Chain;

@@ -107,6 +107,15 @@ impl Platform {
         })
     }
 
+    /// The key that signs an answer to a request whose `Wechatpay-Serial` is `request_serial`:
+    /// while migrating, the public key only when the request names it.
+    pub(super) fn request_answer_key(&self, request_serial: Option<&str>) -> AnswerKey {
+        match (self.signing, request_serial, self.forgery) {
+            (Signing::Migrating, None, None) => self.certificates[self.in_use].answer_key(),
+            _ => self.answer_key(request_serial),
+        }
+    }
+
     /// The key that signs an answer to a request naming `request_serial` (`None` for a
     /// notification).
     pub(super) fn answer_key(&self, request_serial: Option<&str>) -> AnswerKey {

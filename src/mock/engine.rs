@@ -14,6 +14,8 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 
 use super::certificates::Signing;
+pub(crate) use super::notify::{Envelope, standalone_notification};
+pub(crate) use super::notify_v2::{v2_notification, v2_refund_notification};
 use super::rules::{Fault, Reply};
 use super::{Shared, notify, notify_v2};
 use crate::error::{Error, Result};
@@ -98,21 +100,12 @@ impl MockHandle {
     /// with the mock's APIv3 key (see `MockServer::notification_with`).
     pub(crate) fn notification(
         &self,
-        event_type: &str,
-        resource_type: &str,
-        original_type: &str,
+        envelope: &Envelope<'_>,
         plaintext: &Value,
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
         let shared = self.shared()?;
-        notify::v3_notification(
-            &shared,
-            event_type,
-            resource_type,
-            original_type,
-            plaintext,
-            fault,
-        )
+        notify::v3_notification(&shared, envelope, plaintext, fault)
     }
 
     /// An APIv2 notification (see `MockServer::v2_notification_with`).

@@ -79,6 +79,8 @@ use crate::error::Result;
 use crate::toolkit;
 
 pub use certificates::{Forgery, Signing};
+#[cfg(feature = "sandbox")]
+pub(crate) use fidelity::not_found;
 pub use keys::*;
 pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
 pub use rules::{Fault, Reply};

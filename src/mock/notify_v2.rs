@@ -149,7 +149,7 @@ impl MockServer {
 }
 
 /// See [`MockServer::v2_notification_with`].
-pub(super) fn v2_notification(
+pub(crate) fn v2_notification(
     fields: &Value,
     sign_type: SignType,
     fault: Option<Fault>,
@@ -182,7 +182,7 @@ pub(super) fn v2_notification(
 }
 
 /// See [`MockServer::v2_refund_notification_with`].
-pub(super) fn v2_refund_notification(
+pub(crate) fn v2_refund_notification(
     fields: &Value,
     refund: &Value,
     fault: Option<Fault>,

@@ -81,13 +81,13 @@ impl<T: Weigh> Ring<T> {
     }
 
     /// The bytes held now.
-    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// The number of entries.
-    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

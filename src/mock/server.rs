@@ -359,7 +359,7 @@ async fn handle(
     // Chosen when answering, after any delay: a rotation meanwhile changes the signer.
     let key = shared
         .platform()
-        .answer_key(certificates::request_serial(&parts.headers));
+        .request_answer_key(certificates::request_serial(&parts.headers));
     let response = sign_reply(shared, &key, reply, &path, v3, sign_type);
     #[cfg(feature = "sandbox")]
     if let Some(engine) = &shared.engine {

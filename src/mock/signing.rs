@@ -159,6 +159,24 @@ pub(super) fn insert_signature_headers_by(
     } else {
         signature_headers(key, shared.now(), body, fault)
     };
+    insert(signed, headers);
+}
+
+/// Adds the `Wechatpay-*` headers for `body`, signed by `key` at `now` (Unix seconds), faults
+/// applied (none for [`Fault::Unsigned`]).
+pub(super) fn insert_signature_headers_at(
+    key: &AnswerKey,
+    now: u64,
+    body: &[u8],
+    fault: Option<Fault>,
+    headers: &mut HeaderMap,
+) {
+    if fault != Some(Fault::Unsigned) {
+        insert(signature_headers(key, now, body, fault), headers);
+    }
+}
+
+fn insert(signed: Vec<(&'static str, String)>, headers: &mut HeaderMap) {
     for (name, value) in signed {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),

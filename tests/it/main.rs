@@ -24,6 +24,8 @@ mod properties;
 mod proxy;
 mod resilience;
 mod runtimes;
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod sensitive;
 mod sink;
 mod sourcegen;
