@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::call::Refusal;
-use super::core::Core;
+use super::core::{Core, Store};
 use super::deliveries::{Notice, Payload};
 use super::{combine, orders, payscore, refunds, samples, summary, transfers, views};
 use crate::mock::engine::Inbound;
@@ -156,14 +156,14 @@ fn ok(body: Value) -> Answer {
     Ok((200, body))
 }
 
-/// `{"seq": …, "data": [...]}`: a list and the latest change's number.
-fn list(core: &Core, data: Vec<Value>) -> Answer {
-    ok(json!({"seq": core.changes.current(), "data": data}))
+/// `{"seq": …, "data": [...]}`: a list and the number of the latest change it includes.
+fn list(seq: u64, data: Vec<Value>) -> Answer {
+    ok(json!({"seq": seq, "data": data}))
 }
 
 /// A list of a bounded log: with how many older entries were dropped.
-fn log_list(core: &Core, data: Vec<Value>, dropped: u64) -> Answer {
-    ok(json!({"seq": core.changes.current(), "data": data, "dropped": dropped}))
+fn log_list(seq: u64, data: Vec<Value>, dropped: u64) -> Answer {
+    ok(json!({"seq": seq, "data": data, "dropped": dropped}))
 }
 
 async fn route(core: &Core, control: &Control) -> Answer {
@@ -185,11 +185,26 @@ async fn route(core: &Core, control: &Control) -> Answer {
             }
             ok(changes(core, since))
         }
-        ["transactions"] if get => list(core, entities(core, since).transactions),
-        ["combine-transactions"] if get => list(core, entities(core, since).combines),
-        ["refunds"] if get => list(core, entities(core, since).refunds),
-        ["payscore-orders"] if get => list(core, entities(core, since).service_orders),
-        ["transfer-bills"] if get => list(core, entities(core, since).transfers),
+        ["transactions"] if get => {
+            let (seq, entities) = entities(core, since);
+            list(seq, entities.transactions)
+        }
+        ["combine-transactions"] if get => {
+            let (seq, entities) = entities(core, since);
+            list(seq, entities.combines)
+        }
+        ["refunds"] if get => {
+            let (seq, entities) = entities(core, since);
+            list(seq, entities.refunds)
+        }
+        ["payscore-orders"] if get => {
+            let (seq, entities) = entities(core, since);
+            list(seq, entities.service_orders)
+        }
+        ["transfer-bills"] if get => {
+            let (seq, entities) = entities(core, since);
+            list(seq, entities.transfers)
+        }
         ["transactions", number] if get => one_transaction(core, number),
         ["transactions", number, "pay"] if post => {
             let (exists, orders) = {
@@ -243,15 +258,15 @@ async fn route(core: &Core, control: &Control) -> Answer {
                 })
         }
         ["notifications"] if get => {
-            let (data, dropped) = core.deliveries.with(|ring| {
+            let (seq, data, dropped) = core.deliveries.with(|ring| {
                 let data = ring
                     .iter()
                     .filter(|d| d.seq > since)
                     .map(views::delivery)
                     .collect();
-                (data, ring.dropped())
+                (core.changes.current(), data, ring.dropped())
             });
-            log_list(core, data, dropped)
+            log_list(seq, data, dropped)
         }
         ["notifications", "events"] if get => ok(json!({"data": samples::all()
             .into_iter()
@@ -378,10 +393,17 @@ struct Entities {
     transfers: Vec<Value>,
 }
 
-fn entities(core: &Core, since: u64) -> Entities {
+/// The entities changed after `since`, and the number of the latest change they include.
+fn entities(core: &Core, since: u64) -> (u64, Entities) {
     let mut store = core.store();
     orders::expire_all(core, &mut store);
     combine::expire_all(core, &mut store);
+    // Read while the store is locked: every change numbered up to it is in the store.
+    let seq = core.changes.current();
+    (seq, collect(&store, since))
+}
+
+fn collect(store: &Store, since: u64) -> Entities {
     let combines = store
         .combines
         .since(since)
@@ -416,22 +438,30 @@ fn entities(core: &Core, since: u64) -> Entities {
     }
 }
 
-/// Everything changed after `since`: a console's one poll.
+/// Everything changed after `since`: a console's one poll. The store, the log and the
+/// deliveries are locked together while the latest change's number is read, so that every
+/// change numbered up to it is in the answer (and none is skipped by the next poll).
 fn changes(core: &Core, since: u64) -> Value {
-    let seq = core.changes.current();
-    let entities = entities(core, since);
-    let requests: Vec<Value> = core.log.with(|ring| {
-        ring.iter()
-            .filter(|entry| entry.seq > since)
-            .map(|entry| entry.to_json(true))
-            .collect()
+    let mut store = core.store();
+    orders::expire_all(core, &mut store);
+    combine::expire_all(core, &mut store);
+    let (seq, entities, requests, notifications) = core.log.with(|log| {
+        core.deliveries.with(|deliveries| {
+            let seq = core.changes.current();
+            let requests: Vec<Value> = log
+                .iter()
+                .filter(|entry| entry.seq > since)
+                .map(|entry| entry.to_json(true))
+                .collect();
+            let notifications: Vec<Value> = deliveries
+                .iter()
+                .filter(|d| d.seq > since)
+                .map(views::delivery)
+                .collect();
+            (seq, collect(&store, since), requests, notifications)
+        })
     });
-    let notifications: Vec<Value> = core.deliveries.with(|ring| {
-        ring.iter()
-            .filter(|d| d.seq > since)
-            .map(views::delivery)
-            .collect()
-    });
+    drop(store);
     json!({
         "seq": seq,
         "clock": views::clock(core),
@@ -453,6 +483,7 @@ fn one_transaction(core: &Core, number: &str) -> Answer {
     }
     drop(store);
     entities(core, 0)
+        .1
         .combines
         .into_iter()
         .find(|c| c["combine_out_trade_no"] == number)
@@ -513,7 +544,7 @@ fn requests(core: &Core, control: &Control, since: u64) -> Answer {
     let path = control.query("path").unwrap_or_default();
     let refused = control.query("refused") == Some("true");
     let summary = control.query("summary") == Some("true");
-    let (data, dropped) = core.log.with(|ring| {
+    let (seq, data, dropped) = core.log.with(|ring| {
         let mut kept: Vec<Value> = ring
             .iter()
             .rev()
@@ -524,9 +555,9 @@ fn requests(core: &Core, control: &Control, since: u64) -> Answer {
             .map(|entry| entry.to_json(summary))
             .collect();
         kept.reverse();
-        (kept, ring.dropped())
+        (core.changes.current(), kept, ring.dropped())
     });
-    log_list(core, data, dropped)
+    log_list(seq, data, dropped)
 }
 
 fn delivery(core: &Core, id: &str) -> Result<Value, Refusal> {

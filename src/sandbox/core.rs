@@ -87,7 +87,9 @@ impl Core {
         self.clock.now_ms()
     }
 
-    /// The next change's sequence number.
+    /// The next change's sequence number: take it while holding the lock of what changes
+    /// (the store, the log, the deliveries), so that a reader holding them sees every change
+    /// numbered up to the number it reads.
     pub(crate) fn bump(&self) -> u64 {
         self.changes.bump()
     }
@@ -122,7 +124,7 @@ impl Core {
     /// Queues `notice` for delivery to its `notify_url`, now.
     pub(crate) fn notify(&self, notice: Notice) -> u64 {
         let id = format!("EV-{}", self.id("", 21));
-        let seq = self.bump();
-        self.deliveries.add(notice, id, self.now_ms(), seq)
+        self.deliveries
+            .add(notice, id, self.now_ms(), || self.changes.bump())
     }
 }

@@ -71,6 +71,13 @@ impl Delivered {
             (None, Some(error)) => format!("no answer: {error}"),
             (None, None) => "no answer".to_owned(),
         };
+        if self.status.is_none() {
+            return if genuine {
+                format!("{answer}: WeChat Pay would retry")
+            } else {
+                format!("{answer}: the notify_url was not reached, so nothing was checked")
+            };
+        }
         match (genuine, self.accepted()) {
             (true, true) => format!("{answer}: accepted (WeChat Pay stops retrying)"),
             (true, false) => format!(

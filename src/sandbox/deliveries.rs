@@ -136,16 +136,19 @@ impl Deliveries {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a notification, due at once; returns its id.
+    /// Adds a notification, due at once; returns its id. `seq` numbers the change, taken
+    /// while the deliveries are locked (so that a reader never sees a number before its
+    /// change).
     pub(crate) fn add(
         &self,
         notice: Notice,
         notification_id: String,
         now_ms: u64,
-        seq: u64,
+        seq: impl FnOnce() -> u64,
     ) -> u64 {
         let id = {
             let mut inner = self.inner();
+            let seq = seq();
             let id = inner.next_id;
             inner.next_id += 1;
             inner.records.push(Delivery {
@@ -234,9 +237,11 @@ impl Deliveries {
         started
     }
 
-    /// Records an attempt of `id` and schedules the next one when it was not accepted.
-    pub(crate) fn finish(&self, id: u64, attempt: Attempt, seq: u64) {
+    /// Records an attempt of `id` and schedules the next one when it was not accepted (`seq`
+    /// as for [`Deliveries::add`]).
+    pub(crate) fn finish(&self, id: u64, attempt: Attempt, seq: impl FnOnce() -> u64) {
         let mut inner = self.inner();
+        let seq = seq();
         let next = inner.records.update(
             |delivery| delivery.id == id,
             |delivery| {
@@ -348,14 +353,14 @@ mod tests {
     #[test]
     fn retries_follow_the_schedule_from_the_time_due_then_give_up() {
         let deliveries = Deliveries::new();
-        let id = deliveries.add(notice(), "EV-1".into(), 1_000, 1);
+        let id = deliveries.add(notice(), "EV-1".into(), 1_000, || 1);
         let mut due = 1_000;
         let mut times = Vec::new();
         for _ in 0..16 {
             let started = deliveries.take_due(due);
             assert_eq!(started.len(), 1);
             times.push(started[0].scheduled_ms);
-            deliveries.finish(id, failed(&started[0]), 2);
+            deliveries.finish(id, failed(&started[0]), || 2);
             match deliveries.next_due() {
                 Some(next) => due = next,
                 None => break,

@@ -78,8 +78,8 @@ async fn attempt(core: Arc<Core>, started: Started) {
             attempt.error.as_deref().unwrap_or("unknown error")
         );
     }
-    let seq = core.bump();
-    core.deliveries.finish(started.id, attempt, seq);
+    core.deliveries
+        .finish(started.id, attempt, || core.changes.bump());
 }
 
 /// The notification of an attempt: headers and body, as WeChat Pay sends it now.

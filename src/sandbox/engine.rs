@@ -28,8 +28,8 @@ impl Engine for Core {
     }
 
     fn record(&self, exchange: Exchange) {
-        let seq = self.bump();
-        self.log.add(exchange, self.now_ms(), seq);
+        self.log
+            .add(exchange, self.now_ms(), || self.changes.bump());
     }
 
     fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {

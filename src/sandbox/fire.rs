@@ -79,6 +79,26 @@ impl Firing {
         self
     }
 
+    /// Sends it broken in the way `how` names: `signature` (a signature that does not match),
+    /// `stale` (signed ten minutes ago), `future` (ten minutes ahead), `serial` (a key id the
+    /// merchant does not know), `signature-type` (another algorithm named), `probe` (a
+    /// `WECHATPAY/SIGNTEST/` signature), `unsigned`, `wrong-key` (encrypted, or signed for
+    /// APIv2, with another key), `ciphertext` (the ciphertext altered).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for another name.
+    pub fn tamper(self, how: &str) -> Result<Self> {
+        let fault = super::views::fault_named(how).ok_or_else(|| {
+            let names: Vec<&str> = super::views::FAULTS.iter().map(|(name, _)| *name).collect();
+            Error::invalid(format!(
+                "`{how}` is no way to tamper with a notification: {}",
+                names.join(", ")
+            ))
+        })?;
+        Ok(self.fault(fault))
+    }
+
     /// Which of the mock's platform keys signs it ([`Signing::Migrating`] signs a notification
     /// with the public key, as WeChat Pay does).
     pub fn signing(mut self, signing: Signing) -> Self {

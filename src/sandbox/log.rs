@@ -64,10 +64,13 @@ impl Log {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Logs an exchange; returns its entry's id.
-    pub(crate) fn add(&self, exchange: Exchange, time_ms: u64, seq: u64) -> u64 {
+    /// Logs an exchange; returns its entry's id. `seq` numbers the change, taken while the
+    /// log is locked (so that a reader never sees a number before its entry).
+    pub(crate) fn add(&self, exchange: Exchange, time_ms: u64, seq: impl FnOnce() -> u64) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.entries().push(Entry {
+        let mut entries = self.entries();
+        let seq = seq();
+        entries.push(Entry {
             id,
             seq,
             time_ms,

@@ -112,7 +112,7 @@ pub(crate) fn clock(core: &Core) -> Value {
         "time": rfc3339(now),
         "unix_ms": now,
         "time_scale": core.clock.scale(),
-        "ahead_seconds": (now as i64 - real as i64) / 1000,
+        "ahead_seconds": ((now as f64 - real as f64) / 1000.0).round() as i64,
     })
 }
 

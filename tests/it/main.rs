@@ -26,6 +26,8 @@ mod resilience;
 mod runtimes;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+#[cfg(feature = "cli")]
+mod sandbox_cli;
 mod sensitive;
 mod sink;
 mod sourcegen;
