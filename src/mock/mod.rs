@@ -309,7 +309,7 @@ impl MockServer {
         });
     }
 
-    /// The requests received so far: the newest 10,000 within 32 MiB of bodies and headers
+    /// The requests received so far: the newest 10,000 within 16 MiB of bodies and headers
     /// (the newest is always kept), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.iter().cloned().collect()

@@ -130,7 +130,7 @@ pub(super) fn start(
 /// How many received requests the mock keeps, newest first.
 const RECORDED_REQUESTS: usize = 10_000;
 /// How many bytes of received requests (bodies and headers) the mock keeps.
-const RECORDED_BYTES: usize = 32 << 20;
+const RECORDED_BYTES: usize = 16 << 20;
 
 /// Serves plain-HTTP connections on `listener` (see [`network::accept_loop`]).
 pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {

@@ -12,8 +12,9 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::call::Refusal;
-use super::core::{Core, Store};
+use super::core::Core;
 use super::deliveries::{Notice, Payload};
+use super::feed::{changes, entities};
 use super::{combine, orders, payscore, refunds, samples, summary, transfers, views};
 use crate::mock::engine::Inbound;
 use crate::uri::percent_decode_bytes;
@@ -381,97 +382,6 @@ fn index() -> Value {
             "GET /_sandbox/platform", "POST /_sandbox/platform/rotate",
             "POST /_sandbox/platform/signing {\"mode\": \"public-key|certificate|migrating\"}",
         ],
-    })
-}
-
-/// The entities changed after `since`, as the control API shows them (expiries applied).
-struct Entities {
-    transactions: Vec<Value>,
-    combines: Vec<Value>,
-    refunds: Vec<Value>,
-    service_orders: Vec<Value>,
-    transfers: Vec<Value>,
-}
-
-/// The entities changed after `since`, and the number of the latest change they include.
-fn entities(core: &Core, since: u64) -> (u64, Entities) {
-    let mut store = core.store();
-    orders::expire_all(core, &mut store);
-    combine::expire_all(core, &mut store);
-    // Read while the store is locked: every change numbered up to it is in the store.
-    let seq = core.changes.current();
-    (seq, collect(&store, since))
-}
-
-fn collect(store: &Store, since: u64) -> Entities {
-    let combines = store
-        .combines
-        .since(since)
-        .map(|c| {
-            let subs: Vec<_> = c
-                .sub_orders
-                .iter()
-                .filter_map(|(owner, number)| store.transactions.find(number, Some(owner)))
-                .map(|index| store.transactions.get(index))
-                .collect();
-            summary::combine(c, &subs)
-        })
-        .collect();
-    Entities {
-        transactions: store
-            .transactions
-            .since(since)
-            .map(summary::transaction)
-            .collect(),
-        combines,
-        refunds: store.refunds.since(since).map(summary::refund).collect(),
-        service_orders: store
-            .service_orders
-            .since(since)
-            .map(summary::service_order)
-            .collect(),
-        transfers: store
-            .transfers
-            .since(since)
-            .map(summary::transfer_bill)
-            .collect(),
-    }
-}
-
-/// Everything changed after `since`: a console's one poll. The store, the log and the
-/// deliveries are locked together while the latest change's number is read, so that every
-/// change numbered up to it is in the answer (and none is skipped by the next poll).
-fn changes(core: &Core, since: u64) -> Value {
-    let mut store = core.store();
-    orders::expire_all(core, &mut store);
-    combine::expire_all(core, &mut store);
-    let (seq, entities, requests, notifications) = core.log.with(|log| {
-        core.deliveries.with(|deliveries| {
-            let seq = core.changes.current();
-            let requests: Vec<Value> = log
-                .iter()
-                .filter(|entry| entry.seq > since)
-                .map(|entry| entry.to_json(true))
-                .collect();
-            let notifications: Vec<Value> = deliveries
-                .iter()
-                .filter(|d| d.seq > since)
-                .map(views::delivery)
-                .collect();
-            (seq, collect(&store, since), requests, notifications)
-        })
-    });
-    drop(store);
-    json!({
-        "seq": seq,
-        "clock": views::clock(core),
-        "transactions": entities.transactions,
-        "combine_transactions": entities.combines,
-        "refunds": entities.refunds,
-        "payscore_orders": entities.service_orders,
-        "transfer_bills": entities.transfers,
-        "requests": requests,
-        "notifications": notifications,
     })
 }
 

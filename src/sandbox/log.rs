@@ -17,7 +17,7 @@ use crate::protocol::Api;
 
 /// How many requests are kept, and how many bytes of them.
 const KEPT: usize = 1_000;
-const KEPT_BYTES: usize = 16 << 20;
+const KEPT_BYTES: usize = 8 << 20;
 
 /// A logged request and its answer.
 pub(crate) struct Entry {

@@ -61,6 +61,7 @@ mod deliveries;
 mod dispatch;
 mod engine;
 mod entities;
+mod feed;
 mod fire;
 mod log;
 mod notices;
@@ -312,7 +313,7 @@ impl Sandbox {
     }
 
     /// The request log, oldest first: every request to WeChat Pay's API, its verdict and the
-    /// answer, headers and bodies included (the newest 1,000 within 16 MiB).
+    /// answer, headers and bodies included (the newest 1,000 within 8 MiB).
     pub fn requests(&self) -> Vec<Value> {
         self.core
             .log

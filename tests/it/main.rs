@@ -28,6 +28,8 @@ mod runtimes;
 mod sandbox;
 #[cfg(feature = "cli")]
 mod sandbox_cli;
+#[cfg(feature = "sandbox")]
+mod sandbox_memory;
 mod sensitive;
 mod sink;
 mod sourcegen;
