@@ -13,11 +13,16 @@
 //!   encrypted under [`APIV3_KEY`] as WeChat Pay does; the mock can rotate to a second
 //!   certificate, move to the public key ([`Signing::Migrating`]), and play a forger
 //!   ([`Forgery`]).
-//! * APIv2 (every other path): the fields of the XML body (the query for `GET`), whose
+//! * APIv2 (a documented APIv2 path): the fields of the XML body (the query for `GET`), whose
 //!   `mch_id` / `mchid` / `combine_mch_id` must be [`MCHID`] when present and whose `sign`
 //!   must match under [`SECRET`] and the request's `sign_type`; a failure is answered
 //!   `<xml><return_code>FAIL</return_code><return_msg>签名错误…</return_msg></xml>`. Answers
 //!   made with [`Reply::xml`] are signed like WeChat Pay's, with the request's `sign_type`.
+//! * Before any check, as WeChat Pay does (unless a rule answers the path): `/` and any other
+//!   path that is neither APIv3 nor a documented APIv2 operation are answered `404
+//!   NOT_FOUND` (JSON), and an APIv2 operation that needs the merchant certificate (mutual
+//!   TLS, `security: true`) called without one, on the plain port, is answered nginx's `400
+//!   No required SSL certificate was sent`.
 //! * The same service is also served over TLS on a second port ([`MockServer::tls_uri`]),
 //!   with a certificate for `127.0.0.1` and `localhost` from a mock CA, and it requires a
 //!   client certificate from that CA: the mutual TLS of APIv2 `security: true` calls.

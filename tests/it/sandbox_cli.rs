@@ -275,7 +275,9 @@ fn the_flow_from_outside_rust_with_wechatpay_request_curl_and_notify_verify() {
         "{shown}"
     );
     assert!(shown.contains("\"total\": 100"), "{shown}");
-    assert_eq!(json_of(&query())["trade_state"], "SUCCESS");
+    let paid = json_of(&query());
+    assert_eq!(paid["trade_state"], "SUCCESS");
+    let transaction_id = paid["transaction_id"].as_str().unwrap().to_owned();
 
     // The log: every request, its verdict in words, the deliveries.
     let requests = sandbox.curl("GET", "requests?summary=true", None);
@@ -342,6 +344,7 @@ fn the_flow_from_outside_rust_with_wechatpay_request_curl_and_notify_verify() {
     // the TLS port it is a refund of the order.
     let refund = json!({
         "appid": "wxd678efh567hg6787", "mch_id": "1900000109", "out_trade_no": "CLI-FLOW-1",
+        "transaction_id": transaction_id,
         "out_refund_no": "CLI-R-1", "total_fee": 100, "refund_fee": 100,
     });
     let plain = sandbox.wechatpay(&[
