@@ -152,7 +152,8 @@ impl MockServer {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Transport`] when no port can be bound or no thread started.
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) when no port can be bound or no thread
+    /// started.
     pub fn start() -> Result<Self> {
         Self::start_on(0, 0)
     }
@@ -163,7 +164,8 @@ impl MockServer {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Transport`] when a port cannot be bound (in use?) or no thread started.
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) when a port cannot be bound (in use?)
+    /// or no thread started.
     pub fn start_on(port: u16, tls_port: u16) -> Result<Self> {
         server::start(port, tls_port, None)
     }
