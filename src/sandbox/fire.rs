@@ -111,13 +111,9 @@ impl Firing {
         self.fault.is_none()
     }
 
-    /// The resource (or fields) it carries.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an event type
-    /// with no sample (none documented) and no resource given.
-    pub fn payload(&self) -> Result<Value> {
+    /// The resource (or fields) it carries: the one given, else the event's sample; an error
+    /// for an event type with no sample (none documented) and no resource given.
+    fn payload(&self) -> Result<Value> {
         if let Some(resource) = &self.resource {
             return Ok(resource.clone());
         }
@@ -137,8 +133,9 @@ impl Firing {
     ///
     /// # Errors
     ///
-    /// As [`Firing::payload`]; [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)
-    /// for APIv2 fields that are not a JSON object.
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for an event type
+    /// with no sample (none documented) and no resource given, or APIv2 fields that are not
+    /// a JSON object.
     pub fn build(&self) -> Result<(HeaderMap, Bytes)> {
         let payload = self.payload()?;
         if !self.v2 {
