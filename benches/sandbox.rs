@@ -33,7 +33,7 @@ use axum::extract::{FromRef, State};
 use axum::routing::post;
 use bytes::Bytes;
 use common::env_number;
-use common::probe::median;
+use common::probe::{cpu_of, median, process_cpu};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -140,12 +140,24 @@ fn service_order(n: usize, round: usize) -> Value {
     }})
 }
 
-/// 16 calls in flight of `call(n)` for `n` in `0..count`; the rate of those answered `204`.
-fn in_flight<F, Fut>(runtime: &tokio::runtime::Runtime, count: usize, call: F) -> f64
+/// What a run cost: calls a second, and the CPU µs per call of the server process and of
+/// this one (the client).
+#[derive(Clone, Copy)]
+struct Run {
+    rate: f64,
+    server_us: f64,
+    client_us: f64,
+}
+
+/// 16 calls in flight of `call(n)` for `n` in `0..count`, all answered as expected, against
+/// the server process `server`.
+fn in_flight<F, Fut>(runtime: &tokio::runtime::Runtime, server: u32, count: usize, call: F) -> Run
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    let server = server.to_string();
+    let (server_cpu, client_cpu) = (cpu_of(&server), process_cpu());
     let started = Instant::now();
     let ok = runtime.block_on(
         futures::stream::iter(0..count)
@@ -155,7 +167,12 @@ where
             .count(),
     );
     assert_eq!(ok, count, "every call was answered as expected");
-    count as f64 / started.elapsed().as_secs_f64()
+    let per_call = |cpu: std::time::Duration| cpu.as_secs_f64() * 1e6 / count as f64;
+    Run {
+        rate: count as f64 / started.elapsed().as_secs_f64(),
+        server_us: per_call(cpu_of(&server).saturating_sub(server_cpu)),
+        client_us: per_call(process_cpu().saturating_sub(client_cpu)),
+    }
 }
 
 fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
@@ -191,37 +208,62 @@ fn orchestrate() -> Result<(), Box<dyn std::error::Error>> {
                 .count(),
         );
         assert_eq!(made, requests, "the service orders were made");
-        let mock_rate = in_flight(&runtime, requests, |n| {
+        let mock = in_flight(&runtime, mock_server.id(), requests, |n| {
             let call = mock_client[SEED].post_async(seed(n, round));
             async move { call.await.is_ok_and(|answer| answer.status() == 204) }
         });
-        let sandbox_rate = in_flight(&runtime, requests, |n| {
+        let sandbox = in_flight(&runtime, sandbox_server.id(), requests, |n| {
             let call = sandbox_client[SEED].post_async(seed(n, round));
             async move { call.await.is_ok_and(|answer| answer.status() == 204) }
         });
-        let flow_rate = flow(&runtime, &sandbox_client, &sandbox_uri, orders, round)?;
+        let flow = flow(
+            &runtime,
+            &sandbox_client,
+            &sandbox_uri,
+            sandbox_server.id(),
+            orders,
+            round,
+        )?;
         println!(
-            "round {}: seed call {mock_rate:.0}/s against the mock, {sandbox_rate:.0}/s against \
-             the sandbox ({:.1} %); flow {flow_rate:.0} orders/s",
+            "round {}: seed call {:.0}/s against the mock ({:.1} µs server CPU a call), {:.0}/s \
+             against the sandbox ({:.1} µs) = {:.1} %; flow {:.0} orders/s ({:.0} µs sandbox \
+             CPU an order: {:.0} orders/s on its core; client {:.0} µs)",
             round + 1,
-            100.0 * sandbox_rate / mock_rate
+            mock.rate,
+            mock.server_us,
+            sandbox.rate,
+            sandbox.server_us,
+            100.0 * sandbox.rate / mock.rate,
+            flow.rate,
+            flow.server_us,
+            1e6 / flow.server_us,
+            flow.client_us,
         );
-        against_mock.push(mock_rate);
-        against_sandbox.push(sandbox_rate);
-        flows.push(flow_rate);
+        against_mock.push(mock);
+        against_sandbox.push(sandbox);
+        flows.push(flow);
     }
+    let of =
+        |runs: &[Run], pick: fn(&Run) -> f64| median(&runs.iter().map(pick).collect::<Vec<_>>());
     let ratios: Vec<f64> = against_sandbox
         .iter()
         .zip(&against_mock)
-        .map(|(sandbox, mock)| 100.0 * sandbox / mock)
+        .map(|(sandbox, mock)| 100.0 * sandbox.rate / mock.rate)
         .collect();
+    let one_core: Vec<f64> = flows.iter().map(|flow| 1e6 / flow.server_us).collect();
     println!(
-        "median: seed call {:.0}/s against the mock, {:.0}/s against the sandbox, ratio {:.1} % \
-         (median of the rounds' ratios); flow {:.0} orders/s",
-        median(&against_mock),
-        median(&against_sandbox),
+        "median: seed call {:.0}/s against the mock ({:.1} µs server CPU), {:.0}/s against the \
+         sandbox ({:.1} µs), ratio {:.1} % (median of the rounds' ratios); flow {:.0} orders/s, \
+         {:.0} µs sandbox CPU an order ({:.0} orders/s on one core), client {:.0} µs",
+        of(&against_mock, |run| run.rate),
+        of(&against_mock, |run| run.server_us),
+        of(&against_sandbox, |run| run.rate),
+        of(&against_sandbox, |run| run.server_us),
         median(&ratios),
-        median(&flows)
+        of(&flows, |run| run.rate),
+        of(&flows, |run| run.server_us),
+        median(&one_core),
+        of(&flows, |run| run.client_us),
     );
     drop(mock_server.stdin.take());
     drop(sandbox_server.stdin.take());
@@ -256,14 +298,15 @@ async fn notified(
     Ok(CallbackReply::success())
 }
 
-/// The whole flow, `orders` times, 16 in flight: orders a second.
+/// The whole flow, `orders` times, 16 in flight, against the sandbox process `server`.
 fn flow(
     runtime: &tokio::runtime::Runtime,
     client: &Client,
     uri: &str,
+    server: u32,
     orders: usize,
     round: usize,
-) -> Result<f64, Box<dyn std::error::Error>> {
+) -> Result<Run, Box<dyn std::error::Error>> {
     let merchant = Merchant {
         client: client.clone(),
         waiting: Arc::default(),
@@ -273,9 +316,9 @@ fn flow(
     let app = Router::new()
         .route("/notify", post(notified))
         .with_state(merchant.clone());
-    let server = runtime.spawn(async move { axum::serve(listener, app).await });
+    let notify = runtime.spawn(async move { axum::serve(listener, app).await });
     let control = HttpsTransport::new()?;
-    let rate = in_flight(runtime, orders, |n| {
+    let run = in_flight(runtime, server, orders, |n| {
         let number = format!("FLOW-{round}-{n}");
         let (paid, notification) = oneshot::channel();
         merchant
@@ -319,6 +362,6 @@ fn flow(
             })
         }
     });
-    server.abort();
-    Ok(rate)
+    notify.abort();
+    Ok(run)
 }
