@@ -70,6 +70,25 @@ async fn notify(State(app): State<App>, notified: Result<Notified, Rejection>) -
     }
 }
 
+/// The APIv2 notify_url: the `sign` checked with the APIv2 key, the fields kept as
+/// `v2 FIELD=VALUE` lines among the rejections' neighbours.
+async fn notify_v2(State(app): State<App>, body: axum::body::Bytes) -> Response {
+    match app.client.verify_v2_notification(&body) {
+        Ok(fields) => {
+            app.ids.lock().unwrap().push(format!(
+                "v2 {} {}",
+                fields.get_str("out_trade_no").unwrap_or_default(),
+                fields.get_str("total_fee").unwrap_or_default()
+            ));
+            wechatpay::v2::reply(true, "OK").into_response()
+        }
+        Err(error) => {
+            app.rejected.lock().unwrap().push(error.to_string());
+            wechatpay::v2::reply(false, "签名失败").into_response()
+        }
+    }
+}
+
 impl Merchant {
     /// A notify_url that trusts what `client` trusts.
     pub fn start(client: Client) -> Self {
@@ -87,6 +106,7 @@ impl Merchant {
         };
         let router = Router::new()
             .route("/notify", post(notify))
+            .route("/notify-v2", post(notify_v2))
             .with_state(app.clone());
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -102,6 +122,10 @@ impl Merchant {
 
     pub fn url(&self) -> String {
         format!("http://{}/notify", self.address)
+    }
+
+    pub fn v2_url(&self) -> String {
+        format!("http://{}/notify-v2", self.address)
     }
 
     /// Answers the next notifications with these statuses (then 200).
@@ -522,6 +546,27 @@ fn a_trade_bill_of_the_sandbox_s_payments_checks_against_its_digest() {
             assert_eq!(file.bytes()[..2], [0x1f, 0x8b], "gzip");
         }
     }
+    let apply: Value = client["v3/bill/fundflowbill"]
+        .get(json!({"query": {"bill_date": today, "account_type": "BASIC"}}))
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = apply["download_url"]
+        .as_str()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap();
+    let file = client["v3/billdownload/file"]
+        .get(json!({"query": {"token": token}}))
+        .unwrap();
+    let hash = apply["hash_value"].as_str().unwrap();
+    wechatpay::bill::check(file.bytes(), "SHA1", hash).unwrap();
+    let text = String::from_utf8(file.bytes().to_vec()).unwrap();
+    assert!(
+        text.contains("`收入,`1.00,`1.00,") && text.contains("`收入,`2.50,`3.50,"),
+        "{text}"
+    );
     let empty = client["v3/bill/tradebill"]
         .get(json!({"query": {"bill_date": "2020-01-01"}}))
         .unwrap_err();
@@ -655,5 +700,147 @@ fn fired_notifications_are_judged_by_what_the_merchant_answers() {
         nobody.verdict(true).contains("no answer"),
         "{}",
         nobody.verdict(true)
+    );
+}
+
+#[test]
+fn an_apiv2_order_is_paid_notified_in_xml_queried_and_refunded_over_mutual_tls() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.client_builder().build().unwrap();
+    let merchant = Merchant::start(client.clone());
+    let order = json!({"xml": {
+        "appid": "wxd678efh567hg6787", "mch_id": mock::MCHID, "body": "腾讯充值中心-QQ会员充值",
+        "out_trade_no": "V2-1", "total_fee": 888, "spbill_create_ip": "123.12.12.123",
+        "notify_url": merchant.v2_url(), "trade_type": "NATIVE",
+    }});
+    let created = client["v2/pay/unifiedorder"].post(order).unwrap();
+    let created = wechatpay::xml::parse(created.bytes()).unwrap();
+    assert!(
+        created
+            .get_str("code_url")
+            .unwrap()
+            .starts_with("weixin://")
+    );
+    let queried = |client: &Client| {
+        let answer = client["v2/pay/orderquery"]
+            .post(json!({"xml": {"appid": "wxd678efh567hg6787", "mch_id": mock::MCHID, "out_trade_no": "V2-1"}}))
+            .unwrap();
+        wechatpay::xml::parse(answer.bytes()).unwrap()
+    };
+    assert_eq!(queried(&client).get_str("trade_state"), Some("NOTPAY"));
+    sandbox.pay("V2-1", "SUCCESS").unwrap();
+    wait_until(|| !merchant.notification_ids().is_empty());
+    assert_eq!(merchant.notification_ids(), ["v2 V2-1 888"]);
+    let paid = queried(&client);
+    assert_eq!(paid.get_str("trade_state"), Some("SUCCESS"));
+    let delivery = &sandbox.deliveries()[0];
+    assert_eq!(delivery["api"], "v2");
+    assert_eq!(delivery["state"], "delivered", "{delivery}");
+
+    let refund = json!({"security": true, "xml": {
+        "appid": "wxd678efh567hg6787", "mch_id": mock::MCHID, "out_trade_no": "V2-1",
+        "transaction_id": paid.get_str("transaction_id").unwrap(), "out_refund_no": "V2-R1",
+        "total_fee": 888, "refund_fee": 300,
+    }});
+    let plain = client["v2/secapi/pay/refund"]
+        .post(refund.clone())
+        .unwrap_err();
+    assert_eq!(
+        plain.status().map(|status| status.as_u16()),
+        Some(400),
+        "no certificate over plain HTTP: {plain}"
+    );
+    let tls = sandbox
+        .client_builder()
+        .base_uri(&sandbox.tls_uri())
+        .build()
+        .unwrap();
+    let refunded = tls["v2/secapi/pay/refund"].post(refund).unwrap();
+    let refunded = wechatpay::xml::parse(refunded.bytes()).unwrap();
+    assert_eq!(refunded.get_str("refund_fee"), Some("300"));
+    assert!(refunded.get_str("refund_id").is_some());
+}
+
+#[test]
+fn combined_and_partner_orders_are_paid_and_notified_in_their_forms() {
+    let sandbox = Sandbox::start().unwrap();
+    let client = sandbox.client_builder().build().unwrap();
+    let merchant = Merchant::start(client.clone());
+    let sub = |number: &str, total: i64| {
+        json!({
+            "mchid": mock::MCHID, "attach": "", "out_trade_no": number, "description": "子单",
+            "amount": {"total_amount": total, "currency": "CNY"},
+        })
+    };
+    let combined = json!({"json": {
+        "combine_appid": "wxd678efh567hg6787", "combine_mchid": mock::MCHID,
+        "combine_out_trade_no": "C-1", "notify_url": merchant.url(),
+        "sub_orders": [sub("C-1-A", 100), sub("C-1-B", 200)],
+        "combine_payer_info": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    }});
+    let created: Value = client["v3/combine-transactions/jsapi"]
+        .post(combined)
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(created["prepay_id"].is_string());
+    let query = || -> Value {
+        client["v3/combine-transactions/out-trade-no/{combine_out_trade_no}"]
+            .get(json!({"combine_out_trade_no": "C-1"}))
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    assert_eq!(query()["sub_orders"][1]["trade_state"], "NOTPAY");
+    sandbox.pay("C-1", "SUCCESS").unwrap();
+    let events = merchant.events(1);
+    let Event::CombinedTransactionSuccess(paid) = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(paid.sub_orders.len(), 2);
+    assert_eq!(
+        paid.sub_orders[1].amount.as_ref().unwrap().total_amount,
+        200
+    );
+    assert_eq!(query()["sub_orders"][0]["trade_state"], "SUCCESS");
+    // A sub-order is a payment of its own: refunded as any.
+    let refunded: Value = client["v3/refund/domestic/refunds"]
+        .post(json!({"json": {
+            "out_trade_no": "C-1-B", "out_refund_no": "C-1-B-R",
+            "amount": {"refund": 200, "total": 200, "currency": "CNY"},
+        }}))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(refunded["status"], "PROCESSING");
+
+    // A service provider's order for its sub-merchant.
+    let partner = json!({"json": {
+        "sp_appid": "wx8888888888888888", "sp_mchid": mock::MCHID, "sub_mchid": "1900000110",
+        "description": "Image形象店", "out_trade_no": "P-1", "notify_url": merchant.url(),
+        "amount": {"total": 500}, "payer": {"sp_openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    }});
+    client["v3/pay/partner/transactions/app"]
+        .post(partner)
+        .unwrap();
+    sandbox.pay("P-1", "SUCCESS").unwrap();
+    let events = merchant.events(2);
+    let Event::PartnerTransactionSuccess(paid) = &events[1] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(paid.merchant.sub_mchid, "1900000110");
+    let queried: Value = client["v3/pay/partner/transactions/out-trade-no/{out_trade_no}"]
+        .get(json!({"out_trade_no": "P-1", "query": {"sp_mchid": mock::MCHID, "sub_mchid": "1900000110"}}))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(queried["trade_state"], "SUCCESS");
+    let other = client["v3/pay/partner/transactions/out-trade-no/{out_trade_no}"]
+        .get(json!({"out_trade_no": "P-1", "query": {"sp_mchid": mock::MCHID, "sub_mchid": "1900000111"}}))
+        .unwrap_err();
+    assert_eq!(
+        other.code(),
+        Some("ORDER_NOT_EXIST"),
+        "another sub-merchant's: {other}"
     );
 }
