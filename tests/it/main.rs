@@ -17,6 +17,8 @@ mod examples;
 mod faults;
 mod hardening;
 mod keys;
+#[cfg(feature = "sandbox")]
+mod merchant;
 mod notify;
 mod options;
 mod paysign;
@@ -28,6 +30,8 @@ mod runtimes;
 mod sandbox;
 #[cfg(feature = "cli")]
 mod sandbox_cli;
+#[cfg(feature = "sandbox")]
+mod sandbox_forms;
 #[cfg(feature = "sandbox")]
 mod sandbox_memory;
 mod sensitive;
