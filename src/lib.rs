@@ -49,6 +49,9 @@ pub mod mock;
 pub mod redis;
 pub mod registry;
 mod runtime;
+#[cfg(feature = "sandbox")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
+pub mod sandbox;
 pub mod transport;
 
 pub use chain::Chain;

@@ -9,9 +9,14 @@ use std::time::Duration;
 /// Threads that ended are not counted: the benches keep theirs alive through a measurement.
 /// Falls back to `/proc/self/stat` (10 ms ticks) where schedstat is missing.
 pub fn process_cpu() -> Duration {
+    cpu_of("self")
+}
+
+/// [`process_cpu`] of another process (`pid`, or `self`), e.g. a server the bench started.
+pub fn cpu_of(pid: &str) -> Duration {
     let mut nanos = 0u64;
     let mut found = false;
-    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for task in tasks.flatten() {
             let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
             if let Some(Ok(run)) = stat.split_whitespace().next().map(str::parse::<u64>) {
@@ -23,7 +28,7 @@ pub fn process_cpu() -> Duration {
     if found {
         return Duration::from_nanos(nanos);
     }
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<u64> = after_name
         .split_whitespace()

@@ -5,8 +5,8 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
-use super::rules::{Reply, State};
-use super::signing::insert_signature_headers_by;
+use super::rules::Reply;
+use super::signing::{AnswerKey, insert_signature_headers_by};
 use super::{
     APIV3_KEY, FORGED_CERTIFICATE_PEM, FORGER_KEY_PEM, MockServer, PLATFORM_CERTIFICATE_PEM,
     PLATFORM_KEY_ID, PLATFORM_KEY_PEM, PLATFORM_ROTATED_CERTIFICATE_PEM, PLATFORM_ROTATED_KEY_PEM,
@@ -79,13 +79,6 @@ impl MockCertificate {
     }
 }
 
-/// The key an answer is signed with, and the id sent in `Wechatpay-Serial`.
-#[derive(Clone)]
-pub(super) struct AnswerKey {
-    pub id: String,
-    pub key: PrivateKey,
-}
-
 /// The mock's platform side: its keys and what it lists.
 pub(super) struct Platform {
     public_key: PrivateKey,
@@ -114,6 +107,15 @@ impl Platform {
         })
     }
 
+    /// The key that signs an answer to a request whose `Wechatpay-Serial` is `request_serial`:
+    /// while migrating, the public key only when the request names it.
+    pub(super) fn request_answer_key(&self, request_serial: Option<&str>) -> AnswerKey {
+        match (self.signing, request_serial, self.forgery) {
+            (Signing::Migrating, None, None) => self.certificates[self.in_use].answer_key(),
+            _ => self.answer_key(request_serial),
+        }
+    }
+
     /// The key that signs an answer to a request naming `request_serial` (`None` for a
     /// notification).
     pub(super) fn answer_key(&self, request_serial: Option<&str>) -> AnswerKey {
@@ -131,6 +133,31 @@ impl Platform {
             (Signing::Migrating, Some(PLATFORM_KEY_ID) | None) => public_key(),
             (Signing::Migrating, Some(_)) => certificate(),
         }
+    }
+
+    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+    pub(super) fn signing(&self) -> Signing {
+        self.signing
+    }
+
+    pub(super) fn set_signing(&mut self, signing: Signing) {
+        self.signing = signing;
+    }
+
+    /// Lists the second certificate beside the first and signs with it from now on.
+    pub(super) fn rotate(&mut self) {
+        self.listed = vec![0, 1];
+        self.in_use = 1;
+    }
+
+    /// The serial of the certificate in use, and the serials listed.
+    #[cfg_attr(not(feature = "sandbox"), allow(dead_code))]
+    pub(super) fn serials(&self) -> (String, Vec<String>) {
+        let serial = |index: usize| self.certificates[index].certificate.serial().to_owned();
+        (
+            serial(self.in_use),
+            self.listed.iter().map(|index| serial(*index)).collect(),
+        )
     }
 
     /// The body of `GET /v3/certificates`: the listed certificates, encrypted under the APIv3
@@ -194,20 +221,15 @@ fn tamper(base64: &str) -> String {
     STANDARD.encode(raw)
 }
 
-/// The reply to a request that passed the checks: a registered rule when one matches, else
-/// the mock's own certificate download for `GET /v3/certificates`, else the fallback.
-pub(super) fn reply(shared: &Shared, state: &mut State, method: &Method, path: &str) -> Reply {
-    let has_rule = state
-        .rules
-        .iter()
-        .any(|rule| rule.method == method && rule.path == path);
-    if !has_rule && method == Method::GET && path == "/v3/certificates" {
-        match shared.platform().listing() {
-            Ok(listing) => return Reply::json(200, listing),
-            Err(e) => return Reply::error(500, "SYSTEM_ERROR", &e.to_string()),
-        }
+/// The mock's own certificate download for `GET /v3/certificates` (when no rule answers it).
+pub(super) fn builtin(shared: &Shared, method: &Method, path: &str) -> Option<Reply> {
+    if method != Method::GET || path != "/v3/certificates" {
+        return None;
     }
-    state.take_reply(method, path)
+    Some(match shared.platform().listing() {
+        Ok(listing) => Reply::json(200, listing),
+        Err(e) => Reply::error(500, "SYSTEM_ERROR", &e.to_string()),
+    })
 }
 
 /// The `Wechatpay-Serial` of a request, if any.
@@ -236,7 +258,7 @@ impl MockServer {
     /// # }
     /// ```
     pub fn sign_answers_with(&self, signing: Signing) {
-        self.shared.platform().signing = signing;
+        self.shared.platform().set_signing(signing);
     }
 
     /// Rotates the platform certificate like WeChat Pay: the second certificate
@@ -245,9 +267,7 @@ impl MockServer {
     /// certificate ([`Signing::Certificate`], [`Signing::Migrating`]) are signed by it from
     /// now on.
     pub fn rotate_platform_certificate(&self) {
-        let mut platform = self.shared.platform();
-        platform.listed = vec![0, 1];
-        platform.in_use = 1;
+        self.shared.platform().rotate();
     }
 
     /// Ends a rotation: only the second certificate is listed from now on.

@@ -13,11 +13,16 @@
 //!   encrypted under [`APIV3_KEY`] as WeChat Pay does; the mock can rotate to a second
 //!   certificate, move to the public key ([`Signing::Migrating`]), and play a forger
 //!   ([`Forgery`]).
-//! * APIv2 (every other path): the fields of the XML body (the query for `GET`), whose
+//! * APIv2 (a documented APIv2 path): the fields of the XML body (the query for `GET`), whose
 //!   `mch_id` / `mchid` / `combine_mch_id` must be [`MCHID`] when present and whose `sign`
 //!   must match under [`SECRET`] and the request's `sign_type`; a failure is answered
 //!   `<xml><return_code>FAIL</return_code><return_msg>签名错误…</return_msg></xml>`. Answers
 //!   made with [`Reply::xml`] are signed like WeChat Pay's, with the request's `sign_type`.
+//! * Before any check, as WeChat Pay does (unless a rule answers the path): `/` and any other
+//!   path that is neither APIv3 nor a documented APIv2 operation are answered `404
+//!   NOT_FOUND` (JSON), and an APIv2 operation that needs the merchant certificate (mutual
+//!   TLS, `security: true`) called without one, on the plain port, is answered nginx's `400
+//!   No required SSL certificate was sent`.
 //! * The same service is also served over TLS on a second port ([`MockServer::tls_uri`]),
 //!   with a certificate for `127.0.0.1` and `localhost` from a mock CA, and it requires a
 //!   client certificate from that CA: the mutual TLS of APIv2 `security: true` calls.
@@ -51,11 +56,15 @@
 mod body;
 mod certificates;
 mod checks;
+#[cfg(feature = "sandbox")]
+pub(crate) mod engine;
+mod fidelity;
 mod keys;
 mod network;
 mod notify;
 mod notify_v2;
 mod recorded;
+pub(crate) mod ring;
 mod rules;
 mod server;
 mod signing;
@@ -67,22 +76,22 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::Method;
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::client::ClientBuilder;
 use crate::crypto::PublicKey;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::toolkit;
 
 pub use certificates::{Forgery, Signing};
+#[cfg(feature = "sandbox")]
+pub(crate) use fidelity::not_found;
 pub use keys::*;
 pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
 pub use rules::{Fault, Reply};
 
 use certificates::Platform;
 use rules::{Rule, State};
-use server::{accept_loop, accept_tls_loop, tls_acceptor};
 use signing::CachedSignature;
 
 /// What the mock's servers share with its handle.
@@ -97,6 +106,9 @@ struct Shared {
     last_signature: Mutex<Option<CachedSignature>>,
     /// Seconds the mock's clock runs ahead of (or, negative, behind) the system clock.
     clock_offset: AtomicI64,
+    /// The stateful WeChat Pay plugged in (the sandbox), if any.
+    #[cfg(feature = "sandbox")]
+    engine: Option<Arc<dyn engine::Engine>>,
 }
 
 impl Shared {
@@ -109,6 +121,12 @@ impl Shared {
 
     fn platform(&self) -> MutexGuard<'_, Platform> {
         self.platform
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn merchants(&self) -> MutexGuard<'_, HashMap<String, (String, PublicKey)>> {
+        self.merchants
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -134,7 +152,8 @@ impl MockServer {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Transport`] when no port can be bound or no thread started.
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) when no port can be bound or no thread
+    /// started.
     pub fn start() -> Result<Self> {
         Self::start_on(0, 0)
     }
@@ -145,72 +164,20 @@ impl MockServer {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Transport`] when a port cannot be bound (in use?) or no thread started.
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) when a port cannot be bound (in use?)
+    /// or no thread started.
     pub fn start_on(port: u16, tls_port: u16) -> Result<Self> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                rules: Vec::new(),
-                fallback: Reply::error(404, "RESOURCE_NOT_EXISTS", "no reply registered"),
-                requests: Vec::new(),
-                recording: true,
-            }),
-            network: Arc::new(network::Network::new()),
-            merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
-            merchants: Mutex::new(HashMap::new()),
-            platform: Mutex::new(Platform::new()?),
-            reuse_signatures: AtomicBool::new(false),
-            clock_offset: AtomicI64::new(0),
-            last_signature: Mutex::new(None),
-        });
-        let io_error = |what: &str, e: std::io::Error| {
-            Error::new(ErrorKind::Transport, format!("mock server: {what}: {e}")).with_source(e)
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| io_error("cannot start a runtime", e))?;
-        // Bound with std so that `start` also works inside an async runtime; tokio takes the
-        // sockets over on the mock's own thread.
-        let bind = |port: u16| {
-            let listener = std::net::TcpListener::bind(("127.0.0.1", port))
-                .map_err(|e| io_error(&format!("cannot bind 127.0.0.1:{port}"), e))?;
-            listener
-                .set_nonblocking(true)
-                .map_err(|e| io_error("cannot make the socket non-blocking", e))?;
-            let address = listener
-                .local_addr()
-                .map_err(|e| io_error("no local address", e))?;
-            Ok::<_, Error>((listener, address))
-        };
-        let (listener, address) = bind(port)?;
-        let (tls_listener, tls_address) = bind(tls_port)?;
-        let acceptor = tls_acceptor()?;
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let serving = shared.clone();
-        std::thread::Builder::new()
-            .name("wechatpay-mock".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let (Ok(listener), Ok(tls_listener)) = (
-                        TcpListener::from_std(listener),
-                        TcpListener::from_std(tls_listener),
-                    ) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = stopped => {}
-                        _ = accept_loop(listener, serving.clone()) => {}
-                        _ = accept_tls_loop(tls_listener, acceptor, serving) => {}
-                    }
-                });
-            })
-            .map_err(|e| io_error("cannot start a thread", e))?;
-        Ok(Self {
-            address,
-            tls_address,
-            shared,
-            _shutdown: shutdown,
-        })
+        server::start(port, tls_port, None)
+    }
+
+    /// Starts a mock with `engine` plugged in (the sandbox).
+    #[cfg(feature = "sandbox")]
+    pub(crate) fn start_with(
+        port: u16,
+        tls_port: u16,
+        engine: Arc<dyn engine::Engine>,
+    ) -> Result<Self> {
+        server::start(port, tls_port, Some(engine))
     }
 
     /// The base URI, `http://127.0.0.1:{port}/`.
@@ -319,9 +286,7 @@ impl MockServer {
     /// ```
     pub fn add_merchant(&self, mchid: &str, serial: &str, public_key: PublicKey) {
         self.shared
-            .merchants
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .merchants()
             .insert(mchid.to_owned(), (serial.to_owned(), public_key));
     }
 
@@ -351,14 +316,15 @@ impl MockServer {
         });
     }
 
-    /// The requests received so far.
+    /// The requests received so far: the newest 10,000 within 16 MiB of bodies and headers
+    /// (the newest is always kept), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.state().requests.clone()
+        self.shared.state().requests.iter().cloned().collect()
     }
 
-    /// The requests received so far, forgetting them.
+    /// The requests received so far (as [`MockServer::requests`]), forgetting them.
     pub fn take_requests(&self) -> Vec<RecordedRequest> {
-        std::mem::take(&mut self.shared.state().requests)
+        self.shared.state().requests.take()
     }
 
     /// Forgets rules and received requests.

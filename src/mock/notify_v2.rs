@@ -85,31 +85,7 @@ impl MockServer {
         sign_type: SignType,
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
-        let mut fields = outer_fields(fields)?;
-        if sign_type == SignType::HmacSha256 || fields.get("sign_type").is_some() {
-            fields.insert("sign_type", sign_type.name());
-        }
-        let key = match fault {
-            Some(Fault::WrongKey) => ApiV2Key::new(WRONG_SECRET)?,
-            _ => apiv2_key(),
-        };
-        sign_request(&mut fields, &key, Some(&toolkit::nonce(32)?))?;
-        match fault {
-            Some(Fault::Unsigned) => {
-                fields.remove("sign");
-            }
-            Some(Fault::BadSignature) => {
-                let sign = fields.get_str("sign").unwrap_or_default();
-                let wrong = match sign.chars().next() {
-                    Some('0') => format!("1{}", &sign[1..]),
-                    Some(first) => format!("0{}", &sign[first.len_utf8()..]),
-                    None => "0".to_owned(),
-                };
-                fields.insert("sign", wrong);
-            }
-            _ => {}
-        }
-        xml_notification(&fields)
+        v2_notification(fields, sign_type, fault)
     }
 
     /// An APIv2 refund notification (退款结果通知) as WeChat Pay would POST it: the outer
@@ -168,30 +144,72 @@ impl MockServer {
         refund: &Value,
         fault: Option<Fault>,
     ) -> Result<(HeaderMap, Bytes)> {
-        let mut outer = outer_fields(fields)?;
-        if outer.get("return_code").is_none() {
-            outer.insert("return_code", "SUCCESS");
-        }
-        if outer.get("nonce_str").is_none() {
-            outer.insert("nonce_str", toolkit::nonce(32)?);
-        }
-        let refund = notification_fields(refund, "refund")?;
-        let plaintext = root_element(&to_xml_from(&refund)?);
-        let secret = match fault {
-            Some(Fault::WrongKey) => WRONG_SECRET,
-            _ => SECRET,
-        };
-        let mut req_info =
-            aes_ecb_encrypt(md5_hex(secret.as_bytes()).as_bytes(), plaintext.as_bytes())?;
-        if fault == Some(Fault::TamperedCiphertext) {
-            let key = md5_hex(SECRET.as_bytes());
-            req_info = tamper_base64(&req_info, |candidate| {
-                aes_ecb_decrypt(key.as_bytes(), candidate).is_err()
-            });
-        }
-        outer.insert("req_info", req_info);
-        xml_notification(&outer)
+        v2_refund_notification(fields, refund, fault)
     }
+}
+
+/// See [`MockServer::v2_notification_with`].
+pub(crate) fn v2_notification(
+    fields: &Value,
+    sign_type: SignType,
+    fault: Option<Fault>,
+) -> Result<(HeaderMap, Bytes)> {
+    let mut fields = outer_fields(fields)?;
+    if sign_type == SignType::HmacSha256 || fields.get("sign_type").is_some() {
+        fields.insert("sign_type", sign_type.name());
+    }
+    let key = match fault {
+        Some(Fault::WrongKey) => ApiV2Key::new(WRONG_SECRET)?,
+        _ => apiv2_key(),
+    };
+    sign_request(&mut fields, &key, Some(&toolkit::nonce(32)?))?;
+    match fault {
+        Some(Fault::Unsigned) => {
+            fields.remove("sign");
+        }
+        Some(Fault::BadSignature) => {
+            let sign = fields.get_str("sign").unwrap_or_default();
+            let wrong = match sign.chars().next() {
+                Some('0') => format!("1{}", &sign[1..]),
+                Some(first) => format!("0{}", &sign[first.len_utf8()..]),
+                None => "0".to_owned(),
+            };
+            fields.insert("sign", wrong);
+        }
+        _ => {}
+    }
+    xml_notification(&fields)
+}
+
+/// See [`MockServer::v2_refund_notification_with`].
+pub(crate) fn v2_refund_notification(
+    fields: &Value,
+    refund: &Value,
+    fault: Option<Fault>,
+) -> Result<(HeaderMap, Bytes)> {
+    let mut outer = outer_fields(fields)?;
+    if outer.get("return_code").is_none() {
+        outer.insert("return_code", "SUCCESS");
+    }
+    if outer.get("nonce_str").is_none() {
+        outer.insert("nonce_str", toolkit::nonce(32)?);
+    }
+    let refund = notification_fields(refund, "refund")?;
+    let plaintext = root_element(&to_xml_from(&refund)?);
+    let secret = match fault {
+        Some(Fault::WrongKey) => WRONG_SECRET,
+        _ => SECRET,
+    };
+    let mut req_info =
+        aes_ecb_encrypt(md5_hex(secret.as_bytes()).as_bytes(), plaintext.as_bytes())?;
+    if fault == Some(Fault::TamperedCiphertext) {
+        let key = md5_hex(SECRET.as_bytes());
+        req_info = tamper_base64(&req_info, |candidate| {
+            aes_ecb_decrypt(key.as_bytes(), candidate).is_err()
+        });
+    }
+    outer.insert("req_info", req_info);
+    xml_notification(&outer)
 }
 
 /// `fields` (a JSON object) as text fields; `name` names the argument in the error.

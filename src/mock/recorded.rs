@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
+use super::ring::Weigh;
 use crate::uri::{self, percent_decode_bytes};
 use crate::xml::{self, XmlMap};
 
@@ -38,6 +39,21 @@ pub struct RecordedMedia {
     pub content_type: String,
     /// The file's bytes.
     pub content: Bytes,
+}
+
+impl Weigh for RecordedRequest {
+    fn weight(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        let media = self.media.as_ref().map_or(0, |media| {
+            media.meta.len() + media.filename.len() + media.content.len()
+        });
+        let certificate = self.client_certificate.as_ref().map_or(0, Bytes::len);
+        self.target.len() + headers + self.body.len() + media + certificate
+    }
 }
 
 impl RecordedRequest {

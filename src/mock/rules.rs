@@ -6,6 +6,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::RecordedRequest;
+use super::ring::Ring;
+
 #[cfg(doc)]
 use super::SECRET;
 #[cfg(doc)]
@@ -187,22 +190,21 @@ pub(super) struct Rule {
 pub(super) struct State {
     pub rules: Vec<Rule>,
     pub fallback: Reply,
-    pub requests: Vec<super::RecordedRequest>,
+    pub requests: Ring<RecordedRequest>,
     pub recording: bool,
 }
 
 impl State {
-    /// The reply for a request: the newest matching rule (used up if `once`), else the
-    /// fallback.
-    pub fn take_reply(&mut self, method: &Method, path: &str) -> Reply {
-        let found = self
+    /// The reply of the newest rule for a request (used up if `once`), if any.
+    pub fn take_rule(&mut self, method: &Method, path: &str) -> Option<Reply> {
+        let index = self
             .rules
             .iter()
-            .rposition(|rule| rule.method == method && rule.path == path);
-        match found {
-            Some(index) if self.rules[index].once => self.rules.remove(index).reply,
-            Some(index) => self.rules[index].reply.clone(),
-            None => self.fallback.clone(),
+            .rposition(|rule| rule.method == method && rule.path == path)?;
+        if self.rules[index].once {
+            Some(self.rules.remove(index).reply)
+        } else {
+            Some(self.rules[index].reply.clone())
         }
     }
 }

@@ -1,8 +1,11 @@
 //! The mock's HTTP and TLS servers: accept, check, record, answer.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -10,22 +13,124 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
 use super::body::MockBody;
 use super::certificates;
+use super::certificates::Platform;
 use super::checks::{check_v2, check_v3};
+#[cfg(feature = "sandbox")]
+use super::engine::{Engine, Exchange, Inbound, MockHandle};
+use super::fidelity::v2_refusal;
 use super::network;
 use super::recorded::{RecordedRequest, multipart_media};
+use super::ring::Ring;
+use super::rules::State;
 use super::rules::{Fault, Reply};
 use super::signing::sign_reply;
-use super::{Shared, TLS_CA_CERTIFICATE_PEM, TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM};
+use super::{
+    MERCHANT_PUBLIC_KEY_PEM, MockServer, Shared, TLS_CA_CERTIFICATE_PEM,
+    TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM,
+};
+use crate::crypto::PublicKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::Api;
 use crate::toolkit::SignType;
 use crate::transport::{TlsIdentity, certificates_from_pem, provider};
 use crate::v2;
+
+/// Binds both ports on `127.0.0.1` and serves them on a thread of its own, with `engine`
+/// plugged in (see [`MockServer::start_on`]).
+pub(super) fn start(
+    port: u16,
+    tls_port: u16,
+    #[cfg(feature = "sandbox")] engine: Option<Arc<dyn Engine>>,
+    #[cfg(not(feature = "sandbox"))] _engine: Option<std::convert::Infallible>,
+) -> Result<MockServer> {
+    let io_error = |what: &str, e: std::io::Error| {
+        Error::new(ErrorKind::Transport, format!("mock server: {what}: {e}")).with_source(e)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| io_error("cannot start a runtime", e))?;
+    // Bound with std so that `start` also works inside an async runtime; tokio takes the
+    // sockets over on the mock's own thread.
+    let bind = |port: u16| {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+            .map_err(|e| io_error(&format!("cannot bind 127.0.0.1:{port}"), e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| io_error("cannot make the socket non-blocking", e))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| io_error("no local address", e))?;
+        Ok::<_, Error>((listener, address))
+    };
+    let (listener, address) = bind(port)?;
+    let (tls_listener, tls_address) = bind(tls_port)?;
+    let acceptor = tls_acceptor()?;
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            rules: Vec::new(),
+            fallback: Reply::error(404, "RESOURCE_NOT_EXISTS", "no reply registered"),
+            requests: Ring::new(RECORDED_REQUESTS, RECORDED_BYTES),
+            recording: true,
+        }),
+        network: Arc::new(network::Network::new()),
+        merchant_key: PublicKey::from_pem(MERCHANT_PUBLIC_KEY_PEM)?,
+        merchants: Mutex::new(HashMap::new()),
+        platform: Mutex::new(Platform::new()?),
+        reuse_signatures: AtomicBool::new(false),
+        clock_offset: AtomicI64::new(0),
+        last_signature: Mutex::new(None),
+        #[cfg(feature = "sandbox")]
+        engine,
+    });
+    #[cfg(feature = "sandbox")]
+    let beside = match &shared.engine {
+        Some(engine) => {
+            engine.attach(MockHandle::new(&shared, address, tls_address));
+            engine.clone().run()
+        }
+        None => Box::pin(std::future::pending()),
+    };
+    #[cfg(not(feature = "sandbox"))]
+    let beside = std::future::pending::<()>();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let serving = shared.clone();
+    std::thread::Builder::new()
+        .name("wechatpay-mock".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let (Ok(listener), Ok(tls_listener)) = (
+                    TcpListener::from_std(listener),
+                    TcpListener::from_std(tls_listener),
+                ) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = accept_loop(listener, serving.clone()) => {}
+                    _ = accept_tls_loop(tls_listener, acceptor, serving) => {}
+                    _ = beside => {}
+                }
+            });
+        })
+        .map_err(|e| io_error("cannot start a thread", e))?;
+    Ok(MockServer {
+        address,
+        tls_address,
+        shared,
+        _shutdown: shutdown,
+    })
+}
+
+/// How many received requests the mock keeps, newest first.
+const RECORDED_REQUESTS: usize = 10_000;
+/// How many bytes of received requests (bodies and headers) the mock keeps.
+const RECORDED_BYTES: usize = 16 << 20;
 
 /// Serves plain-HTTP connections on `listener` (see [`network::accept_loop`]).
 pub(super) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
@@ -142,28 +247,59 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Dropped),
     };
+    let started = Instant::now();
     let target = parts
         .uri
         .path_and_query()
         .map(|target| target.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
     let path = target.split('?').next().unwrap_or_default().to_owned();
+    #[cfg(feature = "sandbox")]
+    if let Some(engine) = &shared.engine {
+        let inbound = Inbound {
+            method: &parts.method,
+            target: &target,
+            path: &path,
+            headers: &parts.headers,
+            body: &body,
+            client_certificate: client_certificate.is_some(),
+        };
+        if let Some(answer) = engine.clone().control(&inbound) {
+            return Ok(answer.await.map(MockBody::whole));
+        }
+    }
     let media = multipart_media(&parts.headers, &body);
     let v3 = Api::of_wire_path(&path) == Api::V3;
-    let (verdict, sign_type) = if v3 {
-        let verdict = check_v3(
-            shared,
-            &parts.method,
-            &target,
-            &parts.headers,
-            &body,
-            media.as_ref(),
-        );
-        (verdict, SignType::Md5)
-    } else {
-        check_v2(&parts.method, &target, &body)
+    let (ruled, fallback) = {
+        let mut state = shared.state();
+        (
+            state.take_rule(&parts.method, &path),
+            state.fallback.clone(),
+        )
     };
-    let reply = {
+    // Before any check, WeChat Pay refuses a path that is no APIv2 operation, and a
+    // mutual-TLS one without a certificate; a rule of the test's own answers it instead.
+    let refusal = match (&ruled, v3) {
+        (None, false) => v2_refusal(&parts.method, &path, client_certificate.is_some()),
+        _ => None,
+    };
+    let (verdict, sign_type) = match (&refusal, v3) {
+        (Some((why, _)), _) => (Err(why.clone()), SignType::Md5),
+        (None, true) => (
+            check_v3(
+                shared,
+                &parts.method,
+                &target,
+                &parts.headers,
+                &body,
+                media.as_ref(),
+            ),
+            SignType::Md5,
+        ),
+        (None, false) => check_v2(&parts.method, &target, &body),
+    };
+    let has_certificate = client_certificate.is_some();
+    {
         let mut state = shared.state();
         if state.recording {
             state.requests.push(RecordedRequest {
@@ -176,12 +312,36 @@ async fn handle(
                 client_certificate,
             });
         }
-        match verdict {
-            Err(reason) if v3 => Reply::error(401, "SIGN_ERROR", &reason),
-            Err(reason) => Reply::status(200)
-                .header("Content-Type", "text/xml; charset=utf-8")
-                .body(v2::reply(false, &reason)),
-            Ok(()) => certificates::reply(shared, &mut state, &parts.method, &path),
+    }
+    let reply = match (refusal, &verdict) {
+        (Some((_, reply)), _) => reply,
+        (None, Err(reason)) if v3 => Reply::error(401, "SIGN_ERROR", reason),
+        (None, Err(reason)) => Reply::status(200)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(v2::reply(false, reason)),
+        (None, Ok(())) => {
+            match ruled.or_else(|| certificates::builtin(shared, &parts.method, &path)) {
+                Some(reply) => reply,
+                None => {
+                    #[cfg(feature = "sandbox")]
+                    let answered = shared.engine.as_ref().and_then(|engine| {
+                        engine.answer(&Inbound {
+                            method: &parts.method,
+                            target: &target,
+                            path: &path,
+                            headers: &parts.headers,
+                            body: &body,
+                            client_certificate: has_certificate,
+                        })
+                    });
+                    #[cfg(not(feature = "sandbox"))]
+                    let answered = {
+                        let _ = has_certificate;
+                        None
+                    };
+                    answered.unwrap_or(fallback)
+                }
+            }
         }
     };
     if let Some(delay) = reply.delay {
@@ -199,8 +359,25 @@ async fn handle(
     // Chosen when answering, after any delay: a rotation meanwhile changes the signer.
     let key = shared
         .platform()
-        .answer_key(certificates::request_serial(&parts.headers));
-    Ok(sign_reply(shared, &key, reply, &path, v3, sign_type))
+        .request_answer_key(certificates::request_serial(&parts.headers));
+    let response = sign_reply(shared, &key, reply, &path, v3, sign_type);
+    #[cfg(feature = "sandbox")]
+    if let Some(engine) = &shared.engine {
+        engine.record(Exchange {
+            method: parts.method,
+            target,
+            request_headers: parts.headers,
+            request_body: body,
+            verdict,
+            status: response.status(),
+            response_headers: response.headers().clone(),
+            response_body: response.body().bytes().unwrap_or_default(),
+            elapsed: started.elapsed(),
+        });
+    }
+    #[cfg(not(feature = "sandbox"))]
+    let _ = (started, verdict);
+    Ok(response)
 }
 
 /// The headers with `Authorization` marked sensitive, so that `Debug` does not print it.

@@ -7,15 +7,21 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::body::MockBody;
-use super::certificates::AnswerKey;
 use super::rules::{Fault, Reply};
 use super::{SECRET, Shared};
-use crate::crypto::sha1_hex;
+use crate::crypto::{PrivateKey, sha1_hex};
 use crate::toolkit::{self, SignType};
 use crate::v2::fields_from_json;
 use crate::v3::sign::{AUTHORIZATION_SCHEME, response_message, sign_base64};
 use crate::v3::verify::{HEADER_STATEMENT_SHA1, PROBE_SIGNATURE_PREFIX};
 use crate::xml::to_xml_from;
+
+/// The key an answer is signed with, and the id sent in `Wechatpay-Serial`.
+#[derive(Clone)]
+pub(super) struct AnswerKey {
+    pub id: String,
+    pub key: PrivateKey,
+}
 
 /// The signature headers of the last answer, reusable within the same second.
 pub(super) struct CachedSignature {
@@ -153,6 +159,24 @@ pub(super) fn insert_signature_headers_by(
     } else {
         signature_headers(key, shared.now(), body, fault)
     };
+    insert(signed, headers);
+}
+
+/// Adds the `Wechatpay-*` headers for `body`, signed by `key` at `now` (Unix seconds), faults
+/// applied (none for [`Fault::Unsigned`]).
+pub(super) fn insert_signature_headers_at(
+    key: &AnswerKey,
+    now: u64,
+    body: &[u8],
+    fault: Option<Fault>,
+    headers: &mut HeaderMap,
+) {
+    if fault != Some(Fault::Unsigned) {
+        insert(signature_headers(key, now, body, fault), headers);
+    }
+}
+
+fn insert(signed: Vec<(&'static str, String)>, headers: &mut HeaderMap) {
     for (name, value) in signed {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),

@@ -355,7 +355,10 @@ impl MockProcess {
             if line.starts_with('#') {
                 break;
             }
-            let (name, value) = line.split_once('=').unwrap();
+            let (name, value) = line
+                .strip_prefix("export ")
+                .and_then(|line| line.split_once('='))
+                .unwrap();
             env.push((name.to_owned(), value.to_owned()));
         }
         Self { child, env }

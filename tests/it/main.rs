@@ -18,6 +18,8 @@ mod faults;
 mod fleet;
 mod hardening;
 mod keys;
+#[cfg(feature = "sandbox")]
+mod merchant;
 mod notify;
 mod options;
 mod paysign;
@@ -28,6 +30,14 @@ mod redis_stores;
 mod registry;
 mod resilience;
 mod runtimes;
+#[cfg(feature = "sandbox")]
+mod sandbox;
+#[cfg(feature = "cli")]
+mod sandbox_cli;
+#[cfg(feature = "sandbox")]
+mod sandbox_forms;
+#[cfg(feature = "sandbox")]
+mod sandbox_memory;
 mod schema;
 mod sensitive;
 mod sink;

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Args as _, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod bill;
 mod certificates;
@@ -18,7 +18,10 @@ mod endpoints;
 mod mock;
 mod notify;
 mod output;
+mod remote;
 mod request;
+mod sandbox;
+mod send;
 mod settings;
 
 /// WeChat Pay (微信支付) from the command line.
@@ -52,7 +55,11 @@ enum Command {
     Doctor(doctor::Args),
     /// Lists documented endpoints matching words of a path or a title.
     Endpoints(endpoints::Args),
-    /// Runs the verifying mock WeChat Pay server until Ctrl-C.
+    /// Runs a local WeChat Pay with state, callbacks and a virtual clock until Ctrl-C, or
+    /// drives a running one.
+    Sandbox(sandbox::Args),
+    /// Runs the sandbox without state (every documented operation answered, nothing kept)
+    /// until Ctrl-C.
     Mock(mock::Args),
     /// Prints shell completions.
     Completions {
@@ -62,7 +69,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let outcome = match cli.command {
         Command::Bill(command) => bill::run(&cli.settings, command),
         Command::Certificates(command) => certificates::run(&cli.settings, command),
@@ -70,14 +80,14 @@ fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(&cli.settings, args),
         Command::Notify(command) => notify::run(&cli.settings, command),
         Command::Endpoints(args) => endpoints::run(args),
-        Command::Mock(args) => mock::run(args),
+        Command::Sandbox(args) => {
+            settings_unused(&cli.settings, "sandbox").and_then(|()| sandbox::run(args))
+        }
+        Command::Mock(args) => {
+            settings_unused(&cli.settings, "mock").and_then(|()| mock::run(args))
+        }
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "wechatpay",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut command(), "wechatpay", &mut std::io::stdout());
             Ok(())
         }
     };
@@ -87,6 +97,73 @@ fn main() -> ExitCode {
             output::error(&error);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The command line, refusing the credential flags given to `sandbox` or `mock`, which serve
+/// their own keys (`--mchid` aside, which they honour).
+fn parse() -> Result<Cli, clap::Error> {
+    let settings = settings_flags();
+    let matches = command().try_get_matches()?;
+    for name in ["sandbox", "mock"] {
+        if let Some(given) = matches.subcommand_matches(name) {
+            for arg in &settings {
+                let id = arg.get_id().as_str();
+                let own = given.ids().any(|given| given.as_str() == id)
+                    && given.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+                if own && id != "mchid" {
+                    return Err(command().error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!(
+                            "--{} has no meaning for `wechatpay {name}`, which serves its own \
+                             test keys (see `wechatpay {name} --help`)",
+                            arg.get_long().unwrap_or(id)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
+/// The credential flags (global, for the commands that use them).
+fn settings_flags() -> Vec<clap::Arg> {
+    settings::Args::augment_args(clap::Command::new("settings"))
+        .get_arguments()
+        .cloned()
+        .collect()
+}
+
+/// The command line: each of `sandbox` and `mock` gets hidden flags named as the credential
+/// flags, so that the global ones are neither listed in its help nor taken by it.
+fn command() -> clap::Command {
+    let settings = settings_flags();
+    let mut command = Cli::command();
+    for name in ["sandbox", "mock"] {
+        command = command.mut_subcommand(name, |mut subcommand| {
+            for arg in &settings {
+                let taken = subcommand
+                    .get_arguments()
+                    .any(|own| own.get_id() == arg.get_id() || own.get_long() == arg.get_long());
+                if !taken {
+                    subcommand = subcommand.arg(arg.clone().global(false).hide(true));
+                }
+            }
+            subcommand
+        });
+    }
+    command
+}
+
+/// Refuses the credential flags given before `sandbox` or `mock`, which do not use them.
+fn settings_unused(settings: &settings::Args, name: &str) -> Outcome {
+    // `--mchid` is the sandbox's own too: clap hands its value to both.
+    match settings.given().into_iter().find(|flag| *flag != "mchid") {
+        Some(flag) => Err(Failure(format!(
+            "--{flag} has no meaning for `wechatpay {name}`, which serves its own test keys"
+        ))),
+        None => Ok(()),
     }
 }
 

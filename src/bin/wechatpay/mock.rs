@@ -1,100 +1,29 @@
-//! `wechatpay mock`: the verifying mock server as a standalone process, for integrations in
-//! other languages and for shell scripts. Its test-only keys are written to files whose
-//! paths it prints, with everything else a client needs, as `NAME=value` lines.
-
-use std::io::Write;
-use std::path::PathBuf;
+//! `wechatpay mock`: the sandbox without state (`wechatpay sandbox` with its state machines
+//! off): every correctly signed request to a documented operation is answered with a signed
+//! body of the documented shape, and nobody is called back. Its test keys are written to
+//! files whose paths it prints, with everything else a client needs.
 
 use serde_json::Value;
-use wechatpay::mock::{self, MockServer, Reply};
+use wechatpay::mock::Reply;
 
+use crate::sandbox::{self, Serve};
 use crate::{Failure, Outcome};
 
 /// The arguments of `mock`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The plain HTTP port (0: a free one).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// The TLS port, which requires the mock merchant's client certificate (0: a free one).
-    #[arg(long, default_value_t = 0)]
-    tls_port: u16,
-    /// Where to write the test keys [default: a new directory in the system's temp dir].
-    #[arg(long, value_name = "DIR")]
-    keys_dir: Option<PathBuf>,
-    /// What to answer a correctly signed request no rule matches: a status, optionally with
-    /// a JSON body (`200:{"code_url":"weixin://…"}`) [default: 404 RESOURCE_NOT_EXISTS].
+    #[command(flatten)]
+    serve: Serve,
+    /// What to answer a correctly signed request to a path that is no documented operation:
+    /// a status, optionally with a JSON body (`200:{"code_url":"weixin://…"}`)
+    /// [default: WeChat Pay's 404].
     #[arg(long, value_name = "STATUS[:JSON]")]
     reply: Option<String>,
 }
 
 pub fn run(args: Args) -> Outcome {
-    let server = MockServer::start_on(args.port, args.tls_port)?;
-    if let Some(reply) = &args.reply {
-        server.fallback(fallback(reply)?);
-    }
-    let (dir, temporary) = match &args.keys_dir {
-        Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("wechatpay-mock-{}", std::process::id())),
-            true,
-        ),
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
-    let write = |name: &str, pem: &str| -> Result<String, Failure> {
-        let path = dir.join(name);
-        std::fs::write(&path, pem)
-            .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
-        Ok(path.display().to_string())
-    };
-    let lines = [
-        ("WECHATPAY_BASE_URI", server.uri()),
-        ("WECHATPAY_TLS_BASE_URI", server.tls_uri()),
-        ("WECHATPAY_MCHID", mock::MCHID.to_owned()),
-        ("WECHATPAY_SERIAL", mock::MERCHANT_SERIAL.to_owned()),
-        (
-            "WECHATPAY_PRIVATE_KEY",
-            write("merchant_key.pem", mock::MERCHANT_KEY_PEM)?,
-        ),
-        (
-            "WECHATPAY_PLATFORM_KEY_ID",
-            mock::PLATFORM_KEY_ID.to_owned(),
-        ),
-        (
-            "WECHATPAY_PLATFORM_KEY",
-            write("platform_pub.pem", mock::PLATFORM_PUBLIC_KEY_PEM)?,
-        ),
-        (
-            "WECHATPAY_PLATFORM_CERTIFICATE",
-            write("platform_cert.pem", mock::PLATFORM_CERTIFICATE_PEM)?,
-        ),
-        (
-            "WECHATPAY_MERCHANT_CERT",
-            write("merchant_tls_cert.pem", mock::MERCHANT_TLS_CERTIFICATE_PEM)?,
-        ),
-        (
-            "WECHATPAY_TLS_ROOT",
-            write("tls_ca_cert.pem", mock::TLS_CA_CERTIFICATE_PEM)?,
-        ),
-        // The mock's keys are public test keys: printing them is fine.
-        ("WECHATPAY_APIV3_KEY", mock::APIV3_KEY.to_owned()),
-        ("WECHATPAY_SECRET", mock::SECRET.to_owned()),
-    ];
-    {
-        let mut out = std::io::stdout().lock();
-        for (name, value) in &lines {
-            writeln!(out, "{name}={value}")?;
-        }
-        writeln!(out, "# test-only keys; Ctrl-C stops the mock")?;
-        out.flush()?;
-    }
-    wait_for_a_stop_signal()?;
-    drop(server);
-    if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    Ok(())
+    let fallback = args.reply.as_deref().map(fallback).transpose()?;
+    sandbox::serve(args.serve, false, fallback)
 }
 
 /// `STATUS[:JSON]` as a reply.
@@ -110,27 +39,4 @@ fn fallback(text: &str) -> Result<Reply, Failure> {
     let json: Value = serde_json::from_str(body)
         .map_err(|e| Failure(format!("the JSON of --reply does not parse: {e}")))?;
     Ok(Reply::json(status, json))
-}
-
-/// Blocks until Ctrl-C (SIGINT) or SIGTERM.
-fn wait_for_a_stop_signal() -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        #[cfg(unix)]
-        {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-            tokio::select! {
-                stopped = tokio::signal::ctrl_c() => stopped,
-                _ = terminate.recv() => Ok(()),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            tokio::signal::ctrl_c().await
-        }
-    })?;
-    Ok(())
 }

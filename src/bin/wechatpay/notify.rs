@@ -1,5 +1,7 @@
 //! `wechatpay notify verify`: checks a callback offline, step by step, and prints the
-//! decrypted resource, or says exactly which step failed.
+//! decrypted resource, or says exactly which step failed. `wechatpay notify send`: fires a
+//! notification at a running notify_url, genuine or broken on purpose, and judges the answer
+//! by WeChat Pay's rules.
 
 use std::path::PathBuf;
 
@@ -7,6 +9,7 @@ use wechatpay::http::{HeaderMap, HeaderName, HeaderValue};
 use wechatpay::v3::notify;
 use wechatpay::{ErrorKind, Verification};
 
+use crate::send;
 use crate::settings::Args as SettingsArgs;
 use crate::{Failure, Outcome, output};
 
@@ -15,6 +18,9 @@ use crate::{Failure, Outcome, output};
 pub enum Command {
     /// Verifies an APIv3 callback with the platform keys and decrypts it with the APIv3 key.
     Verify(VerifyArgs),
+    /// Sends a notification to a notify_url as WeChat Pay would, signed with the sandbox's
+    /// test keys, and checks the answer against WeChat Pay's rules.
+    Send(send::Args),
 }
 
 /// The arguments of `notify verify`.
@@ -41,7 +47,10 @@ pub struct VerifyArgs {
 }
 
 pub fn run(settings: &SettingsArgs, command: Command) -> Outcome {
-    let Command::Verify(args) = command;
+    let args = match command {
+        Command::Verify(args) => args,
+        Command::Send(args) => return send::run(args),
+    };
     let settings = settings.resolve()?;
     let (headers, body) = match (&args.request, &args.headers, &args.body) {
         (Some(request), _, _) => split_request(&read(request)?)?,

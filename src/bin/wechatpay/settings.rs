@@ -134,6 +134,32 @@ fn env_path(name: &str) -> Option<PathBuf> {
 }
 
 impl Args {
+    /// The credential flags given.
+    pub fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("config", self.config.is_some()),
+            ("profile", self.profile.is_some()),
+            ("mchid", self.mchid.is_some()),
+            ("serial", self.serial.is_some()),
+            ("private-key", self.private_key.is_some()),
+            ("platform-key-id", self.platform_key_id.is_some()),
+            ("platform-key", self.platform_key.is_some()),
+            (
+                "platform-certificate",
+                !self.platform_certificate.is_empty(),
+            ),
+            ("apiv3-key-file", self.apiv3_key_file.is_some()),
+            ("secret-file", self.secret_file.is_some()),
+            ("merchant-cert", self.merchant_cert.is_some()),
+            ("base-uri", self.base_uri.is_some()),
+            ("tls-root", self.tls_root.is_some()),
+        ];
+        flags
+            .into_iter()
+            .filter_map(|(flag, given)| given.then_some(flag))
+            .collect()
+    }
+
     /// Flags, then the environment, then the profile.
     pub fn resolve(&self) -> Result<Settings, Failure> {
         let profile = self.profile()?;
