@@ -23,7 +23,9 @@
 //!   documented values: the docs' examples write it for "not set" (`"finish_type": 0`);
 //!
 //! and [`DISPUTED`] lists the few fields whose documented values the same page's example
-//! contradicts: their values are not checked.
+//! contradicts: their values are not checked. Two more lists cover what the tables cannot say:
+//! [`ALTERNATIVES`] (APIv2 tables mark both of WeChat Pay's "二选一" order numbers required) and
+//! [`OPTIONAL`] (a field a page marks required for one kind of merchant only).
 
 use http::Method;
 use serde_json::{Map, Value};
@@ -33,6 +35,56 @@ use super::message::{Carrier, Rule, Violation};
 use super::route::Route;
 use crate::endpoints::matching::is_variable;
 use crate::uri::{percent_decode_bytes, query_pairs};
+
+/// Sibling fields of which WeChat Pay takes any one (its "二选一"), which the APIv2 tables mark
+/// each required: where every field of a group is a required field of the same request, one
+/// missing is fine while another of the group is there. The largest group that applies wins
+/// (a refund query names any one of four numbers).
+const ALTERNATIVES: &[&[&str]] = &[
+    &[
+        "refund_id",
+        "out_refund_no",
+        "transaction_id",
+        "out_trade_no",
+    ],
+    &["transaction_id", "out_trade_no"],
+];
+
+/// Fields a page marks required that a request may leave out (method, template, field, why).
+const OPTIONAL: &[(&str, &str, &str, &str)] = &[
+    (
+        "POST",
+        "v3/combine-transactions/jsapi",
+        "json.sub_orders[].sub_mchid",
+        "an e-commerce platform's second-level merchant: a direct merchant's sub-orders have none",
+    ),
+    (
+        "POST",
+        "v3/combine-transactions/h5",
+        "json.sub_orders[].sub_mchid",
+        "an e-commerce platform's second-level merchant: a direct merchant's sub-orders have none",
+    ),
+    (
+        "POST",
+        "v3/combine-transactions/native",
+        "json.sub_orders[].sub_mchid",
+        "an e-commerce platform's second-level merchant: a direct merchant's sub-orders have none",
+    ),
+];
+
+/// Whether `field`, missing from an APIv2 request, is one of an [`ALTERNATIVES`] group whose
+/// other members (all documented required among `fields`) include one that `present` finds.
+fn covered_by_alternative(fields: &[Field], field: &Field, present: impl Fn(&str) -> bool) -> bool {
+    let required = |name: &str| fields.iter().any(|f| f.required && f.name == name);
+    ALTERNATIVES
+        .iter()
+        .find(|group| group.contains(&field.name) && group.iter().all(|name| required(name)))
+        .is_some_and(|group| {
+            group
+                .iter()
+                .any(|name| *name != field.name && present(name))
+        })
+}
 
 /// Fields whose documented values the page's own example contradicts (method, template,
 /// field, how): the check does not hold a request to either.
@@ -127,7 +179,13 @@ fn request(
             let fields = crate::xml::parse(body)
                 .map_err(|e| check.violation(Rule::Xml(e.to_string()), "", None))?;
             for field in &op.xml {
-                check.text(field, fields.get_str(field.name), Carrier::Xml)?;
+                let value = fields.get_str(field.name);
+                if value.is_none()
+                    && covered_by_alternative(&op.xml, field, |name| fields.get_str(name).is_some())
+                {
+                    continue;
+                }
+                check.text(field, value, Carrier::Xml)?;
             }
         }
         return Ok(());
@@ -250,7 +308,7 @@ impl Check {
             ))
         };
         let Some(value) = value.filter(|v| !v.is_null()) else {
-            return if field.required {
+            return if field.required && !self.optional(&path.documented()) {
                 fail(Rule::Missing, path)
             } else {
                 Ok(())
@@ -333,6 +391,16 @@ impl Check {
             return fail(Rule::Values(&field.values));
         }
         Ok(())
+    }
+
+    /// Whether the JSON field at `documented` (below `json`) is listed in [`OPTIONAL`] for this
+    /// operation.
+    fn optional(&self, documented: &str) -> bool {
+        OPTIONAL.iter().any(|(method, template, path, _)| {
+            *method == self.op.method
+                && *template == self.op.template
+                && path.strip_prefix("json.") == Some(documented)
+        })
     }
 
     /// Whether `field` is listed in [`DISPUTED`] for this operation.

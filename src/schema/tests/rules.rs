@@ -271,3 +271,60 @@ fn uploads_are_not_read_as_json() {
     );
     assert!(matches!(upload, Checked::Valid(_)), "{upload:?}");
 }
+
+#[test]
+fn either_of_wechat_pay_s_two_order_numbers_will_do_where_the_apiv2_table_marks_both() {
+    let query = |fields: &str| {
+        check(
+            &Method::POST,
+            "/pay/orderquery",
+            "",
+            format!("<xml><appid>wxd678efh567hg6787</appid><mch_id>1900000109</mch_id>{fields}<nonce_str>x</nonce_str><sign>x</sign></xml>").as_bytes(),
+        )
+    };
+    valid(query(
+        "<out_trade_no>1217752501201407033233368018</out_trade_no>",
+    ));
+    valid(query(
+        "<transaction_id>1009660380201506130728806387</transaction_id>",
+    ));
+    let message = refusal(query(""));
+    assert!(message.contains("/body/xml/transaction_id"), "{message}");
+    // A refund query names any one of its four numbers; a refund still needs its own number.
+    let refund_query = |fields: &str| {
+        check(
+            &Method::POST,
+            "/pay/refundquery",
+            "",
+            format!("<xml><appid>wxd678efh567hg6787</appid><mch_id>1900000109</mch_id>{fields}<nonce_str>x</nonce_str><sign>x</sign></xml>").as_bytes(),
+        )
+    };
+    valid(refund_query("<out_refund_no>R1</out_refund_no>"));
+    let refund = check(
+        &Method::POST,
+        "/secapi/pay/refund",
+        "",
+        b"<xml><appid>wxd678efh567hg6787</appid><mch_id>1900000109</mch_id><out_trade_no>1</out_trade_no><total_fee>1</total_fee><refund_fee>1</refund_fee><nonce_str>x</nonce_str><sign>x</sign></xml>",
+    );
+    assert!(refusal(refund).contains("/body/xml/out_refund_no"));
+}
+
+#[test]
+fn a_direct_merchant_s_combined_order_needs_no_second_level_merchant() {
+    let body = json!({
+        "combine_appid": "wxd678efh567hg6787", "combine_mchid": "1900000109",
+        "combine_out_trade_no": "C-1", "notify_url": "https://example.com/notify",
+        "sub_orders": [{"mchid": "1900000109", "attach": "", "out_trade_no": "C-1-A",
+                        "description": "子单", "amount": {"total_amount": 100, "currency": "CNY"}}],
+        "combine_payer_info": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+    });
+    valid(post("/v3/combine-transactions/jsapi", body.clone()));
+    // Its other required fields still count.
+    let mut body = body;
+    body["sub_orders"][0]
+        .as_object_mut()
+        .map(|o| o.remove("mchid"));
+    assert!(
+        refusal(post("/v3/combine-transactions/jsapi", body)).contains("/body/sub_orders/0/mchid")
+    );
+}
