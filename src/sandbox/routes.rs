@@ -52,11 +52,24 @@ pub(crate) fn answer(core: &Core, request: &Inbound<'_>) -> Reply {
                 }
             }
         }
-        _ => core
-            .settings
-            .fallback
-            .clone()
-            .unwrap_or_else(|| not_found(request.method, request.path)),
+        _ => core.settings.fallback.clone().unwrap_or_else(|| {
+            // A documented path asked with another method: WeChat Pay's 405, not its 404.
+            let methods = schema::documented_methods(request.path);
+            if methods.is_empty() {
+                not_found(request.method, request.path)
+            } else {
+                let allowed = methods.join(", ");
+                Reply::error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    &format!(
+                        "{} is not allowed on {}: the documented methods are {allowed}",
+                        request.method, request.path
+                    ),
+                )
+                .header("Allow", &allowed)
+            }
+        }),
     }
 }
 

@@ -11,8 +11,6 @@ use wechatpay::sandbox::Sandbox;
 use crate::merchant::{Merchant, wait_until};
 
 #[test]
-#[ignore = "needs the documented schema (schema::check and sample_response), a stub on this \
-            branch: passes with the schema work merged"]
 fn param_error_names_a_missing_field_of_an_operation_the_sandbox_does_not_model() {
     let sandbox = Sandbox::start().unwrap();
     let client = sandbox.client_builder().build().unwrap();
@@ -50,6 +48,13 @@ fn an_undocumented_path_is_answered_wechat_pay_s_404() {
     assert_eq!(unknown.code(), Some("NOT_FOUND"), "{unknown}");
     let root = sandbox.requests();
     assert_eq!(root.last().unwrap()["status"], 404);
+    // A documented path asked with another method is WeChat Pay's 405, naming the methods.
+    let wrong_method = client["v3/pay/transactions/id/{transaction_id}"]
+        .post(json!({"transaction_id": "4200000001", "json": {}}))
+        .unwrap_err();
+    assert_eq!(wrong_method.status().map(|s| s.as_u16()), Some(405));
+    let answer = wrong_method.response().expect("the answer is kept");
+    assert_eq!(answer.headers()["allow"], "GET");
 }
 
 #[test]
