@@ -17,6 +17,9 @@ mod examples;
 mod faults;
 mod fleet;
 mod hardening;
+mod hardening_keys;
+#[cfg(unix)]
+mod hardening_store;
 mod keys;
 mod notify;
 mod options;
