@@ -18,6 +18,7 @@ mod faults;
 mod fleet;
 mod hardening;
 mod hardening_keys;
+mod hardening_proxy;
 #[cfg(unix)]
 mod hardening_store;
 mod keys;
