@@ -17,6 +17,8 @@ mod examples;
 mod faults;
 mod fleet;
 mod hardening;
+#[cfg(unix)]
+mod hardening_bodies;
 mod hardening_keys;
 mod hardening_proxy;
 #[cfg(unix)]
