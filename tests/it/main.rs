@@ -19,6 +19,8 @@ mod fleet;
 mod hardening;
 #[cfg(unix)]
 mod hardening_bodies;
+#[cfg(all(unix, feature = "cli"))]
+mod hardening_cli;
 mod hardening_keys;
 mod hardening_proxy;
 #[cfg(unix)]
