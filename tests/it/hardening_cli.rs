@@ -1,11 +1,13 @@
 //! Hardening, round two: the `wechatpay` command. `bill download` writes a new partial file
 //! under a random name (never through a link planted beside the destination), `0600`, and
-//! removes it on any failure; a body's control characters reach a terminal escaped. Each
-//! test failed before the fix it guards.
+//! removes it on any failure; `wechatpay mock` writes its keys into a fresh `0700` directory;
+//! a body's control characters reach a terminal escaped. Each test failed before the fix it
+//! guards.
 
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
 use wechatpay::mock::{self, MockServer, Reply};
@@ -159,6 +161,51 @@ fn bill_download_never_writes_through_a_planted_link_nor_leaves_its_partial_file
     assert_eq!(std::fs::read(&out).unwrap(), bill);
     assert_eq!(std::fs::metadata(&out).unwrap().mode() & 0o777, 0o600);
     assert_eq!(scratch.names(), ["bill.csv"]);
+}
+
+#[test]
+fn wechatpay_mock_writes_its_keys_into_a_fresh_private_directory() {
+    let mut child = Command::new(BIN)
+        .arg("mock")
+        .env("TMPDIR", std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut private_key = None;
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.starts_with('#') {
+            break;
+        }
+        if let Some(path) = line.strip_prefix("WECHATPAY_PRIVATE_KEY=") {
+            private_key = Some(PathBuf::from(path));
+        }
+    }
+    let private_key = private_key.expect("the key's path");
+    let directory = private_key.parent().unwrap().to_owned();
+    let name = directory
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().mode() & 0o777;
+    // Looked at while the mock runs (it removes the directory when it stops).
+    let checks = (
+        name.starts_with("wechatpay-mock-") && !name.contains(&pid.to_string()),
+        mode(&directory),
+        mode(&private_key),
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    child.wait().unwrap();
+    // (A signal that comes before the mock listens for it ends it without its clean-up.)
+    let _ = std::fs::remove_dir_all(&directory);
+    assert_eq!(checks, (true, 0o700, 0o600), "{name}");
 }
 
 #[test]

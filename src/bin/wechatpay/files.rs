@@ -1,6 +1,7 @@
 //! The files the command writes: each created new beside its destination under a random
 //! name (never through a file or link planted there), readable by its owner only (`0600`),
-//! renamed into place when complete and removed on any failure.
+//! renamed into place when complete and removed on any failure; directories created fresh
+//! (`0700`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -79,4 +80,17 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .write_all(bytes)
         .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
     partial.rename_to(path)
+}
+
+/// Creates a new directory `{parent}/{prefix}{random}`, readable by its owner only (`0700`);
+/// fails rather than use one that already exists.
+pub fn fresh_directory(parent: &Path, prefix: &str) -> Result<PathBuf, Failure> {
+    let path = parent.join(format!("{prefix}{}", wechatpay::toolkit::nonce(16)?));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(&path)
+        .map_err(|e| Failure(format!("cannot create {}: {e}", path.display())))?;
+    Ok(path)
 }

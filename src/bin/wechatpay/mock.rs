@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 use wechatpay::mock::{self, MockServer, Reply};
 
-use crate::{Failure, Outcome};
+use crate::{Failure, Outcome, files};
 
 /// The arguments of `mock`.
 #[derive(Debug, clap::Args)]
@@ -33,19 +33,21 @@ pub fn run(args: Args) -> Outcome {
     if let Some(reply) = &args.reply {
         server.fallback(fallback(reply)?);
     }
+    // A directory of the temp dir is fresh (0700, a random name, never one that exists).
     let (dir, temporary) = match &args.keys_dir {
-        Some(dir) => (dir.clone(), false),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
+            (dir.clone(), false)
+        }
         None => (
-            std::env::temp_dir().join(format!("wechatpay-mock-{}", std::process::id())),
+            files::fresh_directory(&std::env::temp_dir(), "wechatpay-mock-")?,
             true,
         ),
     };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
     let write = |name: &str, pem: &str| -> Result<String, Failure> {
         let path = dir.join(name);
-        std::fs::write(&path, pem)
-            .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+        files::write_private(&path, pem.as_bytes())?;
         Ok(path.display().to_string())
     };
     let lines = [
