@@ -234,7 +234,6 @@ fn a_withdrawn_platform_certificate_does_not_come_back_from_an_older_store() {
     eventually("the refresh the notification started", || {
         downloads(&mock) == 2
     });
-    std::thread::sleep(Duration::from_millis(100));
     assert_eq!(ids(&client), [PLATFORM_ROTATED_CERTIFICATE_SERIAL]);
     let error = client.verify_notification(&headers, &body).unwrap_err();
     assert_eq!(
