@@ -14,6 +14,13 @@
 //! with them) and digest what it decompresses to, as it streams; a plain bill is digested as
 //! it is. Pass the bytes exactly as downloaded either way.
 //!
+//! **A gzip bill is decompressed within bounds.** A real bill (CSV text) compresses about
+//! ten to one; a gzip bomb a thousand to one. The check stops with an error once the
+//! decompressed bill passes 64 MiB and 100 times the compressed bytes read so far, so a 2 MiB
+//! bomb costs a fraction of a second, not a 2 GiB decompression. The client runs the check of
+//! a body in memory ([`Options::expect_digest`](crate::Options::expect_digest) without a sink)
+//! on a blocking thread, within the request's timeout.
+//!
 //! ```
 //! use serde_json::{Value, json};
 //! # use wechatpay::mock::{MockServer, Reply};
@@ -57,6 +64,12 @@ use crate::error::{Error, Result, Verification};
 
 /// The magic bytes that open a gzip file.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// A gzip bill may always decompress to this much…
+const DECOMPRESSED_FLOOR: u64 = 64 << 20;
+
+/// …and beyond it, to at most this many times the compressed bytes read so far.
+const MAX_RATIO: u64 = 100;
 
 /// Checks that the downloaded bill `bytes` (exactly as served) has the digest `hash_value`
 /// under `hash_type`, both as given by the bill-apply call. A gzip file (`tar_type=GZIP`) is
@@ -103,24 +116,39 @@ pub struct Checker {
     state: State,
 }
 
-/// Before the first two bytes are known, then plain or gzip.
+/// Before the first two bytes are known, then plain or gzip (with the compressed bytes read
+/// so far).
 enum State {
     Start(Vec<u8>),
     Plain(DigestWriter),
-    Gzip(Box<MultiGzDecoder<DigestWriter>>),
+    Gzip(Box<MultiGzDecoder<DigestWriter>>, u64),
 }
 
-/// A digest that takes bytes through [`Write`].
-enum DigestWriter {
+/// A digest that takes bytes through [`Write`], up to a number of them.
+struct DigestWriter {
+    digest: Digests,
+    written: u64,
+    allowed: u64,
+}
+
+enum Digests {
     Sha1(Sha1),
     Sha256(Sha256),
 }
 
 impl Write for DigestWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        match self {
-            DigestWriter::Sha1(digest) => digest.update(bytes),
-            DigestWriter::Sha256(digest) => digest.update(bytes),
+        let written = self.written.saturating_add(bytes.len() as u64);
+        if written > self.allowed {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "decompressed past the limit",
+            ));
+        }
+        self.written = written;
+        match &mut self.digest {
+            Digests::Sha1(digest) => digest.update(bytes),
+            Digests::Sha256(digest) => digest.update(bytes),
         }
         Ok(bytes.len())
     }
@@ -132,9 +160,9 @@ impl Write for DigestWriter {
 
 impl DigestWriter {
     fn hex(self) -> String {
-        match self {
-            DigestWriter::Sha1(digest) => hex_lower(&digest.finalize()),
-            DigestWriter::Sha256(digest) => hex_lower(&digest.finalize()),
+        match self.digest {
+            Digests::Sha1(digest) => hex_lower(&digest.finalize()),
+            Digests::Sha256(digest) => hex_lower(&digest.finalize()),
         }
     }
 }
@@ -188,7 +216,9 @@ impl Checker {
         }
         let writer = match std::mem::replace(&mut self.state, State::Start(Vec::new())) {
             State::Plain(writer) => writer,
-            State::Gzip(decoder) => decoder.finish().map_err(not_gzip)?,
+            State::Gzip(decoder, compressed) => decoder
+                .finish()
+                .map_err(|error| not_gzip(error, compressed))?,
             State::Start(_) => digest_writer(&self.hash_type)?,
         };
         let actual = writer.hex();
@@ -210,7 +240,7 @@ impl Checker {
     fn begin(&self, first: &[u8]) -> Result<State> {
         let writer = digest_writer(&self.hash_type)?;
         let mut state = if first == GZIP_MAGIC {
-            State::Gzip(Box::new(MultiGzDecoder::new(writer)))
+            State::Gzip(Box::new(MultiGzDecoder::new(writer)), 0)
         } else {
             State::Plain(writer)
         };
@@ -225,8 +255,15 @@ impl Checker {
 
 fn feed(state: &mut State, bytes: &[u8]) -> Result<()> {
     match state {
-        State::Plain(writer) => writer.write_all(bytes).map_err(not_gzip),
-        State::Gzip(decoder) => decoder.write_all(bytes).map_err(not_gzip),
+        State::Plain(writer) => writer.write_all(bytes).map_err(|error| not_gzip(error, 0)),
+        State::Gzip(decoder, compressed) => {
+            *compressed = compressed.saturating_add(bytes.len() as u64);
+            decoder.get_mut().allowed =
+                compressed.saturating_mul(MAX_RATIO).max(DECOMPRESSED_FLOOR);
+            decoder
+                .write_all(bytes)
+                .map_err(|error| not_gzip(error, *compressed))
+        }
         State::Start(pending) => {
             pending.extend_from_slice(bytes);
             Ok(())
@@ -251,7 +288,7 @@ impl std::fmt::Debug for Checker {
         let state = match self.state {
             State::Start(_) => "start",
             State::Plain(_) => "plain",
-            State::Gzip(_) => "gzip",
+            State::Gzip(..) => "gzip",
         };
         f.debug_struct("Checker")
             .field("hash_type", &self.hash_type)
@@ -261,18 +298,32 @@ impl std::fmt::Debug for Checker {
 }
 
 fn digest_writer(hash_type: &str) -> Result<DigestWriter> {
-    if hash_type.eq_ignore_ascii_case("SHA1") {
-        Ok(DigestWriter::Sha1(Sha1::new()))
+    let digest = if hash_type.eq_ignore_ascii_case("SHA1") {
+        Digests::Sha1(Sha1::new())
     } else if hash_type.eq_ignore_ascii_case("SHA256") {
-        Ok(DigestWriter::Sha256(Sha256::new()))
+        Digests::Sha256(Sha256::new())
     } else {
-        Err(Error::invalid(format!(
+        return Err(Error::invalid(format!(
             "the bill hash_type `{hash_type}` is not supported; SHA1 and SHA256 are"
-        )))
-    }
+        )));
+    };
+    Ok(DigestWriter {
+        digest,
+        written: 0,
+        allowed: u64::MAX,
+    })
 }
 
-fn not_gzip(error: std::io::Error) -> Error {
+fn not_gzip(error: std::io::Error, compressed: u64) -> Error {
+    if error.kind() == std::io::ErrorKind::FileTooLarge {
+        return Error::decode(format!(
+            "the downloaded bill is gzip that decompresses to more than {} MiB and more than \
+             {MAX_RATIO} times its {compressed} compressed bytes: a bill (CSV text) never \
+             does, so this is not one (a gzip bomb?); do not use this file",
+            DECOMPRESSED_FLOOR >> 20
+        ))
+        .with_source(error);
+    }
     Error::decode(format!(
         "the downloaded bill starts like gzip but does not decompress ({error}): it was cut \
          short or damaged; download it again and do not use this file"

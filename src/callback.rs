@@ -145,7 +145,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
 
 use crate::client::Client;
-use crate::error::{Error, ErrorKind, Verification};
+use crate::error::{Error, ErrorKind};
 use crate::v3::notify::Notification;
 
 /// The body size a notification endpoint accepts by default: 64 KiB.
@@ -154,6 +154,10 @@ use crate::v3::notify::Notification;
 /// encrypted resource of one order, refund or complaint: usually under 4 KiB); the limit keeps
 /// an endpoint that anyone can reach from reading and hashing large bodies.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// The one text a notification that fails verification is answered with, whichever check
+/// failed.
+const VERIFICATION_FAILED: &str = "signature verification failed";
 
 /// An answer to a notification, in WeChat Pay's format: success (`200`, no body) or failure
 /// (a `4xx` or `5xx` status with `{"code":"FAIL","message":…}`).
@@ -216,23 +220,18 @@ impl Reply {
     ///
     /// | [`Error::kind`] | status | message |
     /// |---|---|---|
-    /// | [`Verification`](ErrorKind::Verification) | `401` | what failed, e.g. `signature verification failed` |
+    /// | [`Verification`](ErrorKind::Verification) | `401` | `signature verification failed`, whichever check failed |
     /// | [`Decode`](ErrorKind::Decode), [`InvalidArgument`](ErrorKind::InvalidArgument), [`Transport`](ErrorKind::Transport) | `400` | `malformed notification` |
     /// | [`Crypto`](ErrorKind::Crypto) | `500` | `cannot decrypt the notification` |
     /// | any other | `500` | `notification not processed` |
     ///
-    /// The error's own message (which says what to fix on your side) is not sent: log it.
+    /// The error's own message (which says what to fix on your side) is not sent: log it. The
+    /// `401` text is the same for every failed check, so that a forger learns nothing from
+    /// it about which check stopped a forgery (a missing header, the clock, the serial, the
+    /// signature); [`Error::kind`] and the error's message tell you.
     pub fn for_error(error: &Error) -> Self {
         let (status, message) = match error.kind() {
-            ErrorKind::Verification(step) => (
-                StatusCode::UNAUTHORIZED,
-                match step {
-                    Verification::MissingHeader => "missing Wechatpay signature headers",
-                    Verification::Timestamp => "Wechatpay-Timestamp is out of the 5-minute window",
-                    Verification::UnknownSerial => "unknown Wechatpay-Serial",
-                    _ => "signature verification failed",
-                },
-            ),
+            ErrorKind::Verification(_) => (StatusCode::UNAUTHORIZED, VERIFICATION_FAILED),
             ErrorKind::Decode | ErrorKind::InvalidArgument | ErrorKind::Transport => {
                 (StatusCode::BAD_REQUEST, "malformed notification")
             }

@@ -75,6 +75,9 @@ pub enum Verification {
     /// The signature is one of WeChat Pay's `WECHATPAY/SIGNTEST/` probes, which a merchant must
     /// reject.
     Probe,
+    /// `Wechatpay-Serial` names a platform certificate outside its validity (expired, or not
+    /// valid yet) by more than 300 seconds: it verifies nothing.
+    OutsideValidity,
 }
 
 /// The answer that came with an [`ErrorKind::Api`] or [`ErrorKind::Verification`] error.

@@ -6,8 +6,9 @@
 //! Its children: [`shared`] (what every chain of a client shares), [`exchange`] (the tries of
 //! one request: retries and the backup domain), [`wire`] (what a try tells the transport),
 //! [`finish`] (the answer checked and delivered), [`failover`] (the route between the primary
-//! and the backup), [`refresher`] and [`refresh`] (the platform keys of automatic mode) and
-//! [`trace`] (what a request tells `tracing`).
+//! and the backup), [`refresher`], [`refresh`] and [`stored`] (the platform keys of automatic
+//! mode, and what a key store's set is worth to them) and [`trace`] (what a request tells
+//! `tracing`).
 
 pub(crate) mod exchange;
 pub(crate) mod failover;
@@ -15,6 +16,7 @@ mod finish;
 pub(crate) mod refresh;
 pub(crate) mod refresher;
 pub(crate) mod shared;
+mod stored;
 pub(crate) mod trace;
 mod wire;
 
@@ -78,22 +80,26 @@ async fn respond(
     placement: Placement,
     trace: &Trace,
 ) -> Result<Response> {
+    // The request's timeout bounds everything from here: the wait for the keys, the tries,
+    // a refresh on an unknown serial, a digest.
+    let deadline = exchange::deadline(shared, &plan);
     if plan.api == Api::V3
         && let Some(seed) = refresh::seed(shared)
     {
-        let seeded = seed.await;
+        let waiting = exchange::within(deadline, "the first download of the platform keys", seed);
+        let seeded = shared.runtime.placed(placement, waiting).await;
         // A failed download is only fatal without any key to verify with.
         if shared.config.platform_keys.snapshot().is_empty() {
             seeded?;
         }
     }
-    let first = exchange::first(shared, &method, &plan)?;
+    let first = exchange::first(shared, &method, &plan, deadline)?;
     let exchanging = exchange::exchange(shared.clone(), method, plan, first, trace.clone());
     let exchanged = shared
         .runtime
         .placed(placement, trace.instrument(exchanging))
         .await?;
-    finish::finish(shared, placement, exchanged).await
+    finish::finish(shared, placement, exchanged, deadline).await
 }
 
 impl Future for ResponseFuture {

@@ -63,6 +63,7 @@ pub struct Options {
     pub(crate) media: Option<Media>,
     pub(crate) sink: Option<Sink>,
     pub(crate) digest: Option<(String, String)>,
+    pub(crate) max_sink_size: Option<u64>,
     pub(crate) not_an_object: Option<&'static str>,
 }
 
@@ -226,6 +227,15 @@ impl Options {
         self
     }
 
+    /// With [`Options::sink`] or [`Options::sink_to`]: refuses a download larger than `bytes`
+    /// (a streamed download is otherwise not bounded in size). The download stops as soon as
+    /// it passes the limit, with an [`ErrorKind::Transport`](crate::ErrorKind::Transport)
+    /// error; a file sink is then not written.
+    pub fn max_sink_size(mut self, bytes: u64) -> Self {
+        self.max_sink_size = Some(bytes);
+        self
+    }
+
     /// The top-level options as a JSON object (path variables, `json`, `query`, …).
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.map
@@ -273,6 +283,9 @@ impl fmt::Debug for Options {
         }
         if let Some((hash_type, _)) = &self.digest {
             out.entry(&"(expect_digest)", hash_type);
+        }
+        if let Some(max) = &self.max_sink_size {
+            out.entry(&"(max_sink_size)", max);
         }
         if let Some(what) = self.not_an_object {
             out.entry(&"(not an object)", &what);

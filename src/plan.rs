@@ -145,6 +145,8 @@ pub(crate) struct Plan {
     pub sink: Option<Sink>,
     /// The `hash_type` and `hash_value` the body must have.
     pub digest: Option<(String, String)>,
+    /// The most bytes the sink may take.
+    pub max_sink_size: Option<u64>,
 }
 
 /// What a request carries as its body.
@@ -208,6 +210,7 @@ impl Plan {
             retry: false,
             sink: None,
             digest: None,
+            max_sink_size: None,
         };
         plan.decode_body(options)?;
         plan.query = match given(map, "query") {
@@ -274,6 +277,14 @@ impl Plan {
             crate::bill::Checker::new(hash_type, hash_value)?;
             self.digest = Some((hash_type.clone(), hash_value.clone()));
         }
+        if options.max_sink_size.is_some() && self.sink.is_none() {
+            return Err(Error::invalid(
+                "Options::max_sink_size bounds a download streamed into a sink: give \
+                 Options::sink or Options::sink_to too (an answer in memory is bounded by \
+                 ClientBuilder::max_response_size)",
+            ));
+        }
+        self.max_sink_size = options.max_sink_size;
         Ok(())
     }
 

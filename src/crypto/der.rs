@@ -49,6 +49,37 @@ pub(crate) fn pem_blocks(text: &str, what: &str) -> Result<Vec<PemBlock>> {
     Ok(blocks)
 }
 
+/// Whether `text` is exactly one PEM block labelled `label`, with nothing around it but
+/// whitespace (what a platform certificate download decrypts to). `Err` says what else it
+/// holds.
+pub(crate) fn check_sole_pem_block(text: &str, label: &str, what: &str) -> Result<()> {
+    let begin = text.find("-----BEGIN ").unwrap_or(text.len());
+    if !text[..begin].trim().is_empty() {
+        return Err(Error::crypto(format!(
+            "the {what} holds text before its PEM block: it must be exactly one \
+             `-----BEGIN {label}-----` block"
+        )));
+    }
+    let Some((block, after)) = next_pem_block(text, what)? else {
+        return Err(Error::crypto(format!(
+            "the {what} is not PEM: expected one `-----BEGIN {label}-----` block"
+        )));
+    };
+    if block.label != label {
+        return Err(Error::crypto(format!(
+            "the {what} is a PEM `{}`, not a `{label}`",
+            block.label
+        )));
+    }
+    if !after.trim().is_empty() {
+        return Err(Error::crypto(format!(
+            "the {what} holds more after its PEM block: it must be exactly one \
+             `-----BEGIN {label}-----` block"
+        )));
+    }
+    Ok(())
+}
+
 /// The next PEM block of `text` and the text after it; `None` when there is none.
 fn next_pem_block<'t>(text: &'t str, what: &str) -> Result<Option<(PemBlock, &'t str)>> {
     let Some(begin) = text.find("-----BEGIN ") else {
@@ -278,6 +309,22 @@ mod tests {
             ("B", &[3u8][..])
         );
         assert!(pem_blocks("no pem", "bundle").expect("none").is_empty());
+    }
+
+    #[test]
+    fn a_sole_pem_block_has_nothing_around_it() {
+        let block = "-----BEGIN A-----\nAQI=\n-----END A-----";
+        assert!(check_sole_pem_block(block, "A", "a").is_ok());
+        assert!(check_sole_pem_block(&format!("\n {block}\n\n"), "A", "a").is_ok());
+        for bad in [
+            format!("x{block}"),
+            format!("{block}x"),
+            format!("{block}\n{block}"),
+            "no pem".to_owned(),
+        ] {
+            assert!(check_sole_pem_block(&bad, "A", "a").is_err(), "{bad}");
+        }
+        assert!(check_sole_pem_block(block, "B", "a").is_err());
     }
 
     #[test]

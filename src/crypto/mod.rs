@@ -21,9 +21,10 @@ mod rust_crypto;
 
 pub use aes::{aes_ecb_decrypt, aes_ecb_encrypt, aes_gcm_decrypt, aes_gcm_encrypt};
 pub use backend::Backend;
-pub(crate) use der::{PemBlock, pem_blocks};
+pub(crate) use der::{PemBlock, check_sole_pem_block, pem_blocks};
 pub use hash::{constant_time_eq, md5_hex, sha1_hex, sha256_hex};
 pub use keyring::KeyUsage;
 pub(crate) use keyring::{KeyRing, Verified};
 pub use keys::{Certificate, PrivateKey, PublicKey, Signer};
+pub(crate) use platform_keys::Usable;
 pub use platform_keys::{PUBLIC_KEY_ID_PREFIX, PlatformKeys, Validity};

@@ -21,6 +21,22 @@ impl Validity {
     pub fn contains(&self, now: u64) -> bool {
         self.not_before <= now && now <= self.not_after
     }
+
+    /// Whether `now` is within it, give or take `slack` seconds (a clock that is off).
+    pub(crate) fn contains_within(&self, now: u64, slack: u64) -> bool {
+        self.not_before.saturating_sub(slack) <= now && now <= self.not_after.saturating_add(slack)
+    }
+}
+
+/// What [`PlatformKeys::usable`] found for an id.
+#[derive(Debug)]
+pub(crate) enum Usable<'k> {
+    /// The key, under its configured id: valid now (or without a known validity).
+    Key(&'k str, &'k PublicKey),
+    /// No key has that id.
+    Unknown,
+    /// The key's validity does not include now: it verifies nothing.
+    OutsideValidity(Validity),
 }
 
 /// The platform keys a client trusts, by the id WeChat Pay puts in `Wechatpay-Serial`.
@@ -97,6 +113,21 @@ impl PlatformKeys {
             .iter()
             .find(|entry| entry.id == id)
             .map(|entry| (entry.id.as_str(), &entry.key))
+    }
+
+    /// The key for `id` if it may verify at `now` (Unix seconds), give or take `slack`
+    /// seconds: a platform certificate only within its validity; a key without one (a
+    /// `PUB_KEY_ID_…`, a key given with [`PlatformKeys::insert`]) always.
+    pub(crate) fn usable(&self, id: &str, now: u64, slack: u64) -> Usable<'_> {
+        let Some(entry) = self.keys.iter().find(|entry| entry.id == id) else {
+            return Usable::Unknown;
+        };
+        match entry.validity {
+            Some(validity) if !validity.contains_within(now, slack) => {
+                Usable::OutsideValidity(validity)
+            }
+            _ => Usable::Key(entry.id.as_str(), &entry.key),
+        }
     }
 
     /// The validity of the certificate `id`, when known (`None` for public keys and for keys
@@ -208,6 +239,25 @@ mod tests {
         assert_eq!(preferred(&keys, 600).as_deref(), Some("PUB_KEY_ID_0001"));
         assert_eq!(keys.validity("NEW").map(|v| v.not_after), Some(2000));
         assert_eq!(keys.validity("PUB_KEY_ID_0001"), None);
+    }
+
+    #[test]
+    fn a_key_is_usable_only_within_its_validity() {
+        let mut keys = PlatformKeys::new();
+        dated(&mut keys, "CERT", 1000, 2000);
+        keys.insert("PUB_KEY_ID_0001", key());
+        let usable = |id, now| matches!(keys.usable(id, now, 300), Usable::Key(..));
+        assert!(usable("CERT", 1500) && usable("CERT", 700) && usable("CERT", 2300));
+        assert!(!usable("CERT", 699) && !usable("CERT", 2301));
+        assert!(matches!(
+            keys.usable("CERT", 5000, 300),
+            Usable::OutsideValidity(Validity {
+                not_before: 1000,
+                not_after: 2000
+            })
+        ));
+        assert!(usable("PUB_KEY_ID_0001", u64::MAX));
+        assert!(matches!(keys.usable("NONE", 1500, 300), Usable::Unknown));
     }
 
     #[test]

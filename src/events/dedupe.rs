@@ -19,10 +19,10 @@ pub enum Claim {
     /// failure, so that WeChat Pay's retry is processed).
     New,
     /// Another delivery of the same notification is being processed right now. Do not process
-    /// it; answer with a failure ([`reply_failure`](crate::notify::reply_failure)) so that
+    /// it; answer with a failure ([`Reply::failure`](crate::callback::Reply::failure)) so that
     /// WeChat Pay retries it later, in case that other processing fails.
     InProgress,
-    /// Already processed: answer success ([`reply_success`](crate::notify::reply_success))
+    /// Already processed: answer success ([`Reply::success`](crate::callback::Reply::success))
     /// without processing it again.
     Done,
 }

@@ -3,6 +3,7 @@
 //! are the pure [`resilience`](crate::resilience) ones; this is where they meet the clock, the
 //! random jitter and the transport. Runs inside a tokio runtime.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,10 +34,41 @@ pub(crate) enum Host {
 }
 
 /// The first try, prepared where the request was made (signing is the costly part, and the
-/// caller's thread does it), and where it goes.
+/// caller's thread does it), where it goes, and when the request's time is up.
 pub(crate) struct First {
     pub prepared: Prepared,
     pub host: Host,
+    pub deadline: Option<Instant>,
+}
+
+/// When a request of `plan` made now runs out of time: its `timeout` (or the client's) from
+/// now; `None` without a limit.
+pub(crate) fn deadline(shared: &Shared, plan: &Plan) -> Option<Instant> {
+    let limit = plan.timeout.unwrap_or(shared.config.timeout)?;
+    Instant::now().checked_add(limit)
+}
+
+/// `work`, given up with an [`ErrorKind::Timeout`] error saying that `what` did not finish
+/// when `deadline` passes. Runs inside a tokio runtime.
+pub(crate) async fn within<T>(
+    deadline: Option<Instant>,
+    what: &str,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(deadline) = deadline else {
+        return work.await;
+    };
+    match tokio::time::timeout_at(deadline.into(), work).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{what} did not finish within the request's timeout; WeChat Pay may still have \
+                 processed the request, so retry with the same merchant order number (it \
+                 deduplicates) or query it first"
+            ),
+        )),
+    }
 }
 
 /// The answer of the last try, and what checking it needs.
@@ -48,8 +80,14 @@ pub(crate) struct Exchanged {
     pub delivery: Option<Delivery>,
 }
 
-/// Picks the domain of the first try and signs it.
-pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
+/// Picks the domain of the first try and signs it; the request ends at `deadline`
+/// ([`deadline`]).
+pub(crate) fn first(
+    shared: &Arc<Shared>,
+    method: &Method,
+    plan: &Plan,
+    deadline: Option<Instant>,
+) -> Result<First> {
     let host = match (&plan.base_uri, &shared.failover) {
         (None, Some(failover)) => match failover.route(&shared.transport, &shared.runtime) {
             Route::Primary => Host::Primary,
@@ -64,7 +102,11 @@ pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Resul
         _ if !same_origin(&prepared.request, base_for(shared, plan, host).origin()) => Host::Fixed,
         other => other,
     };
-    Ok(First { prepared, host })
+    Ok(First {
+        prepared,
+        host,
+        deadline,
+    })
 }
 
 /// Signs a try for `host`, with a fresh nonce and the time now.
@@ -135,9 +177,9 @@ pub(crate) async fn exchange(
     let First {
         mut prepared,
         mut host,
+        deadline,
     } = first;
     let total = prepared.timeout;
-    let deadline = total.map(|limit| Instant::now() + limit);
     let safe_to_repeat = method == Method::GET || plan.retry;
     let check = prepared.check.clone();
     let delivery = wire::delivery(&plan, &check)?;

@@ -3,11 +3,16 @@
 //! mode), then delivered: into its sink, with its digest checked.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
-use super::exchange::Exchanged;
+use bytes::Bytes;
+
+use super::exchange::{Exchanged, within};
 use super::refresh;
 use super::shared::Shared;
 use super::wire::Delivery;
+use crate::bill::Checker;
 use crate::crypto::Verified;
 use crate::error::{Error, ErrorKind, Result, Verification};
 use crate::request::{self, Check};
@@ -18,12 +23,14 @@ use crate::transport::StreamTo;
 use crate::v3::verify::HEADER_SERIAL;
 
 /// Checks the answer of `exchanged`, verifies it again after a refresh of the platform keys
-/// when it named an unknown serial, and delivers it (writing a whole body into the sink on a
-/// blocking thread where `placement` says).
+/// when it named an unknown serial, and delivers it (writing a whole body into the sink, or
+/// checking its digest, on a blocking thread where `placement` says); the refresh and the
+/// digest end at the request's `deadline`.
 pub(crate) async fn finish(
     shared: &Arc<Shared>,
     placement: Placement,
     exchanged: Exchanged,
+    deadline: Option<Instant>,
 ) -> Result<Response> {
     let Exchanged {
         response,
@@ -44,11 +51,12 @@ pub(crate) async fn finish(
             let Some(refresh) = refresh else {
                 return Err(error);
             };
-            let refreshed = refresh.await;
+            let waiting = within(deadline, "the refresh of the platform keys", refresh);
+            let refreshed = shared.runtime.placed(placement, waiting).await;
             verify_again(shared, &check, error, refreshed)?
         }
     };
-    deliver(shared, placement, response, delivery).await
+    deliver(shared, placement, response, delivery, deadline).await
 }
 
 /// Counts which key verified `response`.
@@ -111,6 +119,7 @@ async fn deliver(
     placement: Placement,
     response: Response,
     delivery: Option<Delivery>,
+    deadline: Option<Instant>,
 ) -> Result<Response> {
     let Some(delivery) = delivery else {
         return Ok(response);
@@ -127,8 +136,9 @@ async fn deliver(
     }
     let Some(sink) = stream_to.and_then(StreamTo::take) else {
         // No sink, only a digest: check the body in memory.
-        if let Some((kind, value)) = &delivery.digest {
-            crate::bill::check(response.bytes(), kind, value)?;
+        if let Some((kind, value)) = delivery.digest {
+            let body = response.bytes().clone();
+            check_digest(shared, placement, deadline, body, kind, value).await?;
         }
         return Ok(response);
     };
@@ -137,4 +147,57 @@ async fn deliver(
         Ok(response.into_streamed(described(bytes)))
     };
     shared.runtime.placed_blocking(placement, writing).await
+}
+
+/// Checks a bill's digest over a body in memory, on a blocking thread (a gzip bill can take
+/// seconds to decompress, which must not stall an executor), until `deadline`: past it the
+/// request fails and the check stops at its next piece.
+async fn check_digest(
+    shared: &Shared,
+    placement: Placement,
+    deadline: Option<Instant>,
+    body: Bytes,
+    kind: String,
+    value: String,
+) -> Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = StopOnDrop(stop.clone());
+    let checking = async move {
+        let _stopping = stopping;
+        let work = move || check_in_pieces(&body, &kind, &value, &stop);
+        let blocking = async move {
+            tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
+                Err(Error::new(ErrorKind::Transport, "the digest check stopped").with_source(e))
+            })
+        };
+        within(deadline, "the check of the bill's digest", blocking).await
+    };
+    shared.runtime.placed(placement, checking).await
+}
+
+/// The piece of a body the digest check takes between two looks at its stop signal.
+const DIGEST_PIECE: usize = 64 * 1024;
+
+fn check_in_pieces(body: &[u8], kind: &str, value: &str, stop: &AtomicBool) -> Result<()> {
+    let mut checker = Checker::new(kind, value)?;
+    for piece in body.chunks(DIGEST_PIECE) {
+        if stop.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::Timeout,
+                "the check of the bill's digest stopped: the request ended",
+            ));
+        }
+        checker.update(piece)?;
+    }
+    checker.finish()
+}
+
+/// Tells a blocking check to stop when the future waiting for it ends (done, timed out or
+/// dropped).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }

@@ -25,10 +25,10 @@ use tokio::sync::oneshot;
 use super::exchange;
 use super::refresher::{Flight, Reason, Refresher, SharedError};
 use super::shared::Shared;
+use super::stored::{self, Moment};
 use super::trace::{self, Trace};
-use crate::crypto::Validity;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keystore::{KeyStore, Lease, StoredCertificate};
+use crate::keystore::{KeyStore, Lease};
 use crate::options::Options;
 use crate::plan::Plan;
 use crate::runtime::Placement;
@@ -197,25 +197,33 @@ fn ready(shared: &Arc<Shared>, refresher: &Refresher) {
 async fn refresh(shared: &Arc<Shared>, reason: &Reason) -> Result<()> {
     let refresher = shared.refresher.as_ref();
     let store = refresher.and_then(|refresher| refresher.store.clone());
-    let mut stale = Vec::new();
+    let started_ms = stored::now_ms();
+    let mut stale = None;
     let mut leased = false;
     if let (Some(store), Some(refresher)) = (&store, refresher) {
         // Three looks at most: before the lease, after waiting for another process's download,
         // and once the lease is ours (a download may have been saved in between).
         for _ in 0..3 {
-            let Ok(Ok(stored)) = tokio::time::timeout(STORE_TIMEOUT, store.load()).await else {
+            let Ok(Ok(set)) = tokio::time::timeout(STORE_TIMEOUT, store.load()).await else {
                 break;
             };
-            let (enough, usable) = enough(refresher, reason, &stored);
-            if enough {
+            let moment = Moment {
+                now_ms: stored::now_ms(),
+                started_ms,
+                ring_ms: refresher.last_download_ms.load(Ordering::Acquire),
+            };
+            let judged = stored::judge(reason, set.as_ref(), refresher.interval, moment);
+            if judged.enough {
                 if leased {
                     // A lease that is not let go ends when it expires.
                     let _ = tokio::time::timeout(STORE_TIMEOUT, store.release()).await;
                 }
-                install(shared, &usable);
+                install(shared, &judged.usable, judged.downloaded_at_ms);
                 return Ok(());
             }
-            stale = usable;
+            if !judged.usable.is_empty() {
+                stale = Some(judged);
+            }
             if leased {
                 break;
             }
@@ -235,71 +243,44 @@ async fn refresh(shared: &Arc<Shared>, reason: &Reason) -> Result<()> {
             }
             // Starting up while WeChat Pay cannot be reached: certificates from the store
             // that are older than the interval but still valid beat none at all.
-            if *reason == Reason::Seed && !stale.is_empty() {
-                install(shared, &stale);
+            if let (Reason::Seed, Some(stale)) = (reason, stale) {
+                install(shared, &stale.usable, stale.downloaded_at_ms);
             }
             return Err(error);
         }
     };
-    install(shared, &downloaded);
-    save(store.as_deref(), &downloaded).await
+    let downloaded_at_ms = stored::now_ms();
+    install(shared, &downloaded, downloaded_at_ms);
+    save(store.as_deref(), &downloaded, downloaded_at_ms).await
 }
 
-/// Whether `stored` spares the download `reason` asks for, and its usable certificates.
-fn enough(
-    refresher: &Refresher,
-    reason: &Reason,
-    stored: &[StoredCertificate],
-) -> (bool, Vec<PlatformCertificate>) {
-    let now = toolkit::timestamp();
-    let usable = from_store(stored, now);
-    // At start-up, anything saved within the interval will do; a scheduled refresh wants a
-    // store saved since the middle of its interval, so that each interval sees a download by
-    // some process of the fleet.
-    let fresh_for = match reason {
-        Reason::Seed => refresher.interval,
-        _ => refresher.interval / 2,
-    };
-    let fresh = stored
-        .iter()
-        .map(|certificate| certificate.saved_at)
-        .max()
-        .is_some_and(|saved| now.saturating_sub(saved) < fresh_for.as_secs());
-    let enough = match reason {
-        Reason::Seed | Reason::Scheduled => fresh && !usable.is_empty(),
-        Reason::UnknownSerial(serial) => usable.iter().any(|c| c.serial() == serial),
-    };
-    (enough, usable)
-}
-
-/// Trusts `certificates` beside the configured keys, replacing earlier downloads; in
-/// automatic mode, requests stop waiting for a first download from then on.
-fn install(shared: &Arc<Shared>, certificates: &[PlatformCertificate]) {
+/// Trusts `certificates` (the set downloaded at `downloaded_at_ms`) beside the configured
+/// keys, replacing earlier downloads; in automatic mode, requests stop waiting for a first
+/// download from then on.
+fn install(shared: &Arc<Shared>, certificates: &[PlatformCertificate], downloaded_at_ms: u64) {
     shared
         .config
         .platform_keys
         .install(&certificates::platform_keys(certificates));
     if let Some(refresher) = shared.refresher.as_ref() {
+        refresher
+            .last_download_ms
+            .store(downloaded_at_ms, Ordering::Release);
         ready(shared, refresher);
     }
 }
 
-async fn save(store: Option<&dyn KeyStore>, certificates: &[PlatformCertificate]) -> Result<()> {
+/// Saves the complete set of a download into the store, replacing what it held.
+async fn save(
+    store: Option<&dyn KeyStore>,
+    certificates: &[PlatformCertificate],
+    downloaded_at_ms: u64,
+) -> Result<()> {
     let Some(store) = store else {
         return Ok(());
     };
-    let saved_at = toolkit::timestamp();
-    let stored = certificates
-        .iter()
-        .map(|certificate| StoredCertificate {
-            serial: certificate.serial().to_owned(),
-            pem: certificate.pem().to_owned(),
-            not_before: certificate.validity().not_before,
-            not_after: certificate.validity().not_after,
-            saved_at,
-        })
-        .collect();
-    let saved = tokio::time::timeout(STORE_TIMEOUT, store.save(stored))
+    let set = stored::to_set(certificates, downloaded_at_ms);
+    let saved = tokio::time::timeout(STORE_TIMEOUT, store.save(set))
         .await
         .unwrap_or_else(|_| {
             Err(Error::new(
@@ -315,21 +296,6 @@ async fn save(store: Option<&dyn KeyStore>, certificates: &[PlatformCertificate]
     })
 }
 
-/// The stored certificates that parse, match their serial and have not expired at `now`.
-fn from_store(stored: &[StoredCertificate], now: u64) -> Vec<PlatformCertificate> {
-    stored
-        .iter()
-        .filter_map(|kept| {
-            let listed = Validity {
-                not_before: kept.not_before,
-                not_after: kept.not_after,
-            };
-            PlatformCertificate::from_pem(&kept.pem, Some(&kept.serial), listed).ok()
-        })
-        .filter(|certificate| now <= certificate.validity().not_after)
-        .collect()
-}
-
 /// Downloads and verifies the platform certificates (`GET v3/certificates`), trusting the
 /// keys of the ring as it is now besides the listed ones. Runs inside a tokio runtime.
 pub(crate) async fn download(shared: &Arc<Shared>) -> Result<Vec<PlatformCertificate>> {
@@ -343,7 +309,8 @@ pub(crate) async fn download(shared: &Arc<Shared>) -> Result<Vec<PlatformCertifi
     let options = Options::new().query(json!({"algorithm_type": "RSA"}));
     let plan = Plan::decode(certificates::PATH, &options)?;
     let trace = Trace::request(&Method::GET, certificates::PATH);
-    let first = exchange::first(shared, &Method::GET, &plan)?;
+    let deadline = exchange::deadline(shared, &plan);
+    let first = exchange::first(shared, &Method::GET, &plan, deadline)?;
     let exchanging = exchange::exchange(shared.clone(), Method::GET, plan, first, trace.clone());
     let response = trace.instrument(exchanging).await?.response;
     let trusted = config.platform_keys.snapshot();
@@ -368,9 +335,10 @@ pub(crate) async fn fetch(
             }
             let refreshed = match downloaded {
                 Ok(downloaded) => {
-                    install(&shared, &downloaded);
+                    let downloaded_at_ms = stored::now_ms();
+                    install(&shared, &downloaded, downloaded_at_ms);
                     let store = shared.refresher.as_ref().and_then(|r| r.store.clone());
-                    save(store.as_deref(), &downloaded)
+                    save(store.as_deref(), &downloaded, downloaded_at_ms)
                         .await
                         .map(|()| downloaded)
                 }

@@ -2,7 +2,7 @@
 //! [`refresh`](super::refresh) works on. No I/O here.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,10 @@ pub(crate) struct Refresher {
     pub(super) store: Option<Arc<dyn KeyStore>>,
     /// The first download (or store load) is behind us: requests no longer wait for it.
     pub(super) ready: AtomicBool,
+    /// When the set of certificates in the ring was downloaded (by this process, or by the
+    /// one that saved it in the store), Unix milliseconds; `0` before the first. A store's set
+    /// is used on an unknown serial only when it is newer.
+    pub(super) last_download_ms: AtomicU64,
     flights: Mutex<Flights>,
     /// Taken by the background task when it starts.
     pub(super) stop_signal: Mutex<Option<oneshot::Receiver<()>>>,
@@ -86,6 +90,7 @@ impl Refresher {
             interval,
             store,
             ready: AtomicBool::new(false),
+            last_download_ms: AtomicU64::new(0),
             flights: Mutex::new(Flights::default()),
             stop_signal: Mutex::new(Some(stop_signal)),
             _stop: stop,

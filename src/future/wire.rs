@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderMap, StatusCode};
 
 use crate::bill::Checker;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::options::Sink;
 use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
@@ -42,11 +42,19 @@ pub(crate) fn delivery(plan: &Plan, check: &Check) -> Result<Option<Delivery>> {
     };
     let stream_to = match &plan.sink {
         Some(sink) => {
-            let digest: Option<Box<dyn BodyCheck>> = match &plan.digest {
-                Some((kind, value)) => Some(Box::new(Checker::new(kind, value)?)),
+            let digest = match &plan.digest {
+                Some((kind, value)) => Some(Checker::new(kind, value)?),
                 None => None,
             };
-            Some(StreamTo::new(BodySink::new(sink.clone(), digest)))
+            let check: Option<Box<dyn BodyCheck>> = match (digest, plan.max_sink_size) {
+                (None, None) => None,
+                (digest, max) => Some(Box::new(DownloadCheck {
+                    digest,
+                    max,
+                    seen: 0,
+                })),
+            };
+            Some(StreamTo::new(BodySink::new(sink.clone(), check)))
         }
         None => None,
     };
@@ -101,13 +109,39 @@ fn reading(rule: &BodyRule, status: StatusCode, headers: &HeaderMap) -> Reading 
     }
 }
 
-/// A bill's digest, checked as the body goes into the sink.
-impl BodyCheck for Checker {
+/// What the client checks as a body goes into the sink: its size
+/// ([`Options::max_sink_size`](crate::Options::max_sink_size)), before a byte past the limit
+/// is written, and a bill's digest.
+struct DownloadCheck {
+    digest: Option<Checker>,
+    max: Option<u64>,
+    seen: u64,
+}
+
+impl BodyCheck for DownloadCheck {
     fn update(&mut self, piece: &[u8]) -> Result<()> {
-        Checker::update(self, piece)
+        self.seen = self.seen.saturating_add(piece.len() as u64);
+        if let Some(max) = self.max
+            && self.seen > max
+        {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!(
+                    "the download passed {max} bytes, the limit set with \
+                     Options::max_sink_size; it was stopped and nothing was kept"
+                ),
+            ));
+        }
+        match &mut self.digest {
+            Some(digest) => digest.update(piece),
+            None => Ok(()),
+        }
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
-        Checker::finish(*self)
+        match self.digest {
+            Some(digest) => digest.finish(),
+            None => Ok(()),
+        }
     }
 }

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use ::redis::Script;
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 
 use super::connection::Connection;
 use super::{DEFAULT_PREFIX, check_name};
 use crate::error::{Error, Result};
-use crate::keystore::{KeyStore, Lease, StoredCertificate};
+use crate::keystore::{KeyStore, Lease, StoredSet};
 use crate::toolkit;
 
 /// The default lease of a download ([`RedisKeyStore::with_lease`]): 10 seconds.
@@ -20,13 +19,24 @@ const DEFAULT_DOWNLOAD_LEASE: Duration = Duration::from_secs(10);
 /// How often a process that waits for another's download looks whether it ended.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Saves the set and ends this process's lease, in one step.
+/// Saves the set unless the key holds a newer one (downloaded later by another process), and
+/// ends this process's lease, in one step. Returns 1 when the set was written, 0 when a newer
+/// one was kept.
 static SAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-redis.call('SET', KEYS[1], ARGV[1])
+local written = 1
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, kept = pcall(cjson.decode, current)
+  if ok and type(kept) == 'table' and tonumber(kept.downloaded_at_ms)
+     and tonumber(kept.downloaded_at_ms) > tonumber(ARGV[3]) then
+    written = 0
+  end
+end
+if written == 1 then redis.call('SET', KEYS[1], ARGV[1]) end
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
-return 1
+return written
 ",
     )
 });
@@ -46,10 +56,11 @@ return 0
 ///
 /// * **One key per merchant**, `{prefix}:{mchid}:certificates` (prefix `wechatpay` unless
 ///   set with [`RedisKeyStore::with_prefix`]): the complete set of the last download as
-///   JSON, with the listed validity of each certificate (`effective_time`, `expire_time`) and
-///   when the set was downloaded. A save replaces the whole set in one `SET`, so a
-///   certificate WeChat Pay stopped listing is gone with the next download, and a reader
-///   never sees half a set.
+///   JSON ([`StoredSet`]), with the listed validity of each certificate (`effective_time`,
+///   `expire_time`) and when the set was downloaded (`downloaded_at_ms`). A save replaces the
+///   whole set in one step, so a certificate WeChat Pay stopped listing is gone with the next
+///   download, and a reader never sees half a set; a save never replaces a set downloaded
+///   later than its own (a slow process cannot bring back what a newer download dropped).
 /// * **A lease per merchant**, `{prefix}:{mchid}:certificates:lease`: when the store is empty,
 ///   stale or lacks a serial an answer named, one process takes the lease (`SET … NX PX`,
 ///   10 seconds unless set) and downloads; the others wait until its save ends the lease
@@ -87,14 +98,6 @@ pub struct RedisKeyStore {
     /// This store's lease value: it only ever ends its own lease.
     token: Arc<str>,
     lease: Duration,
-}
-
-/// What the set's key holds.
-#[derive(Serialize, Deserialize)]
-struct Manifest {
-    /// When the set was downloaded (saved right after), Unix seconds.
-    saved_at: u64,
-    certificates: Vec<StoredCertificate>,
 }
 
 impl RedisKeyStore {
@@ -145,7 +148,7 @@ impl RedisKeyStore {
         format!("{}:lease", self.set)
     }
 
-    async fn load_now(&self) -> Result<Vec<StoredCertificate>> {
+    async fn load_now(&self) -> Result<Option<StoredSet>> {
         let key = self.set.clone();
         let kept: Option<String> = self
             .connection
@@ -154,9 +157,9 @@ impl RedisKeyStore {
             })
             .await?;
         let Some(kept) = kept else {
-            return Ok(Vec::new());
+            return Ok(None);
         };
-        let manifest: Manifest = serde_json::from_str(&kept).map_err(|e| {
+        let set: StoredSet = serde_json::from_str(&kept).map_err(|e| {
             Error::decode(format!(
                 "Redis at {}: `{}` does not hold platform certificates as this store writes \
                  them ({e}); delete the key, and the next download writes it again",
@@ -164,29 +167,23 @@ impl RedisKeyStore {
                 self.set
             ))
         })?;
-        Ok(manifest.certificates)
+        Ok(Some(set))
     }
 
-    async fn save_now(&self, certificates: Vec<StoredCertificate>) -> Result<()> {
-        let saved_at = certificates
-            .iter()
-            .map(|certificate| certificate.saved_at)
-            .max()
-            .unwrap_or_else(toolkit::timestamp);
-        let manifest = serde_json::to_string(&Manifest {
-            saved_at,
-            certificates,
-        })
-        .map_err(|e| Error::decode(format!("cannot write the certificates as JSON: {e}")))?;
-        let (set, lease_key, token) = (self.set.clone(), self.lease_key(), self.token.clone());
+    async fn save_now(&self, set: StoredSet) -> Result<()> {
+        let downloaded_at_ms = set.downloaded_at_ms;
+        let json = serde_json::to_string(&set)
+            .map_err(|e| Error::decode(format!("cannot write the certificates as JSON: {e}")))?;
+        let (key, lease_key, token) = (self.set.clone(), self.lease_key(), self.token.clone());
         self.connection
             .run(
                 "saving the platform certificates",
                 move |mut c| async move {
-                    SAVE.key(&*set)
+                    SAVE.key(&*key)
                         .key(&lease_key)
-                        .arg(manifest)
+                        .arg(json)
                         .arg(&*token)
+                        .arg(downloaded_at_ms)
                         .invoke_async::<i64>(&mut c)
                         .await
                 },
@@ -248,14 +245,14 @@ impl RedisKeyStore {
 }
 
 impl KeyStore for RedisKeyStore {
-    fn load(&self) -> BoxFuture<'static, Result<Vec<StoredCertificate>>> {
+    fn load(&self) -> BoxFuture<'static, Result<Option<StoredSet>>> {
         let store = self.clone();
         Box::pin(async move { store.load_now().await })
     }
 
-    fn save(&self, certificates: Vec<StoredCertificate>) -> BoxFuture<'static, Result<()>> {
+    fn save(&self, set: StoredSet) -> BoxFuture<'static, Result<()>> {
         let store = self.clone();
-        Box::pin(async move { store.save_now(certificates).await })
+        Box::pin(async move { store.save_now(set).await })
     }
 
     fn lease(&self) -> BoxFuture<'static, Result<Lease>> {

@@ -76,8 +76,8 @@ impl fmt::Debug for StreamTo {
     }
 }
 
-/// Where one answer's body goes: a file (written under a temporary name, renamed when
-/// complete) or a writer, with the client's check over its bytes (a bill's digest). Write the
+/// Where one answer's body goes: a file (written under a new temporary name, mode `0600`,
+/// renamed when complete) or a writer, with the client's check over its bytes (a bill's digest). Write the
 /// pieces with [`BodySink::write`] inside a tokio runtime, then [`BodySink::finish`]; dropping
 /// it unfinished discards a file's temporary copy.
 pub struct BodySink {
@@ -209,7 +209,7 @@ impl Writing {
         let out = match sink {
             Some(Sink::Path(path)) => {
                 let partial = partial_path(&path)?;
-                let file = File::create(&partial)
+                let file = create_new(&partial)
                     .map_err(|e| sink_error(format!("cannot create `{}`", partial.display()), e))?;
                 Output::File {
                     file,
@@ -316,6 +316,16 @@ impl Drop for Output {
             let _ = std::fs::remove_file(partial);
         }
     }
+}
+
+/// Creates the file `path`, which must not exist yet (never a file or link planted there),
+/// readable and writable by its owner only (`0600`: a bill is the merchant's business).
+fn create_new(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
 }
 
 /// `dir/.name.<random>.part`, beside `path`.

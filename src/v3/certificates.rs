@@ -30,7 +30,9 @@ use serde::Deserialize;
 use super::notify::AEAD_AES_256_GCM;
 use super::verify::verify_signed;
 use crate::config::ApiV3Key;
-use crate::crypto::{Certificate, PlatformKeys, PublicKey, Validity, aes_gcm_decrypt};
+use crate::crypto::{
+    Certificate, PlatformKeys, PublicKey, Validity, aes_gcm_decrypt, check_sole_pem_block,
+};
 use crate::error::{Error, ErrorResponse, Result, status_error};
 use crate::time::{format_rfc3339, parse_rfc3339};
 
@@ -53,9 +55,11 @@ impl PlatformCertificate {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when the PEM is not an RSA
-    /// certificate, or when `serial` is given and is not the certificate's.
+    /// [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) when the text is not exactly one PEM
+    /// RSA certificate (nothing else around it but whitespace), or when `serial` is given and
+    /// is not the certificate's.
     pub fn from_pem(pem: &str, serial: Option<&str>, listed: Validity) -> Result<Self> {
+        check_sole_pem_block(pem, "CERTIFICATE", "platform certificate")?;
         let certificate = Certificate::from_pem(pem)?;
         if let Some(serial) = serial
             && !certificate.serial().eq_ignore_ascii_case(serial)
@@ -145,6 +149,7 @@ struct Listed {
 struct Encrypted {
     algorithm: String,
     nonce: String,
+    /// Missing counts as empty, which is refused.
     #[serde(default)]
     associated_data: String,
     ciphertext: String,
@@ -153,11 +158,13 @@ struct Encrypted {
 /// Checks the successful answer of a download (its headers and raw body) and returns the
 /// certificates that are still valid at `now` (Unix seconds), in the order listed.
 ///
-/// Every listed certificate must decrypt under `apiv3_key` (the GCM tag is what proves it
-/// comes from WeChat Pay), parse, and carry the serial it is listed under; the answer must be
-/// signed by one of them or by a key of `trusted`, within the usual ±300 s. Certificates whose
-/// validity has ended are left out; one whose validity has not begun yet is kept (WeChat Pay
-/// lists a new certificate before it starts using it).
+/// Every listed certificate must be sealed as WeChat Pay seals them (`associated_data`
+/// `certificate`, a 12-byte nonce), decrypt under `apiv3_key` (the GCM tag is what proves it
+/// comes from WeChat Pay) to exactly one PEM certificate, and carry the serial it is listed
+/// under; the answer must be signed by one of them or by a key of `trusted`, within the
+/// usual ±300 s. Certificates whose validity has ended are left out; one whose validity has
+/// not begun yet is kept (WeChat Pay lists a new certificate before it starts using it), and
+/// verifies nothing before it begins.
 ///
 /// # Errors
 ///
@@ -209,7 +216,13 @@ pub fn verify_download(
     Ok(listed)
 }
 
-/// Decrypts, parses and checks one listed certificate.
+/// What WeChat Pay seals a listed certificate with: its `associated_data`, and the length of
+/// its `nonce`.
+const CERTIFICATE_AAD: &str = "certificate";
+const CERTIFICATE_NONCE_LEN: usize = 12;
+
+/// Decrypts, parses and checks one listed certificate: sealed as WeChat Pay seals them
+/// (`associated_data` `certificate`, a 12-byte nonce), and exactly one PEM certificate inside.
 fn open(entry: &Listed, apiv3_key: &ApiV3Key) -> Result<PlatformCertificate> {
     let serial = &entry.serial_no;
     let encrypted = &entry.encrypt_certificate;
@@ -218,6 +231,22 @@ fn open(entry: &Listed, apiv3_key: &ApiV3Key) -> Result<PlatformCertificate> {
             "the platform certificate `{serial}` is encrypted with `{}`; only \
              {AEAD_AES_256_GCM} is supported (download with algorithm_type=RSA)",
             encrypted.algorithm
+        )));
+    }
+    if encrypted.associated_data != CERTIFICATE_AAD {
+        return Err(Error::crypto(format!(
+            "the platform certificate `{serial}` is sealed with associated_data `{}`, not \
+             `{CERTIFICATE_AAD}` as WeChat Pay seals certificates: the download did not come \
+             from WeChat Pay; nothing from it was trusted",
+            encrypted.associated_data.escape_debug()
+        )));
+    }
+    if encrypted.nonce.len() != CERTIFICATE_NONCE_LEN {
+        return Err(Error::crypto(format!(
+            "the platform certificate `{serial}` is sealed with a nonce of {} bytes, not the \
+             {CERTIFICATE_NONCE_LEN} WeChat Pay uses: the download did not come from WeChat \
+             Pay; nothing from it was trusted",
+            encrypted.nonce.len()
         )));
     }
     let plaintext = aes_gcm_decrypt(

@@ -9,9 +9,10 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 
 use super::sign::{AUTHORIZATION_SCHEME, response_message};
-use crate::crypto::{PlatformKeys, sha1_hex};
+use crate::crypto::{PlatformKeys, Usable, Validity, sha1_hex};
 use crate::error::{Error, Result, Verification};
 use crate::response::VerifiedBy;
+use crate::time::format_rfc3339;
 
 /// `Wechatpay-Nonce`.
 pub const HEADER_NONCE: &str = "wechatpay-nonce";
@@ -171,8 +172,9 @@ fn statement_sha1<'h>(path: &str, headers: &'h HeaderMap) -> Option<&'h str> {
 
 /// Verifies the four `Wechatpay-*` headers against `body`: all present, a
 /// `Wechatpay-Signature-Type` (when sent) of `WECHATPAY2-SHA256-RSA2048`, the timestamp within
-/// [`MAX_CLOCK_OFFSET`] seconds of `now`, the serial configured, the signature valid and not
-/// a `WECHATPAY/SIGNTEST/` probe. Returns the id of the key that verified it.
+/// [`MAX_CLOCK_OFFSET`] seconds of `now`, the serial configured (a platform certificate
+/// within its validity at `now`, give or take [`MAX_CLOCK_OFFSET`]), the signature valid and
+/// not a `WECHATPAY/SIGNTEST/` probe. Returns the id of the key that verified it.
 ///
 /// For a notification, [`crate::v3::notify::verify_notification`] does the same and also parses
 /// the body.
@@ -223,9 +225,13 @@ pub(crate) fn verify_signed_as<'k>(
 
     check_timestamp(subject, timestamp, now)?;
 
-    let (id, key) = keys
-        .entry(serial)
-        .ok_or_else(|| unknown_serial(subject, serial, keys))?;
+    let (id, key) = match keys.usable(serial, now, MAX_CLOCK_OFFSET) {
+        Usable::Key(id, key) => (id, key),
+        Usable::Unknown => return Err(unknown_serial(subject, serial, keys)),
+        Usable::OutsideValidity(validity) => {
+            return Err(outside_validity(subject, serial, validity, now));
+        }
+    };
 
     if signature.starts_with(PROBE_SIGNATURE_PREFIX) {
         let reply = match subject {
@@ -316,6 +322,27 @@ fn check_timestamp(subject: Subject, timestamp: &str, now: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn outside_validity(subject: Subject, serial: &str, validity: Validity, now: u64) -> Error {
+    let when = if now < validity.not_before {
+        "is not valid yet"
+    } else {
+        "has expired"
+    };
+    Error::verification(
+        Verification::OutsideValidity,
+        format!(
+            "the {} is signed by the platform certificate `{serial}`, which {when} (valid from \
+             {} to {}, the local clock says {}, {MAX_CLOCK_OFFSET} s allowed): it verifies \
+             nothing; if the local clock is wrong, fix it (NTP), else download the platform \
+             certificates again (or move to the WeChat Pay public key)",
+            subject.noun(),
+            format_rfc3339(validity.not_before, 0),
+            format_rfc3339(validity.not_after, 0),
+            format_rfc3339(now, 0),
+        ),
+    )
 }
 
 fn unknown_serial(subject: Subject, serial: &str, keys: &PlatformKeys) -> Error {

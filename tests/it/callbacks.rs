@@ -237,21 +237,23 @@ async fn an_axum_notify_url_answers_wechat_pay_over_http() {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     assert_eq!(answer.failure_message(), "signature verification failed");
 
-    // The mock's faults: each fails verification, before the handler runs.
-    for (fault, message) in [
-        (Fault::BadSignature, "signature verification failed"),
-        (
-            Fault::StaleTimestamp,
-            "Wechatpay-Timestamp is out of the 5-minute window",
-        ),
-        (Fault::Probe, "signature verification failed"),
-        (Fault::UnknownSerial, "unknown Wechatpay-Serial"),
-        (Fault::Unsigned, "missing Wechatpay signature headers"),
+    // The mock's faults: each fails verification, before the handler runs, with one text
+    // whichever check failed.
+    for fault in [
+        Fault::BadSignature,
+        Fault::StaleTimestamp,
+        Fault::Probe,
+        Fault::UnknownSerial,
+        Fault::Unsigned,
     ] {
         let (headers, body) = paid(&mock, "FAULTY", Some(fault));
         let answer = deliver(address, PATH, &headers, full(body)).await;
         assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{fault:?}");
-        assert_eq!(answer.failure_message(), message, "{fault:?}");
+        assert_eq!(
+            answer.failure_message(),
+            "signature verification failed",
+            "{fault:?}"
+        );
     }
 
     // Wrong APIv3 key, or a ciphertext altered: verified, but the resource does not decrypt;
@@ -274,10 +276,7 @@ async fn an_axum_notify_url_answers_wechat_pay_over_http() {
     // Anything else (here an APIv2 body sent to the APIv3 endpoint) is not signed.
     let answer = deliver(address, PATH, &HeaderMap::new(), full("<xml/>")).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        answer.failure_message(),
-        "missing Wechatpay signature headers"
-    );
+    assert_eq!(answer.failure_message(), "signature verification failed");
 
     // Over the 64 KiB limit: 413, whether announced by Content-Length or streamed.
     let big = Bytes::from(vec![b' '; DEFAULT_BODY_LIMIT + 1]);

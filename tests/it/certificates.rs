@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use wechatpay::config::ApiV3Key;
 use wechatpay::crypto::{PlatformKeys, aes_gcm_encrypt};
-use wechatpay::keystore::{KeyStore, StoredCertificate};
+use wechatpay::keystore::{KeyStore, StoredCertificate, StoredSet};
 use wechatpay::mock::{
     self, FORGED_CERTIFICATE_SERIAL, Forgery, MockServer, PLATFORM_CERTIFICATE_PEM,
     PLATFORM_CERTIFICATE_SERIAL, PLATFORM_KEY_ID, PLATFORM_ROTATED_CERTIFICATE_PEM,
@@ -769,12 +769,11 @@ fn a_file_key_store_shares_one_download_between_clients() {
 
     let first = client(&mock);
     first[TEMPLATE].post(prepaid_options()).expect("downloads");
-    let file = FileKeyStore::new(&directory).path_of(PLATFORM_CERTIFICATE_SERIAL);
-    assert_eq!(
-        std::fs::read_to_string(&file).unwrap(),
-        PLATFORM_CERTIFICATE_PEM
-    );
-    assert!(file.ends_with(format!("wechatpay_{PLATFORM_CERTIFICATE_SERIAL}.pem")));
+    let file = FileKeyStore::new(&directory).file();
+    assert!(file.ends_with("wechatpay_certificates.json"));
+    let saved: StoredSet = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved.certificates.len(), 1);
+    assert_eq!(saved.certificates[0].pem, PLATFORM_CERTIFICATE_PEM);
 
     // A second process (or a restart) finds them: no download.
     let second = client(&mock);
@@ -802,19 +801,19 @@ fn a_broken_store_falls_back_to_downloading() {
     let mock = certificate_mock();
     let directory = temporary_directory();
     std::fs::create_dir_all(&directory).unwrap();
-    let broken = directory.join(format!("wechatpay_{PLATFORM_CERTIFICATE_SERIAL}.pem"));
-    std::fs::write(&broken, "not a certificate").unwrap();
+    let store = FileKeyStore::new(&directory);
+    std::fs::write(store.file(), "not a certificate set").unwrap();
     std::fs::write(directory.join("unrelated.txt"), "ignored").unwrap();
     let client = mock
         .certificate_client_builder()
-        .key_store(FileKeyStore::new(&directory))
+        .key_store(store.clone())
         .build()
         .unwrap();
     client[TEMPLATE].post(prepaid_options()).expect("downloads");
     assert_eq!(downloads(&mock), 1);
+    let saved: StoredSet = serde_json::from_slice(&std::fs::read(store.file()).unwrap()).unwrap();
     assert_eq!(
-        std::fs::read_to_string(&broken).unwrap(),
-        PLATFORM_CERTIFICATE_PEM,
+        saved.certificates[0].pem, PLATFORM_CERTIFICATE_PEM,
         "rewritten"
     );
     std::fs::remove_dir_all(&directory).unwrap();
@@ -822,19 +821,16 @@ fn a_broken_store_falls_back_to_downloading() {
 
 /// A store of the user's own, in memory.
 #[derive(Clone, Default)]
-struct Memory(Arc<std::sync::Mutex<Vec<StoredCertificate>>>);
+struct Memory(Arc<std::sync::Mutex<Option<StoredSet>>>);
 
 impl KeyStore for Memory {
-    fn load(&self) -> BoxFuture<'static, wechatpay::Result<Vec<StoredCertificate>>> {
+    fn load(&self) -> BoxFuture<'static, wechatpay::Result<Option<StoredSet>>> {
         let kept = self.0.lock().unwrap().clone();
         Box::pin(async move { Ok(kept) })
     }
 
-    fn save(
-        &self,
-        certificates: Vec<StoredCertificate>,
-    ) -> BoxFuture<'static, wechatpay::Result<()>> {
-        *self.0.lock().unwrap() = certificates;
+    fn save(&self, set: StoredSet) -> BoxFuture<'static, wechatpay::Result<()>> {
+        *self.0.lock().unwrap() = Some(set);
         Box::pin(async { Ok(()) })
     }
 }
@@ -843,12 +839,14 @@ impl KeyStore for Memory {
 fn a_stale_store_is_used_while_wechat_pay_is_down_then_refreshed() {
     let mock = certificate_mock();
     let store = Memory::default();
-    store.0.lock().unwrap().push(StoredCertificate {
-        serial: PLATFORM_CERTIFICATE_SERIAL.to_owned(),
-        pem: PLATFORM_CERTIFICATE_PEM.to_owned(),
-        not_before: 0,
-        not_after: u64::MAX,
-        saved_at: 0,
+    *store.0.lock().unwrap() = Some(StoredSet {
+        downloaded_at_ms: 0,
+        certificates: vec![StoredCertificate {
+            serial: PLATFORM_CERTIFICATE_SERIAL.to_owned(),
+            pem: PLATFORM_CERTIFICATE_PEM.to_owned(),
+            not_before: 0,
+            not_after: u64::MAX,
+        }],
     });
     mock.on(
         "GET",
@@ -868,7 +866,7 @@ fn a_stale_store_is_used_while_wechat_pay_is_down_then_refreshed() {
     assert_eq!(response.verified_by(), PLATFORM_CERTIFICATE_SERIAL);
     assert_eq!(downloads(&mock), 1, "a stale store is refreshed first");
     assert_eq!(
-        store.0.lock().unwrap()[0].saved_at,
+        store.0.lock().unwrap().as_ref().unwrap().downloaded_at_ms,
         0,
         "nothing new to save"
     );
@@ -876,9 +874,10 @@ fn a_stale_store_is_used_while_wechat_pay_is_down_then_refreshed() {
     mock.reset();
     let refreshed = client.refresh_certificates().expect("WeChat Pay is back");
     assert_eq!(refreshed.len(), 1);
-    let saved = store.0.lock().unwrap().clone();
+    let saved = store.0.lock().unwrap().clone().unwrap();
+    assert!(saved.downloaded_at_ms > 0);
+    let saved = saved.certificates;
     assert_eq!(saved.len(), 1);
-    assert!(saved[0].saved_at > 0);
     assert_eq!(saved[0].pem, PLATFORM_CERTIFICATE_PEM);
     assert_eq!(saved[0].not_after, 4_949_371_559, "the listed expire_time");
 }

@@ -17,6 +17,14 @@ mod examples;
 mod faults;
 mod fleet;
 mod hardening;
+#[cfg(unix)]
+mod hardening_bodies;
+#[cfg(all(unix, feature = "cli"))]
+mod hardening_cli;
+mod hardening_keys;
+mod hardening_proxy;
+#[cfg(unix)]
+mod hardening_store;
 mod keys;
 #[cfg(feature = "sandbox")]
 mod merchant;

@@ -9,19 +9,25 @@ use futures::executor::block_on;
 use serde_json::json;
 use wechatpay::ErrorKind;
 use wechatpay::events::{Claim, Deduplicate};
-use wechatpay::keystore::{KeyStore, Lease, StoredCertificate};
+use wechatpay::keystore::{KeyStore, Lease, StoredCertificate, StoredSet};
 use wechatpay::mock::{self, MockServer, Reply, Signing};
 use wechatpay::redis::{RedisDedupe, RedisKeyStore};
 
 use crate::redis_server::RedisServer;
 
-fn stored(serial: &str, not_after: u64, saved_at: u64) -> StoredCertificate {
+fn stored(serial: &str, not_after: u64) -> StoredCertificate {
     StoredCertificate {
         serial: serial.to_owned(),
         pem: format!("-----BEGIN CERTIFICATE-----\n{serial}\n-----END CERTIFICATE-----\n"),
         not_before: 1_700_000_000,
         not_after,
-        saved_at,
+    }
+}
+
+fn set(downloaded_at_ms: u64, certificates: Vec<StoredCertificate>) -> StoredSet {
+    StoredSet {
+        downloaded_at_ms,
+        certificates,
     }
 }
 
@@ -30,31 +36,39 @@ fn redis_key_store_keeps_the_complete_set_with_its_validity() {
     let redis = RedisServer::start();
     let store = RedisKeyStore::new(&redis.url(), "1900000109").unwrap();
     let key = "wechatpay:1900000109:certificates";
-    assert!(block_on(store.load()).unwrap().is_empty());
+    assert_eq!(block_on(store.load()).unwrap(), None);
 
-    let first = vec![
-        stored("AAAA", 1_900_000_000, 1_800_000_000),
-        stored("BBBB", 1_950_000_000, 1_800_000_000),
-    ];
+    let first = set(
+        1_800_000_000_000,
+        vec![stored("AAAA", 1_900_000_000), stored("BBBB", 1_950_000_000)],
+    );
     block_on(store.save(first.clone())).unwrap();
-    assert_eq!(block_on(store.load()).unwrap(), first);
+    assert_eq!(block_on(store.load()).unwrap(), Some(first));
     // The set records when it was downloaded.
     let raw = redis.command(&["GET", key]);
-    assert!(raw.contains("\"saved_at\":1800000000"), "{raw}");
+    assert!(raw.contains("\"downloaded_at_ms\":1800000000000"), "{raw}");
 
     // WeChat Pay stopped listing AAAA: the next save is the whole set, AAAA is gone.
-    let second = vec![stored("BBBB", 1_950_000_000, 1_800_000_600)];
+    let second = set(1_800_000_600_000, vec![stored("BBBB", 1_950_000_000)]);
     block_on(store.save(second.clone())).unwrap();
-    assert_eq!(block_on(store.load()).unwrap(), second);
+    assert_eq!(block_on(store.load()).unwrap(), Some(second.clone()));
+
+    // A slower process saving an older download does not bring AAAA back.
+    let older = set(
+        1_800_000_300_000,
+        vec![stored("AAAA", 1_900_000_000), stored("BBBB", 1_950_000_000)],
+    );
+    block_on(store.save(older)).unwrap();
+    assert_eq!(block_on(store.load()).unwrap(), Some(second));
 
     // Merchants and prefixes do not share keys.
     let other = RedisKeyStore::new(&redis.url(), "1900000200").unwrap();
-    assert!(block_on(other.load()).unwrap().is_empty());
+    assert_eq!(block_on(other.load()).unwrap(), None);
     let staging = RedisKeyStore::new(&redis.url(), "1900000109")
         .unwrap()
         .with_prefix("staging")
         .unwrap();
-    assert!(block_on(staging.load()).unwrap().is_empty());
+    assert_eq!(block_on(staging.load()).unwrap(), None);
     assert!(redis.command(&["EXISTS", "staging:1900000109:certificates"]) == ":0\r\n");
 
     // Something else under the key is an error (the client then downloads), not a panic.
@@ -83,7 +97,7 @@ fn redis_key_store_lease_lets_one_process_download_and_the_others_wait() {
         !waiting.is_finished(),
         "the second store waits for the lease"
     );
-    block_on(first.save(vec![stored("AAAA", 1_900_000_000, 1_800_000_000)])).unwrap();
+    block_on(first.save(set(1_800_000_000_000, vec![stored("AAAA", 1_900_000_000)]))).unwrap();
     assert_eq!(waiting.join().unwrap().unwrap(), Lease::Waited);
     assert_eq!(redis.command(&["EXISTS", lease_key]), ":0\r\n");
 

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use wechatpay::Options;
 
+use crate::files::Partial;
 use crate::settings::Args as SettingsArgs;
 use crate::{Failure, Outcome, output};
 
@@ -79,16 +80,15 @@ pub fn run(settings: &SettingsArgs, command: Command) -> Outcome {
         .filter(|token| !token.is_empty())
         .ok_or_else(|| Failure(format!("the download_url has no token: {url}")))?;
 
-    // Written next to the destination, renamed into place once the digest matched.
-    let partial = args.out.with_extension("part");
-    let file = std::fs::File::create(&partial)
-        .map_err(|e| Failure(format!("cannot create {}: {e}", partial.display())))?;
+    // Written next to the destination under a new random name (never through a file or link
+    // planted there), renamed into place once the digest matched, removed on any failure.
+    let partial = Partial::create(&args.out)?;
     let progress = ProgressBar::new_spinner().with_style(
         ProgressStyle::with_template("{spinner} {bytes} ({bytes_per_sec}) {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     progress.set_message(format!("{} {}", path, args.date));
-    let writer = progress.wrap_write(file);
+    let writer = progress.wrap_write(partial.file()?);
     let downloaded = client["v3/billdownload/file"].get(
         Options::new()
             .query(json!({"token": token}))
@@ -96,15 +96,8 @@ pub fn run(settings: &SettingsArgs, command: Command) -> Outcome {
             .expect_digest(&hash_type, &hash_value),
     );
     progress.finish_and_clear();
-    let response = match downloaded {
-        Ok(response) => response,
-        Err(error) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(error.into());
-        }
-    };
-    std::fs::rename(&partial, &args.out)
-        .map_err(|e| Failure(format!("cannot write {}: {e}", args.out.display())))?;
+    let response = downloaded?;
+    partial.rename_to(&args.out)?;
     let bytes = response.streamed().map_or(0, |streamed| streamed.bytes);
     output::pass(format!(
         "{bytes} bytes written to {}{}",

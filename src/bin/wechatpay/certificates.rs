@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use wechatpay::toolkit::format_rfc3339;
 
 use crate::settings::Args as SettingsArgs;
-use crate::{Failure, Outcome, output};
+use crate::{Failure, Outcome, files, output};
 
 /// `certificates` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -35,8 +35,7 @@ pub fn run(settings: &SettingsArgs, command: Command) -> Outcome {
         .map_err(|e| Failure(format!("cannot create {}: {e}", out.display())))?;
     for certificate in &certificates {
         let path = out.join(format!("wechatpay_{}.pem", certificate.serial()));
-        std::fs::write(&path, certificate.pem())
-            .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+        files::write_private(&path, certificate.pem().as_bytes())?;
         let validity = certificate.validity();
         output::pass(format!(
             "{}  valid {} to {}  {}",

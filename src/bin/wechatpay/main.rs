@@ -15,6 +15,7 @@ mod bill;
 mod certificates;
 mod doctor;
 mod endpoints;
+mod files;
 mod mock;
 mod notify;
 mod output;

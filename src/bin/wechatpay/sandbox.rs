@@ -15,7 +15,7 @@ use wechatpay::sandbox::{Sandbox, SandboxBuilder};
 use wechatpay::{Certificate, PublicKey};
 
 use crate::remote;
-use crate::{Failure, Outcome};
+use crate::{Failure, Outcome, files};
 
 /// The arguments of `sandbox`: how to serve, or a subcommand for a running sandbox.
 #[derive(Debug, clap::Args)]
@@ -129,12 +129,21 @@ pub fn serve(serve: Serve, stateful: bool, fallback: Option<Reply>) -> Outcome {
         };
     }
     let sandbox = Arc::new(builder.start()?);
+    // A directory of the temp dir is fresh (0700, a random name, never one that exists).
     let (dir, temporary) = match &serve.keys_dir {
-        Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("wechatpay-sandbox-{}", std::process::id())),
-            true,
-        ),
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
+            (dir.clone(), false)
+        }
+        None => {
+            let prefix = if stateful {
+                "wechatpay-sandbox-"
+            } else {
+                "wechatpay-mock-"
+            };
+            (files::fresh_directory(&std::env::temp_dir(), prefix)?, true)
+        }
     };
     let printed = print_settings(&sandbox, &serve, own_certificate.as_ref(), &dir);
     if let Err(failure) = printed {
@@ -175,12 +184,9 @@ fn print_settings(
     own_certificate: Option<&Certificate>,
     dir: &std::path::Path,
 ) -> Outcome {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure(format!("cannot create {}: {e}", dir.display())))?;
     let write = |name: &str, pem: &str| -> Result<String, Failure> {
         let path = dir.join(name);
-        std::fs::write(&path, pem)
-            .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+        files::write_private(&path, pem.as_bytes())?;
         Ok(path.display().to_string())
     };
     let settings = sandbox.settings();
