@@ -128,6 +128,28 @@ impl Check {
     }
 }
 
+/// WeChat Pay's error code in an answer, for the retry rule: the JSON `code` of an APIv3
+/// answer that is not a success, or the `err_code` of an APIv2 answer that names a limit
+/// (`…LIMIT…`; other APIv2 answers are not parsed here). `None` otherwise.
+pub(crate) fn answer_code(check: &Check, status: StatusCode, body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Coded {
+        code: Option<String>,
+    }
+    match check.api {
+        Api::V3 if status.is_success() => None,
+        Api::V3 => serde_json::from_slice::<Coded>(body).ok()?.code,
+        Api::V2 => {
+            let names_a_limit = body.windows(5).any(|window| window == b"LIMIT");
+            if !names_a_limit {
+                return None;
+            }
+            let fields = crate::xml::parse(body).ok()?;
+            fields.get_str("err_code").map(str::to_owned)
+        }
+    }
+}
+
 /// How many bytes of the body of an answer with `status` and `headers` are worth reading, when
 /// not all of them are: an error status, or a success without the signature it must carry
 /// (`signed`), makes an error whatever the rest of the body holds ([`ERROR_BODY_PREFIX`], or

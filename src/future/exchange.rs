@@ -15,7 +15,7 @@ use super::wire::{self, Delivery};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
-use crate::resilience::{Decision, Outcome, Route, Stop, is_retryable_status};
+use crate::resilience::{Decision, Outcome, Route, Stop, answer_outcome, error_outcome};
 use crate::toolkit;
 use crate::transport::{SendOptions, StreamTo, Transport};
 use crate::uri::BaseUri;
@@ -111,15 +111,35 @@ fn random_fraction() -> f64 {
     }
 }
 
-/// What became of a try, for the retry rule.
-fn outcome(result: &Result<http::Response<Bytes>>, sink_used: bool) -> Outcome {
-    match result {
-        Err(error) if error.is_connect() => Outcome::NothingSent,
-        // Bytes may have gone into the caller's sink: never start it over.
-        _ if sink_used => Outcome::Final,
-        Err(error) if error.is_transient() => Outcome::BrokeOff,
-        Ok(response) if is_retryable_status(response.status()) => Outcome::ServerError,
-        _ => Outcome::Final,
+/// What became of a try, for the retry rule (the pure
+/// [`answer_outcome`] and [`error_outcome`]), and the rate-limit code of an answer.
+fn outcome(
+    result: &Result<http::Response<Bytes>>,
+    sink_used: bool,
+    check: &Check,
+) -> (Outcome, Option<String>) {
+    let outcome = match result {
+        Err(error) => error_outcome(
+            error.kind(),
+            error.is_connect(),
+            error.is_unprocessed(),
+            error.broke_off(),
+        ),
+        Ok(response) => {
+            let code = request::answer_code(check, response.status(), response.body());
+            let outcome = answer_outcome(response.status(), code.as_deref(), response.headers());
+            return match outcome {
+                // Bytes may have gone into the caller's sink: never start it over.
+                _ if sink_used => (Outcome::Final, None),
+                Outcome::NotProcessed { .. } => (outcome, code),
+                _ => (outcome, None),
+            };
+        }
+    };
+    match outcome {
+        Outcome::NothingSent | Outcome::NotProcessed { .. } => (outcome, None),
+        _ if sink_used => (Outcome::Final, None),
+        _ => (outcome, None),
     }
 }
 
@@ -161,7 +181,7 @@ pub(crate) async fn exchange(
             .as_ref()
             .and_then(|delivery| delivery.stream_to.as_ref())
             .is_some_and(StreamTo::taken);
-        let outcome = outcome(&result, sink_used);
+        let (outcome, limit) = outcome(&result, sink_used, &check);
         if let Some(failover) = &shared.failover
             && host == Host::Primary
         {
@@ -186,7 +206,18 @@ pub(crate) async fn exchange(
             !switched,
             random,
         );
-        reached |= outcome != Outcome::NothingSent;
+        reached |= !matches!(outcome, Outcome::NothingSent | Outcome::NotProcessed { .. });
+        let refused = match outcome {
+            Outcome::NotProcessed { retry_after } => limit.map(|code| (code, retry_after)),
+            _ => None,
+        };
+        let ended = |stop, past_deadline| Ended {
+            stop,
+            attempts: attempt,
+            reached,
+            refused: refused.clone(),
+            past_deadline,
+        };
         let (delay, move_host) = match decision {
             Decision::Retry { delay, other_host }
                 if deadline.is_none_or(|deadline| Instant::now() + delay < deadline) =>
@@ -194,11 +225,11 @@ pub(crate) async fn exchange(
                 (delay, other_host)
             }
             Decision::Retry { .. } => {
-                let stop = Stop::OutOfAttempts;
-                return finished(result, stop, attempt, reached, &method, check, delivery);
+                let ended = ended(Stop::OutOfAttempts, true);
+                return finished(result, ended, &method, check, delivery);
             }
             Decision::Stop(stop) => {
-                return finished(result, stop, attempt, reached, &method, check, delivery);
+                return finished(result, ended(stop, false), &method, check, delivery);
             }
         };
         let next = match (move_host, host) {
@@ -246,17 +277,55 @@ fn timed_out(limit: Duration) -> Error {
     )
 }
 
+/// How the tries of a request ended.
+struct Ended {
+    stop: Stop,
+    attempts: u32,
+    /// Some try may have reached WeChat Pay.
+    reached: bool,
+    /// The last answer was a rate limit: its code, and the `Retry-After` it asked for.
+    refused: Option<(String, Option<Duration>)>,
+    /// Another try was due, but its wait would have ended past the request's deadline.
+    past_deadline: bool,
+}
+
+/// The sentence for an answer refused by WeChat Pay's rate limit, naming the limit.
+fn rate_limit_note(ended: &Ended, code: &str, retry_after: Option<Duration>) -> String {
+    let Ended {
+        attempts,
+        past_deadline,
+        ..
+    } = *ended;
+    let tries = if attempts > 1 {
+        format!("all {attempts} tries")
+    } else {
+        "the request".to_owned()
+    };
+    let wait = match retry_after {
+        Some(wait) if past_deadline => format!(
+            "; it asked to wait {} s (Retry-After) before the next try, which would end past              the request's timeout",
+            wait.as_secs()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "; WeChat Pay's rate limit ({code}) refused {tries} without processing it{wait}:          nothing was charged or changed, so send it again later, more slowly          (ClientBuilder::retry_policy sets how many tries)"
+    )
+}
+
 /// The result of the last try, with what the caller should know about the tries before.
 fn finished(
     result: Result<http::Response<Bytes>>,
-    stop: Stop,
-    attempts: u32,
-    reached: bool,
+    ended: Ended,
     method: &Method,
     check: Check,
     delivery: Option<Delivery>,
 ) -> Result<Exchanged> {
-    let note = match stop {
+    let (attempts, reached) = (ended.attempts, ended.reached);
+    let note = match ended.stop {
+        _ if let Some((code, retry_after)) = &ended.refused => {
+            Some(rate_limit_note(&ended, code, *retry_after))
+        }
         Stop::Done => None,
         Stop::NotSafeToRepeat => Some(format!(
             "; it was not sent again: a {method} is only repeated automatically when the call \

@@ -80,10 +80,16 @@ mod on {
         other_host: bool,
     ) {
         let reason = match result {
+            Err(error) if error.is_unprocessed() => {
+                "the server refused it before processing it (HTTP/2)"
+            }
             Err(error) if error.is_connect() => "nothing was sent (the connection failed)",
             Err(error) if error.is_timeout() => "timed out after sending",
             Err(_) => "the exchange broke off after sending",
-            Ok(_) => "WeChat Pay answered with a server error",
+            Ok(response) if response.status().is_server_error() => {
+                "WeChat Pay answered with a server error"
+            }
+            Ok(_) => "WeChat Pay's rate limit refused it unprocessed",
         };
         let status = result
             .as_ref()

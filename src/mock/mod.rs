@@ -51,6 +51,7 @@
 mod body;
 mod certificates;
 mod checks;
+mod h2;
 mod keys;
 mod network;
 mod notify;
@@ -76,6 +77,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::toolkit;
 
 pub use certificates::{Forgery, Signing};
+pub use h2::MockH2;
 pub use keys::*;
 pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
 pub use rules::{Fault, Reply};

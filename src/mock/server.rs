@@ -142,6 +142,40 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Dropped),
     };
+    let answer = answer(shared, &parts, body, client_certificate);
+    if let Some(delay) = answer.reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match answer.reply.fault {
+        Some(Fault::DropConnection) => return Err(Dropped),
+        Some(Fault::Reset) => {
+            reset.store(true, Ordering::Release);
+            return Err(Dropped);
+        }
+        Some(Fault::Stall) => std::future::pending::<()>().await,
+        _ => {}
+    }
+    Ok(answer.signed(shared))
+}
+
+/// A request checked and recorded, and the reply the mock chose for it.
+pub(super) struct Answer {
+    pub reply: Reply,
+    path: String,
+    v3: bool,
+    sign_type: SignType,
+    /// The request's `Wechatpay-Serial`, which picks the key of a migrating mock.
+    serial: Option<String>,
+}
+
+/// Checks a request like WeChat Pay, records it, and picks the reply (any transport: the
+/// HTTP/1.1 and TLS ports, and the HTTP/2 front).
+pub(super) fn answer(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: Bytes,
+    client_certificate: Option<Bytes>,
+) -> Answer {
     let target = parts
         .uri
         .path_and_query()
@@ -169,6 +203,7 @@ async fn handle(
             state.requests.push(RecordedRequest {
                 method: parts.method.clone(),
                 target: target.clone(),
+                version: parts.version,
                 headers: redacted(&parts.headers),
                 body: body.clone(),
                 verdict: verdict.clone(),
@@ -184,23 +219,29 @@ async fn handle(
             Ok(()) => certificates::reply(shared, &mut state, &parts.method, &path),
         }
     };
-    if let Some(delay) = reply.delay {
-        tokio::time::sleep(delay).await;
+    let serial = certificates::request_serial(&parts.headers).map(str::to_owned);
+    Answer {
+        reply,
+        path,
+        v3,
+        sign_type,
+        serial,
     }
-    match reply.fault {
-        Some(Fault::DropConnection) => return Err(Dropped),
-        Some(Fault::Reset) => {
-            reset.store(true, Ordering::Release);
-            return Err(Dropped);
-        }
-        Some(Fault::Stall) => std::future::pending::<()>().await,
-        _ => {}
+}
+
+impl Answer {
+    /// The reply, signed now (after any delay: a rotation meanwhile changes the signer).
+    pub(super) fn signed(self, shared: &Shared) -> http::Response<MockBody> {
+        let key = shared.platform().answer_key(self.serial.as_deref());
+        sign_reply(
+            shared,
+            &key,
+            self.reply,
+            &self.path,
+            self.v3,
+            self.sign_type,
+        )
     }
-    // Chosen when answering, after any delay: a rotation meanwhile changes the signer.
-    let key = shared
-        .platform()
-        .answer_key(certificates::request_serial(&parts.headers));
-    Ok(sign_reply(shared, &key, reply, &path, v3, sign_type))
 }
 
 /// The headers with `Authorization` marked sensitive, so that `Debug` does not print it.

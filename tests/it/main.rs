@@ -22,6 +22,7 @@ mod options;
 mod paysign;
 mod properties;
 mod proxy;
+mod rate_limits;
 mod resilience;
 mod runtimes;
 mod schema;
