@@ -188,6 +188,13 @@ async fn connection(stream: TcpStream, acceptor: TlsAcceptor, shared: Arc<Shared
             tokio::spawn(exchange(shared.clone(), request, respond));
         }
     }
+    if refuse {
+        // The socket stays open a while after the GOAWAY: closed with the client's request
+        // unread, it would be reset, and the reset can discard the GOAWAY before the client
+        // reads it.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+    drop(connection);
 }
 
 /// One stream: the request read whole, answered as the mock's rules say.

@@ -16,6 +16,7 @@ mod events;
 mod examples;
 mod faults;
 mod hardening;
+mod http2;
 mod keys;
 mod notify;
 mod options;
