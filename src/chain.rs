@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Index;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use elsa::sync::FrozenMap;
@@ -14,7 +14,7 @@ use crate::future::shared::Shared;
 use crate::future::trace::Trace;
 use crate::normalize::{normalized_len, push_normalized};
 use crate::options::Options;
-use crate::plan::Plan;
+use crate::plan::{Plan, plaintext};
 use crate::request;
 #[cfg(feature = "blocking")]
 use crate::response::Response;
@@ -34,6 +34,9 @@ pub struct Chain {
     shared: Arc<Shared>,
     path: String,
     children: FrozenMap<String, Box<Chain>>,
+    /// The documented-encrypted request fields of this path for `GET`, `PUT`, `POST`,
+    /// `PATCH` and `DELETE`, each looked up once.
+    encrypted: [OnceLock<&'static [&'static str]>; 5],
 }
 
 impl Chain {
@@ -53,6 +56,7 @@ impl Chain {
             shared,
             path,
             children: FrozenMap::new(),
+            encrypted: Default::default(),
         }
     }
 
@@ -100,7 +104,7 @@ impl Chain {
     }
 
     fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
-        let plan = Plan::decode(&self.path, &options);
+        let plan = self.plan(&method, &options);
         let trace = Trace::request(&method, &self.path);
         ResponseFuture::new(self.shared.clone(), method, plan, placement, trace)
     }
@@ -120,9 +124,41 @@ impl Chain {
         timestamp: u64,
         nonce: &str,
     ) -> Result<http::Request<Bytes>> {
-        let plan = Plan::decode(&self.path, &options.into())?;
+        let plan = self.plan(&method, &options.into())?;
         request::prepare(&self.shared.config, method, &plan, timestamp, nonce)
             .map(|prepared| prepared.request)
+    }
+
+    /// The options decoded, and checked for documented-encrypted fields in plain text
+    /// (unless the call or the client allows it).
+    fn plan(&self, method: &Method, options: &Options) -> Result<Plan> {
+        let plan = Plan::decode(&self.path, options)?;
+        if plan.allow_plaintext || self.shared.config.allow_plaintext {
+            return Ok(plan);
+        }
+        let fields = self.encrypted_fields(method);
+        if !fields.is_empty() {
+            plaintext::check(method, &self.path, fields, options)?;
+        }
+        Ok(plan)
+    }
+
+    /// The documented-encrypted request fields of `method` on this path (cached for the
+    /// five verbs).
+    fn encrypted_fields(&self, method: &Method) -> &'static [&'static str] {
+        let verbs = [
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+        ];
+        match verbs.iter().position(|verb| verb == method) {
+            Some(index) => {
+                *self.encrypted[index].get_or_init(|| plaintext::fields(method, &self.path))
+            }
+            None => plaintext::fields(method, &self.path),
+        }
     }
 
     /// Sends a request with any method and waits for the answer.

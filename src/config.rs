@@ -157,6 +157,8 @@ pub(crate) struct Config {
     pub limits: ResponseLimits,
     /// `ClientBuilder::danger_allow_http`: plain `http://` to hosts other than this machine.
     pub allow_http: bool,
+    /// `ClientBuilder::allow_plaintext`: documented-encrypted fields may hold plain text.
+    pub allow_plaintext: bool,
 }
 
 /// How much of an answer a client reads, and how long it waits for the next bytes.

@@ -18,7 +18,7 @@ use crate::template;
 use crate::uri::{BaseUri, build_query};
 
 /// The options this SDK understands, in the order the suggestions prefer them.
-pub(crate) const OPTION_NAMES: [&str; 12] = [
+pub(crate) const OPTION_NAMES: [&str; 13] = [
     "json",
     "query",
     "headers",
@@ -31,6 +31,7 @@ pub(crate) const OPTION_NAMES: [&str; 12] = [
     "nonceless",
     "retry",
     "sink",
+    "allow_plaintext",
 ];
 
 /// Guzzle request options that have no meaning here, and what to do instead.
@@ -141,6 +142,9 @@ pub(crate) struct Plan {
     pub nonceless: bool,
     /// `retry: true`: safe to send again after it may have reached WeChat Pay.
     pub retry: bool,
+    /// `allow_plaintext: true`: documented-encrypted fields may hold plain text
+    /// ([`plaintext`]).
+    pub allow_plaintext: bool,
     /// `sink`: where the answer's body goes instead of memory.
     pub sink: Option<Sink>,
     /// The `hash_type` and `hash_value` the body must have.
@@ -206,6 +210,7 @@ impl Plan {
             security: false,
             nonceless: false,
             retry: false,
+            allow_plaintext: false,
             sink: None,
             digest: None,
         };
@@ -240,16 +245,12 @@ impl Plan {
     /// `retry`, `sink` and the expected digest.
     fn decode_delivery(&mut self, options: &Options) -> Result<()> {
         let map = &options.map;
-        self.retry = match given(map, "retry") {
-            None => false,
-            Some(Value::Bool(on)) => *on,
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "the `retry` option must be `true` (safe to send again: see Options::retry) \
-                     or `false`, not {other}"
-                )));
-            }
-        };
+        self.retry = flag(map, "retry", "safe to send again: see Options::retry")?;
+        self.allow_plaintext = flag(
+            map,
+            "allow_plaintext",
+            "documented-encrypted fields may hold plain text: see Options::allow_plaintext",
+        )?;
         self.sink = match (&options.sink, given(map, "sink")) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(
@@ -375,6 +376,17 @@ impl Plan {
         };
         self.nonceless = nonceless;
         Ok(())
+    }
+}
+
+/// A boolean option, `false` when absent; `meaning` says what `true` does.
+fn flag(map: &Map<String, Value>, key: &str, meaning: &str) -> Result<bool> {
+    match given(map, key) {
+        None => Ok(false),
+        Some(Value::Bool(on)) => Ok(*on),
+        Some(other) => Err(Error::invalid(format!(
+            "the `{key}` option must be `true` ({meaning}) or `false`, not {other}"
+        ))),
     }
 }
 
@@ -557,5 +569,6 @@ fn nearest<'c>(key: &str, candidates: impl Iterator<Item = &'c &'c str>) -> Opti
         .map(|(_, candidate)| candidate)
 }
 
+pub(crate) mod plaintext;
 #[cfg(test)]
 mod tests;

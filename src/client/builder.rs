@@ -56,6 +56,8 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     pool_idle_timeout: Option<Duration>,
     max_connections_per_host: Option<usize>,
+    /// The settings of [`safeguards`](super::safeguards).
+    pub(super) safeguards: super::safeguards::Safeguards,
 }
 
 impl Client {
@@ -530,6 +532,7 @@ impl ClientBuilder {
             apiv2_key,
             limits: self.limits,
             allow_http: self.allow_http,
+            allow_plaintext: self.safeguards.allow_plaintext,
         };
         Ok(Client::from_shared(Shared::new(
             config, transport, https, refresher,

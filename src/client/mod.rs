@@ -4,6 +4,7 @@ mod builder;
 mod handle;
 mod helpers;
 mod network;
+mod safeguards;
 
 pub use builder::ClientBuilder;
 pub use handle::Client;

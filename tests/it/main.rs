@@ -21,6 +21,7 @@ mod keys;
 mod notify;
 mod options;
 mod paysign;
+mod plaintext;
 mod properties;
 mod proxy;
 mod rate_limits;
