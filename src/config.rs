@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::HeaderValue;
 use zeroize::Zeroizing;
 
-use crate::crypto::{KeyRing, PrivateKey, Signer};
+use crate::crypto::{AsyncSigner, KeyRing, PrivateKey, Signer};
 use crate::error::{Error, Result};
 use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::uri::BaseUri;
@@ -141,6 +141,8 @@ pub(crate) struct Config {
     pub mchid: String,
     pub serial: String,
     pub signer: Arc<dyn Signer>,
+    /// `ClientBuilder::async_signer`: signs the requests instead of `signer`, awaited.
+    pub async_signer: Option<Arc<dyn AsyncSigner>>,
     pub private_key: Option<PrivateKey>,
     /// The platform keys: configured, and downloaded in automatic mode.
     pub platform_keys: KeyRing,

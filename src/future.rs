@@ -15,6 +15,7 @@ mod finish;
 pub(crate) mod refresh;
 pub(crate) mod refresher;
 pub(crate) mod shared;
+pub(crate) mod signing;
 pub(crate) mod trace;
 mod wire;
 

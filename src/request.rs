@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::config::{Config, ResponseLimits};
+use crate::crypto::Signer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::protocol::{self, Api};
@@ -76,13 +77,41 @@ pub(crate) fn prepare_at(
     timestamp: u64,
     nonce: &str,
 ) -> Result<Prepared> {
+    let stamp = Stamp { timestamp, nonce };
+    prepare_signed_by(config, config.signer.as_ref(), base, method, plan, stamp)
+}
+
+/// When and with which nonce a request is signed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp<'a> {
+    pub timestamp: u64,
+    pub nonce: &'a str,
+}
+
+/// [`prepare_at`] with `signer` in place of the configured one (an APIv3 request's
+/// `Authorization`; APIv2 requests are signed with the APIv2 key).
+///
+/// # Errors
+///
+/// As [`prepare`].
+pub(crate) fn prepare_signed_by(
+    config: &Config,
+    signer: &dyn Signer,
+    base: &BaseUri,
+    method: Method,
+    plan: &Plan,
+    Stamp { timestamp, nonce }: Stamp<'_>,
+) -> Result<Prepared> {
     let destination = Destination::resolve(base, &plan.path, plan.query.as_deref())?;
     if !config.allow_http {
         check_secure_origin(&destination.origin)?;
     }
     protocol::check(plan.api, destination.path())?;
     let request = match plan.api {
-        Api::V3 => v3::request::build(config, method, plan, &destination, timestamp, nonce)?,
+        Api::V3 => {
+            let stamp = (timestamp, nonce);
+            v3::request::build(config, signer, method, plan, &destination, stamp)?
+        }
         Api::V2 => v2::request::build(config, method, plan, &destination, nonce)?,
     };
     Ok(Prepared {

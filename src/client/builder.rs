@@ -20,6 +20,7 @@ use crate::crypto::{Certificate, KeyRing, PlatformKeys, PrivateKey, PublicKey, S
 use crate::error::{Error, Result};
 use crate::future::refresher::Refresher;
 use crate::future::shared::Shared;
+use crate::future::signing::Bridged;
 use crate::keystore::KeyStore;
 use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::transport::{
@@ -404,14 +405,16 @@ impl ClientBuilder {
             "serial",
             "the merchant API certificate serial (商户API证书序列号), e.g. `3775B6A45ACD588826D15E583A95F5DD00000000`",
         )?;
-        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
-            (Some(signer), _) => signer,
-            (None, Some(key)) => Arc::new(key.clone()),
-            (None, None) => {
+        let async_signer = self.safeguards.async_signer.clone();
+        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key, &async_signer) {
+            (Some(signer), _, _) => signer,
+            (None, Some(key), _) => Arc::new(key.clone()),
+            (None, None, Some(signer)) => Arc::new(Bridged::new(signer.clone())),
+            (None, None, None) => {
                 return Err(Error::config(
                     "the merchant private key is required: set it with \
                      .private_key(PrivateKey::from_pem_file(\"apiclient_key.pem\")?) (or \
-                     .signer(…) for a KMS/HSM)",
+                     .signer(…) / .async_signer(…) for a KMS/HSM)",
                 ));
             }
         };
@@ -520,6 +523,7 @@ impl ClientBuilder {
             mchid,
             serial,
             signer,
+            async_signer,
             private_key: self.private_key,
             platform_keys: KeyRing::new(self.platform_keys),
             base_uri,

@@ -1,12 +1,16 @@
 //! The builder settings of a client in production: the guard against plain-text sensitive
-//! fields.
+//! fields, and the asynchronous signer.
+
+use std::sync::Arc;
 
 use super::builder::ClientBuilder;
+use crate::crypto::AsyncSigner;
 
 /// What [`ClientBuilder`] records for the settings of this file.
 #[derive(Default)]
 pub(super) struct Safeguards {
     pub allow_plaintext: bool,
+    pub async_signer: Option<Arc<dyn AsyncSigner>>,
 }
 
 impl ClientBuilder {
@@ -21,6 +25,21 @@ impl ClientBuilder {
     /// `null` passes. For a test server that takes test values as they are.
     pub fn allow_plaintext(mut self) -> Self {
         self.safeguards.allow_plaintext = true;
+        self
+    }
+
+    /// Signs requests with `signer`, awaited (a KMS, an HSM:
+    /// [`Pkcs11Signer`](crate::pkcs11::Pkcs11Signer) with feature `pkcs11`): a request's
+    /// future waits for its signature without holding its thread, so requests in flight
+    /// wait for their signatures together. Every try of a request is signed by it.
+    ///
+    /// What must be signed at once (the pay-sign parameters of
+    /// [`Client::jsapi_params`](crate::Client::jsapi_params), [`Chain::build_request`](crate::Chain::build_request))
+    /// is signed by the [`signer`](Self::signer) or [`private_key`](Self::private_key) when
+    /// one is given too, else by this signer with the calling thread waiting (feature
+    /// `blocking`).
+    pub fn async_signer(mut self, signer: impl AsyncSigner) -> Self {
+        self.safeguards.async_signer = Some(Arc::new(signer));
         self
     }
 }

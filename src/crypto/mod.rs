@@ -25,5 +25,5 @@ pub(crate) use der::{PemBlock, pem_blocks};
 pub use hash::{constant_time_eq, md5_hex, sha1_hex, sha256_hex};
 pub use keyring::KeyUsage;
 pub(crate) use keyring::{KeyRing, Verified};
-pub use keys::{Certificate, PrivateKey, PublicKey, Signer};
+pub use keys::{AsyncSigner, Certificate, PrivateKey, PublicKey, Signer};
 pub use platform_keys::{PUBLIC_KEY_ID_PREFIX, PlatformKeys, Validity};

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::Method;
 
 use super::shared::Shared;
+use super::signing;
 use super::trace::{self, Trace};
 use super::wire::{self, Delivery};
 use crate::error::{Error, ErrorKind, Result};
@@ -33,9 +34,10 @@ pub(crate) enum Host {
 }
 
 /// The first try, prepared where the request was made (signing is the costly part, and the
-/// caller's thread does it), and where it goes.
+/// caller's thread does it; `None` with an asynchronous signer, awaited in [`exchange`]), and
+/// where it goes.
 pub(crate) struct First {
-    pub prepared: Prepared,
+    pub prepared: Option<Prepared>,
     pub host: Host,
 }
 
@@ -57,14 +59,28 @@ pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Resul
         },
         _ => Host::Fixed,
     };
+    if shared.config.async_signer.is_some() {
+        return Ok(First {
+            prepared: None,
+            host,
+        });
+    }
     let prepared = sign(shared, host, method, plan)?;
-    // A template that is an absolute URI goes where it says: no failover.
-    let host = match host {
+    let host = settled(shared, plan, host, &prepared);
+    Ok(First {
+        prepared: Some(prepared),
+        host,
+    })
+}
+
+/// `host`, unless the first try goes elsewhere: a template that is an absolute URI goes where
+/// it says, with no failover.
+fn settled(shared: &Shared, plan: &Plan, host: Host, prepared: &Prepared) -> Host {
+    match host {
         Host::Fixed => Host::Fixed,
         _ if !same_origin(&prepared.request, base_for(shared, plan, host).origin()) => Host::Fixed,
         other => other,
-    };
-    Ok(First { prepared, host })
+    }
 }
 
 /// Signs a try for `host`, with a fresh nonce and the time now.
@@ -79,6 +95,17 @@ fn sign(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Pre
         toolkit::timestamp(),
         &nonce,
     )
+}
+
+/// Signs a try for `host` with the client's signer: awaited when it is asynchronous.
+async fn sign_try(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Prepared> {
+    match &shared.config.async_signer {
+        Some(signer) => {
+            let base = base_for(shared, plan, host);
+            signing::sign_async(&shared.config, signer, base, method, plan).await
+        }
+        None => sign(shared, host, method, plan),
+    }
 }
 
 fn base_for<'a>(shared: &'a Shared, plan: &'a Plan, host: Host) -> &'a BaseUri {
@@ -152,10 +179,15 @@ pub(crate) async fn exchange(
     first: First,
     trace: Trace,
 ) -> Result<Exchanged> {
-    let First {
-        mut prepared,
-        mut host,
-    } = first;
+    let First { prepared, mut host } = first;
+    let mut prepared = match prepared {
+        Some(prepared) => prepared,
+        None => {
+            let prepared = sign_try(&shared, host, &method, &plan).await?;
+            host = settled(&shared, &plan, host, &prepared);
+            prepared
+        }
+    };
     let total = prepared.timeout;
     let deadline = total.map(|limit| Instant::now() + limit);
     let safe_to_repeat = method == Method::GET || plan.retry;
@@ -244,7 +276,7 @@ pub(crate) async fn exchange(
         }
         host = next;
         attempt += 1;
-        prepared = sign(&shared, host, &method, &plan)?;
+        prepared = sign_try(&shared, host, &method, &plan).await?;
     }
 }
 

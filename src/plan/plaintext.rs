@@ -178,7 +178,10 @@ mod tests {
         assert_eq!(ciphertext().len(), 344);
         assert!(is_ciphertext(&STANDARD.encode([1u8; 512])), "RSA-4096");
         assert!(!is_ciphertext(&STANDARD.encode([1u8; 128])), "too short");
-        assert!(!is_ciphertext(&"x".repeat(343)), "not base64: a character short");
+        assert!(
+            !is_ciphertext(&"x".repeat(343)),
+            "not base64: a character short"
+        );
         assert!(!is_ciphertext(&format!("{}!", &ciphertext()[1..])));
         assert!(is_plain(&json!(110101199003077777u64)), "a number is plain");
         assert!(!is_plain(&json!(null)));

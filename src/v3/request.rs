@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use super::sign::{self, RequestToSign};
 use super::verify::HEADER_SERIAL;
 use crate::config::Config;
+use crate::crypto::Signer;
 use crate::error::Result;
 use crate::media;
 use crate::plan::{Body, Plan, header_value};
@@ -59,14 +60,15 @@ impl SignedBody {
     }
 }
 
-/// The signed request of an APIv3 call to `destination`, at `timestamp` with `nonce`.
+/// The request of an APIv3 call to `destination`, at `timestamp` with `nonce`, signed by
+/// `signer`.
 pub(crate) fn build(
     config: &Config,
+    signer: &dyn Signer,
     method: Method,
     plan: &Plan,
     destination: &Destination,
-    timestamp: u64,
-    nonce: &str,
+    (timestamp, nonce): (u64, &str),
 ) -> Result<http::Request<Bytes>> {
     let body = SignedBody::of(&plan.body)?;
 
@@ -84,7 +86,7 @@ pub(crate) fn build(
     add_wechatpay_serial(&mut headers, config, timestamp)?;
 
     let authorization = sign::authorize(
-        config.signer.as_ref(),
+        signer,
         &config.mchid,
         &config.serial,
         RequestToSign {

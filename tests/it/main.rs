@@ -2,6 +2,7 @@
 //! conformance harness is its own crate (`tests/conformance.rs`).
 
 mod allocations;
+mod async_signing;
 mod bill;
 mod callbacks;
 mod certificates;
