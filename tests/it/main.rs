@@ -22,6 +22,8 @@ mod keys;
 mod notify;
 mod options;
 mod paysign;
+#[cfg(feature = "pkcs11")]
+mod pkcs11;
 mod plaintext;
 mod properties;
 mod proxy;
