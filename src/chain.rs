@@ -130,16 +130,17 @@ impl Chain {
     }
 
     /// The options decoded, and checked for documented-encrypted fields in plain text
-    /// (unless the call or the client allows it).
+    /// (unless the call or the client allows it), noting whether it carries such fields.
     fn plan(&self, method: &Method, options: &Options) -> Result<Plan> {
-        let plan = Plan::decode(&self.path, options)?;
-        if plan.allow_plaintext || self.shared.config.allow_plaintext {
+        let mut plan = Plan::decode(&self.path, options)?;
+        let fields = self.encrypted_fields(method);
+        if fields.is_empty() {
             return Ok(plan);
         }
-        let fields = self.encrypted_fields(method);
-        if !fields.is_empty() {
+        if !plan.allow_plaintext && !self.shared.config.allow_plaintext {
             plaintext::check(method, &self.path, fields, options)?;
         }
+        plan.encrypted = plaintext::carries(fields, options);
         Ok(plan)
     }
 

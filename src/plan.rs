@@ -145,6 +145,9 @@ pub(crate) struct Plan {
     /// `allow_plaintext: true`: documented-encrypted fields may hold plain text
     /// ([`plaintext`]).
     pub allow_plaintext: bool,
+    /// The request carries a documented-encrypted field: it names the key those are
+    /// encrypted with in `Wechatpay-Serial` (set by the chain, [`plaintext::carries`]).
+    pub encrypted: bool,
     /// `sink`: where the answer's body goes instead of memory.
     pub sink: Option<Sink>,
     /// The `hash_type` and `hash_value` the body must have.
@@ -211,6 +214,7 @@ impl Plan {
             nonceless: false,
             retry: false,
             allow_plaintext: false,
+            encrypted: false,
             sink: None,
             digest: None,
         };

@@ -538,6 +538,9 @@ impl ClientBuilder {
             allow_http: self.allow_http,
             allow_plaintext: self.safeguards.allow_plaintext,
         };
+        config
+            .platform_keys
+            .set_rollout(self.safeguards.public_key_rollout);
         Ok(Client::from_shared(Shared::new(
             config, transport, https, refresher,
         )))

@@ -1,9 +1,10 @@
-//! The builder settings of a client in production: the guard against plain-text sensitive
-//! fields, and the asynchronous signer.
+//! The settings of a client in production: the guard against plain-text sensitive fields,
+//! the asynchronous signer, and the rollout of the WeChat Pay public key.
 
 use std::sync::Arc;
 
 use super::builder::ClientBuilder;
+use super::handle::Client;
 use crate::crypto::AsyncSigner;
 
 /// What [`ClientBuilder`] records for the settings of this file.
@@ -11,6 +12,7 @@ use crate::crypto::AsyncSigner;
 pub(super) struct Safeguards {
     pub allow_plaintext: bool,
     pub async_signer: Option<Arc<dyn AsyncSigner>>,
+    pub public_key_rollout: Option<u8>,
 }
 
 impl ClientBuilder {
@@ -41,5 +43,46 @@ impl ClientBuilder {
     pub fn async_signer(mut self, signer: impl AsyncSigner) -> Self {
         self.safeguards.async_signer = Some(Arc::new(signer));
         self
+    }
+
+    /// Migrates to the WeChat Pay public key (微信支付公钥) on `percent` % of requests (0 to
+    /// 100; more counts as 100), the merchant side of WeChat Pay's gradual switch (灰度) from
+    /// platform certificates: with both a `PUB_KEY_ID_…` and a platform certificate
+    /// configured, that share of APIv3 requests names the public key in `Wechatpay-Serial`
+    /// (WeChat Pay then signs their answers with it), spread evenly, and the others the
+    /// certificate. Without a rollout every request names the public key as soon as one is
+    /// configured.
+    ///
+    /// * [`Client::key_usage`](crate::Client::key_usage) shows it: the public key verifies
+    ///   that share of the answers.
+    /// * While the share is below 100 %, sensitive fields are encrypted with the certificate
+    ///   ([`Client::encrypt`](crate::Client::encrypt)) and a request carrying such a field
+    ///   names the certificate.
+    /// * **Rolled back by itself**: when an answer to a request that named the public key is
+    ///   verified by the certificate instead (WeChat Pay does not sign with the public key
+    ///   for this merchant yet, or no longer), or fails verification under the public key,
+    ///   the share goes to 0 % (a `tracing` warning says so); the answer itself is accepted
+    ///   when the certificate verified it, so no request fails for it.
+    ///   [`Client::set_public_key_rollout`] starts again.
+    pub fn public_key_rollout(mut self, percent: u8) -> Self {
+        self.safeguards.public_key_rollout = Some(percent.min(100));
+        self
+    }
+}
+
+/// The rollout of the WeChat Pay public key.
+impl Client {
+    /// The share of APIv3 requests that name the WeChat Pay public key, in percent, when a
+    /// rollout is set ([`ClientBuilder::public_key_rollout`]); `Some(0)` after an automatic
+    /// rollback.
+    pub fn public_key_rollout(&self) -> Option<u8> {
+        self.config().platform_keys.rollout()
+    }
+
+    /// Sets the share of APIv3 requests that name the WeChat Pay public key (0 to 100 %; see
+    /// [`ClientBuilder::public_key_rollout`]), for every clone of this client: raise it step
+    /// by step, or try again after a rollback.
+    pub fn set_public_key_rollout(&self, percent: u8) {
+        self.config().platform_keys.set_rollout(Some(percent));
     }
 }

@@ -13,6 +13,7 @@ use super::shared::Shared;
 use super::signing;
 use super::trace::{self, Trace};
 use super::wire::{self, Delivery};
+use crate::crypto::PUBLIC_KEY_ID_PREFIX;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::request::{self, Check, Prepared};
@@ -20,6 +21,7 @@ use crate::resilience::{Decision, Outcome, Route, Stop, answer_outcome, error_ou
 use crate::toolkit;
 use crate::transport::{SendOptions, StreamTo, Transport};
 use crate::uri::BaseUri;
+use crate::v3::verify::HEADER_SERIAL;
 
 /// Which domain a try goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +50,9 @@ pub(crate) struct Exchanged {
     /// A sentence for the error `finish` makes of this answer (why it was not sent again).
     pub note: Option<String>,
     pub delivery: Option<Delivery>,
+    /// The last try named the WeChat Pay public key while a rollout of it is set: its
+    /// answer tells whether WeChat Pay signs with it.
+    pub named_public_key: bool,
 }
 
 /// Picks the domain of the first try and signs it.
@@ -129,6 +134,14 @@ fn same_origin(request: &http::Request<Bytes>, origin: &str) -> bool {
         == Some(uri.authority().map_or("", |authority| authority.as_str()))
 }
 
+/// Whether `request` names a WeChat Pay public key in `Wechatpay-Serial`.
+fn names_public_key(request: &http::Request<Bytes>) -> bool {
+    request
+        .headers()
+        .get(HEADER_SERIAL)
+        .is_some_and(|id| id.as_bytes().starts_with(PUBLIC_KEY_ID_PREFIX.as_bytes()))
+}
+
 /// A number in `[0, 1]` for the jitter.
 fn random_fraction() -> f64 {
     let mut random = [0u8; 8];
@@ -194,11 +207,13 @@ pub(crate) async fn exchange(
     let check = prepared.check.clone();
     let delivery = wire::delivery(&plan, &check)?;
     let policy = shared.config.retry;
+    let rollout = shared.config.platform_keys.rollout().is_some();
     let mut attempt = 1;
     let mut reached = false;
     let mut switched = false;
     loop {
         trace::attempt(&trace, attempt, &prepared.request);
+        let named_public_key = rollout && names_public_key(&prepared.request);
         let options = wire::send_options(&prepared, delivery.as_ref(), deadline);
         let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         let result = send(
@@ -249,6 +264,7 @@ pub(crate) async fn exchange(
             reached,
             refused: refused.clone(),
             past_deadline,
+            named_public_key,
         };
         let (delay, move_host) = match decision {
             Decision::Retry { delay, other_host }
@@ -319,6 +335,8 @@ struct Ended {
     refused: Option<(String, Option<Duration>)>,
     /// Another try was due, but its wait would have ended past the request's deadline.
     past_deadline: bool,
+    /// See [`Exchanged::named_public_key`].
+    named_public_key: bool,
 }
 
 /// The sentence for an answer refused by WeChat Pay's rate limit, naming the limit.
@@ -377,6 +395,7 @@ fn finished(
             check,
             note,
             delivery,
+            named_public_key: ended.named_public_key,
         }),
         Err(mut error) => {
             if reached {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::exchange::Exchanged;
 use super::refresh;
 use super::shared::Shared;
+use super::trace;
 use super::wire::Delivery;
 use crate::crypto::Verified;
 use crate::error::{Error, ErrorKind, Result, Verification};
@@ -30,11 +31,20 @@ pub(crate) async fn finish(
         check,
         note,
         delivery,
+        named_public_key,
     } = exchanged;
     let now = toolkit::timestamp();
     let response = match request::finish(&shared.config, &check, response, now) {
-        Ok(response) => counted(shared, response, now),
+        Ok(response) => {
+            if named_public_key {
+                rollout_answer(shared, response.verified_by().key_id());
+            }
+            counted(shared, response, now)
+        }
         Err(error) => {
+            if named_public_key && error.is_verification() {
+                rollout_answer(shared, None);
+            }
             let error = match note {
                 Some(note) => error.with_note(note),
                 None => error,
@@ -49,6 +59,15 @@ pub(crate) async fn finish(
         }
     };
     deliver(shared, placement, response, delivery).await
+}
+
+/// An answer to a request that named the public key during a rollout, verified by
+/// `verified_by` (`None`: it failed verification): the rollout goes back to 0 % when WeChat
+/// Pay did not sign it with the public key.
+fn rollout_answer(shared: &Shared, verified_by: Option<&str>) {
+    if shared.config.platform_keys.public_key_answer(verified_by) {
+        trace::rolled_back(verified_by);
+    }
 }
 
 /// Counts which key verified `response`.

@@ -107,6 +107,18 @@ mod on {
         );
     }
 
+    /// A rollout of the public key went back to 0 %: an answer to a request that named it
+    /// was verified by `verified_by` instead (`None`: it failed verification).
+    pub(crate) fn rolled_back(verified_by: Option<&str>) {
+        tracing::warn!(
+            target: "wechatpay",
+            verified_by,
+            "an answer to a request that named the WeChat Pay public key was not signed by it \
+             (or did not verify): the public-key rollout is back to 0 %, requests name the \
+             platform certificate (Client::set_public_key_rollout to try again)"
+        );
+    }
+
     /// Every request goes to the backup from now on.
     pub(crate) fn failover(trace: &Trace, primary: &str, backup: &str, failures: u32) {
         tracing::warn!(
@@ -234,6 +246,8 @@ mod off {
     }
 
     pub(crate) fn failover(_: &Trace, _: &str, _: &str, _: u32) {}
+
+    pub(crate) fn rolled_back(_: Option<&str>) {}
 
     pub(crate) fn switched_back(_: &Trace, _: &str) {}
 

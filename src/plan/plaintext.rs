@@ -72,6 +72,31 @@ pub(crate) fn check(
 /// Whether the value at the dotted `path` under `value` (`[]` after a segment: each item of
 /// that array) holds plain text.
 fn holds_plain_text(value: &Value, path: &str) -> bool {
+    any_leaf(value, path, &|name, leaf| {
+        !NOT_CIPHERTEXTS.contains(&name) && is_plain(leaf)
+    })
+}
+
+/// Whether one of `fields` holds a value in `options` (not `null`, not an empty string): the
+/// request carries a sensitive field, encrypted (or let through in plain text).
+pub(crate) fn carries(fields: &[&str], options: &Options) -> bool {
+    let given = |_: &str, leaf: &Value| !matches!(leaf, Value::Null) && leaf.as_str() != Some("");
+    fields.iter().any(|path| {
+        let Some((root, rest)) = path.split_once('.') else {
+            return false;
+        };
+        match root {
+            "json" | "query" | "xml" => options
+                .map
+                .get(root)
+                .is_some_and(|value| any_leaf(value, rest, &given)),
+            _ => false,
+        }
+    })
+}
+
+/// Whether `test` holds for a leaf at the dotted `path` under `value` (given the leaf's name).
+fn any_leaf(value: &Value, path: &str, test: &dyn Fn(&str, &Value) -> bool) -> bool {
     let (segment, rest) = match path.split_once('.') {
         Some((segment, rest)) => (segment, Some(rest)),
         None => (path, None),
@@ -84,8 +109,8 @@ fn holds_plain_text(value: &Value, path: &str) -> bool {
         return false;
     };
     let below = |item: &Value| match rest {
-        Some(rest) => holds_plain_text(item, rest),
-        None => !NOT_CIPHERTEXTS.contains(&name) && is_plain(item),
+        Some(rest) => any_leaf(item, rest, test),
+        None => test(name, item),
     };
     match found {
         Value::Array(items) if each => items.iter().any(below),

@@ -29,6 +29,7 @@ mod properties;
 mod proxy;
 mod rate_limits;
 mod resilience;
+mod rollout;
 mod runtimes;
 mod schema;
 mod sensitive;
