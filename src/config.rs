@@ -161,6 +161,10 @@ pub(crate) struct Config {
     pub allow_http: bool,
     /// `ClientBuilder::allow_plaintext`: documented-encrypted fields may hold plain text.
     pub allow_plaintext: bool,
+    /// The merchant API certificate's serial and `notAfter`, when the client was given it.
+    pub merchant_certificate: Option<(String, u64)>,
+    /// How many days before a certificate expires the client warns.
+    pub expiry_warning_days: u32,
 }
 
 /// How much of an answer a client reads, and how long it waits for the next bytes.

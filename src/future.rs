@@ -10,6 +10,7 @@
 //! [`trace`] (what a request tells `tracing`).
 
 pub(crate) mod exchange;
+pub(crate) mod expiry;
 pub(crate) mod failover;
 mod finish;
 pub(crate) mod refresh;

@@ -483,9 +483,15 @@ impl ClientBuilder {
         } else {
             None
         };
+        let mut merchant_certificate = self.safeguards.merchant_certificate.clone();
         let identity = match self.merchant_identity {
             Some(pair) => {
                 let (cert, key) = pair?;
+                // Its first certificate is the merchant's: its expiry is watched too.
+                merchant_certificate = merchant_certificate.or_else(|| {
+                    let certificate = Certificate::from_pem(&cert).ok()?;
+                    Some((certificate.serial().to_owned(), certificate.not_after()))
+                });
                 Some(TlsIdentity::from_pem(&cert, &key)?)
             }
             None => None,
@@ -537,13 +543,15 @@ impl ClientBuilder {
             limits: self.limits,
             allow_http: self.allow_http,
             allow_plaintext: self.safeguards.allow_plaintext,
+            merchant_certificate,
+            expiry_warning_days: self.safeguards.expiry_warning_days,
         };
         config
             .platform_keys
             .set_rollout(self.safeguards.public_key_rollout);
-        Ok(Client::from_shared(Shared::new(
-            config, transport, https, refresher,
-        )))
+        let client = Client::from_shared(Shared::new(config, transport, https, refresher));
+        client.warn_of_expiry();
+        Ok(client)
     }
 }
 

@@ -1,18 +1,35 @@
 //! The settings of a client in production: the guard against plain-text sensitive fields,
-//! the asynchronous signer, and the rollout of the WeChat Pay public key.
+//! the asynchronous signer, the rollout of the WeChat Pay public key, and the expiry
+//! warnings.
 
 use std::sync::Arc;
 
 use super::builder::ClientBuilder;
 use super::handle::Client;
-use crate::crypto::AsyncSigner;
+use crate::crypto::{AsyncSigner, Certificate, DEFAULT_EXPIRY_WARNING_DAYS, Expiring};
+use crate::future::expiry;
+use crate::toolkit::timestamp;
 
 /// What [`ClientBuilder`] records for the settings of this file.
-#[derive(Default)]
 pub(super) struct Safeguards {
     pub allow_plaintext: bool,
     pub async_signer: Option<Arc<dyn AsyncSigner>>,
     pub public_key_rollout: Option<u8>,
+    /// The merchant certificate's serial and `notAfter`.
+    pub merchant_certificate: Option<(String, u64)>,
+    pub expiry_warning_days: u32,
+}
+
+impl Default for Safeguards {
+    fn default() -> Self {
+        Self {
+            allow_plaintext: false,
+            async_signer: None,
+            public_key_rollout: None,
+            merchant_certificate: None,
+            expiry_warning_days: DEFAULT_EXPIRY_WARNING_DAYS,
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -67,6 +84,42 @@ impl ClientBuilder {
     pub fn public_key_rollout(mut self, percent: u8) -> Self {
         self.safeguards.public_key_rollout = Some(percent.min(100));
         self
+    }
+
+    /// The merchant API certificate (`apiclient_cert.pem`), so that the client warns before
+    /// it expires (it lasts five years). The certificate of
+    /// [`merchant_identity`](Self::merchant_identity) is watched without this.
+    pub fn merchant_certificate(mut self, certificate: &Certificate) -> Self {
+        self.safeguards.merchant_certificate =
+            Some((certificate.serial().to_owned(), certificate.not_after()));
+        self
+    }
+
+    /// How many days before the merchant certificate or the newest platform certificate
+    /// expires the client warns ([`DEFAULT_EXPIRY_WARNING_DAYS`], 30, unless set): a
+    /// `tracing` warning when the client is built and then once a day, and
+    /// [`Client::expiring`] (which `wechatpay doctor` shows).
+    pub fn expiry_warning_days(mut self, days: u32) -> Self {
+        self.safeguards.expiry_warning_days = days;
+        self
+    }
+}
+
+/// Expiry warnings.
+impl Client {
+    /// The certificates that expire within the warning window
+    /// ([`ClientBuilder::expiry_warning_days`], 30 days unless set): the merchant API
+    /// certificate when the client was given it
+    /// ([`ClientBuilder::merchant_certificate`], [`ClientBuilder::merchant_identity`]), and
+    /// the newest platform certificate (WeChat Pay public keys never expire). Each one's
+    /// `Display` says what to do.
+    pub fn expiring(&self) -> Vec<Expiring> {
+        expiry::soon(&self.shared, timestamp())
+    }
+
+    /// Warns (`tracing`) of each certificate that expires soon.
+    pub(super) fn warn_of_expiry(&self) {
+        expiry::watch(&self.shared, timestamp());
     }
 }
 

@@ -119,6 +119,17 @@ mod on {
         );
     }
 
+    /// A certificate expires soon.
+    pub(crate) fn expiring(expiring: &crate::crypto::Expiring) {
+        tracing::warn!(
+            target: "wechatpay",
+            serial = expiring.serial.as_str(),
+            not_after = expiring.not_after,
+            days_left = expiring.days_left,
+            "{expiring}"
+        );
+    }
+
     /// Every request goes to the backup from now on.
     pub(crate) fn failover(trace: &Trace, primary: &str, backup: &str, failures: u32) {
         tracing::warn!(
@@ -248,6 +259,8 @@ mod off {
     pub(crate) fn failover(_: &Trace, _: &str, _: &str, _: u32) {}
 
     pub(crate) fn rolled_back(_: Option<&str>) {}
+
+    pub(crate) fn expiring(_: &crate::crypto::Expiring) {}
 
     pub(crate) fn switched_back(_: &Trace, _: &str) {}
 
