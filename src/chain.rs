@@ -156,7 +156,7 @@ impl Chain {
         ];
         match verbs.iter().position(|verb| verb == method) {
             Some(index) => {
-                *self.encrypted[index].get_or_init(|| plaintext::fields(method, &self.path))
+                self.encrypted[index].get_or_init(|| plaintext::fields(method, &self.path))
             }
             None => plaintext::fields(method, &self.path),
         }

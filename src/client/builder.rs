@@ -57,8 +57,9 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     pool_idle_timeout: Option<Duration>,
     max_connections_per_host: Option<usize>,
-    /// The settings of [`safeguards`](super::safeguards).
-    pub(super) safeguards: super::safeguards::Safeguards,
+    /// The settings of [`safeguards`](super::safeguards), in
+    /// [`safeguard_settings`](super::safeguard_settings).
+    pub(super) safeguards: super::safeguard_settings::Safeguards,
 }
 
 impl Client {

@@ -4,6 +4,7 @@ mod builder;
 mod handle;
 mod helpers;
 mod network;
+mod safeguard_settings;
 mod safeguards;
 
 pub use builder::ClientBuilder;

@@ -6,31 +6,11 @@ use std::sync::Arc;
 
 use super::builder::ClientBuilder;
 use super::handle::Client;
-use crate::crypto::{AsyncSigner, Certificate, DEFAULT_EXPIRY_WARNING_DAYS, Expiring};
+#[cfg(doc)]
+use crate::crypto::DEFAULT_EXPIRY_WARNING_DAYS;
+use crate::crypto::{AsyncSigner, Certificate, Expiring};
 use crate::future::expiry;
 use crate::toolkit::timestamp;
-
-/// What [`ClientBuilder`] records for the settings of this file.
-pub(super) struct Safeguards {
-    pub allow_plaintext: bool,
-    pub async_signer: Option<Arc<dyn AsyncSigner>>,
-    pub public_key_rollout: Option<u8>,
-    /// The merchant certificate's serial and `notAfter`.
-    pub merchant_certificate: Option<(String, u64)>,
-    pub expiry_warning_days: u32,
-}
-
-impl Default for Safeguards {
-    fn default() -> Self {
-        Self {
-            allow_plaintext: false,
-            async_signer: None,
-            public_key_rollout: None,
-            merchant_certificate: None,
-            expiry_warning_days: DEFAULT_EXPIRY_WARNING_DAYS,
-        }
-    }
-}
 
 impl ClientBuilder {
     /// Lets the fields WeChat Pay's docs mark encrypted hold plain text in every call of
@@ -114,12 +94,12 @@ impl Client {
     /// the newest platform certificate (WeChat Pay public keys never expire). Each one's
     /// `Display` says what to do.
     pub fn expiring(&self) -> Vec<Expiring> {
-        expiry::soon(&self.shared, timestamp())
+        expiry::soon(self.config(), timestamp())
     }
 
     /// Warns (`tracing`) of each certificate that expires soon.
     pub(super) fn warn_of_expiry(&self) {
-        expiry::watch(&self.shared, timestamp());
+        self.shared.expiry.watch(self.config(), timestamp());
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::shared::Shared;
 use super::trace;
+use crate::config::Config;
 use crate::crypto::{Expiring, expiring};
 
 const DAY: u64 = 24 * 3600;
@@ -17,9 +17,8 @@ pub(crate) struct ExpiryWatch {
     next: AtomicU64,
 }
 
-/// The certificates of `shared`'s client that expire within its window, at `now`.
-pub(crate) fn soon(shared: &Shared, now: u64) -> Vec<Expiring> {
-    let config = &shared.config;
+/// The certificates of the client of `config` that expire within its window, at `now`.
+pub(crate) fn soon(config: &Config, now: u64) -> Vec<Expiring> {
     let merchant = config
         .merchant_certificate
         .as_ref()
@@ -28,20 +27,21 @@ pub(crate) fn soon(shared: &Shared, now: u64) -> Vec<Expiring> {
     expiring(merchant, &keys, now, config.expiry_warning_days)
 }
 
-/// Warns about what expires soon when a look is due at `now` (one atomic load otherwise).
-pub(crate) fn watch(shared: &Shared, now: u64) {
-    let next = shared.expiry.next.load(Ordering::Relaxed);
-    if now < next {
-        return;
-    }
-    let claimed =
-        shared
-            .expiry
-            .next
-            .compare_exchange(next, now + DAY, Ordering::Relaxed, Ordering::Relaxed);
-    if claimed.is_ok() {
-        for expiring in soon(shared, now) {
-            trace::expiring(&expiring);
+impl ExpiryWatch {
+    /// Warns about what expires soon for the client of `config` when a look is due at `now`
+    /// (one atomic load otherwise).
+    pub(crate) fn watch(&self, config: &Config, now: u64) {
+        let next = self.next.load(Ordering::Relaxed);
+        if now < next {
+            return;
+        }
+        let claimed =
+            self.next
+                .compare_exchange(next, now + DAY, Ordering::Relaxed, Ordering::Relaxed);
+        if claimed.is_ok() {
+            for expiring in soon(config, now) {
+                trace::expiring(&expiring);
+            }
         }
     }
 }

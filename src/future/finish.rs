@@ -72,7 +72,7 @@ fn rollout_answer(shared: &Shared, verified_by: Option<&str>) {
 
 /// Counts which key verified `response` (and looks at the certificates' expiry when due).
 fn counted(shared: &Shared, response: Response, now: u64) -> Response {
-    super::expiry::watch(shared, now);
+    shared.expiry.watch(&shared.config, now);
     if let Some(id) = response.verified_by().key_id() {
         shared
             .config
