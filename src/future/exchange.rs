@@ -171,7 +171,11 @@ fn outcome(
             return match outcome {
                 // Bytes may have gone into the caller's sink: never start it over.
                 _ if sink_used => (Outcome::Final, None),
-                Outcome::NotProcessed { .. } => (outcome, code),
+                // Named by its code, else by its status.
+                Outcome::NotProcessed { .. } => {
+                    let named = code.unwrap_or_else(|| response.status().to_string());
+                    (outcome, Some(named))
+                }
                 _ => (outcome, None),
             };
         }

@@ -197,3 +197,18 @@ fn security_true_without_a_merchant_identity_is_not_sent_again() {
         "a configuration error is final"
     );
 }
+
+#[test]
+fn a_429_without_a_code_is_named_by_its_status() {
+    let mock = MockServer::start().unwrap();
+    mock.on("GET", "/v3/certificates", Reply::status(429));
+    let client = mock.client_builder().retry_policy(quick()).build().unwrap();
+    let error = client["v3/certificates"].get(()).unwrap_err();
+    assert_eq!(mock.requests().len(), 3);
+    assert!(
+        error
+            .to_string()
+            .contains("rate limit (429 Too Many Requests)"),
+        "{error}"
+    );
+}
