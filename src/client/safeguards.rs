@@ -54,7 +54,9 @@ impl ClientBuilder {
     ///   that share of the answers.
     /// * While the share is below 100 %, sensitive fields are encrypted with the certificate
     ///   ([`Client::encrypt`](crate::Client::encrypt)) and a request carrying such a field
-    ///   names the certificate.
+    ///   (one the docs mark encrypted) names the certificate. A call the endpoint catalog
+    ///   does not know that carries one should set `Wechatpay-Serial` itself, to
+    ///   [`Client::wechatpay_serial`](crate::Client::wechatpay_serial).
     /// * **Rolled back by itself**: when an answer to a request that named the public key is
     ///   verified by the certificate instead (WeChat Pay does not sign with the public key
     ///   for this merchant yet, or no longer), or fails verification under the public key,
