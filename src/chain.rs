@@ -104,7 +104,8 @@ impl Chain {
     }
 
     fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
-        let plan = self.plan(&method, &options);
+        let mut plan = Plan::decode(&self.path, &options);
+        self.guard(&method, &options, &mut plan);
         let trace = Trace::request(&method, &self.path);
         ResponseFuture::new(self.shared.clone(), method, plan, placement, trace)
     }
@@ -124,24 +125,32 @@ impl Chain {
         timestamp: u64,
         nonce: &str,
     ) -> Result<http::Request<Bytes>> {
-        let plan = self.plan(&method, &options.into())?;
-        request::prepare(&self.shared.config, method, &plan, timestamp, nonce)
+        let options = options.into();
+        let mut plan = Plan::decode(&self.path, &options);
+        self.guard(&method, &options, &mut plan);
+        request::prepare(&self.shared.config, method, &plan?, timestamp, nonce)
             .map(|prepared| prepared.request)
     }
 
-    /// The options decoded, and checked for documented-encrypted fields in plain text
-    /// (unless the call or the client allows it), noting whether it carries such fields.
-    fn plan(&self, method: &Method, options: &Options) -> Result<Plan> {
-        let mut plan = Plan::decode(&self.path, options)?;
+    /// Checks a decoded `plan` for documented-encrypted fields in plain text (unless the call
+    /// or the client allows it), turning it into the error when one holds plain text, and
+    /// notes whether it carries such fields. In place: a plan is large, and this is the
+    /// path of every request.
+    fn guard(&self, method: &Method, options: &Options, plan: &mut Result<Plan>) {
+        let Ok(decoded) = plan else {
+            return;
+        };
         let fields = self.encrypted_fields(method);
         if fields.is_empty() {
-            return Ok(plan);
+            return;
         }
-        if !plan.allow_plaintext && !self.shared.config.allow_plaintext {
-            plaintext::check(method, &self.path, fields, options)?;
+        if !decoded.allow_plaintext && !self.shared.config.allow_plaintext {
+            if let Err(error) = plaintext::check(method, &self.path, fields, options) {
+                *plan = Err(error);
+                return;
+            }
         }
-        plan.encrypted = plaintext::carries(fields, options);
-        Ok(plan)
+        decoded.encrypted = plaintext::carries(fields, options);
     }
 
     /// The documented-encrypted request fields of `method` on this path (cached for the

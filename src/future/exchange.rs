@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::Method;
 
 use super::shared::Shared;
-use super::signing;
+use super::signing::{self, Pending};
 use super::trace::{self, Trace};
 use super::wire::{self, Delivery};
 use crate::crypto::PUBLIC_KEY_ID_PREFIX;
@@ -36,11 +36,12 @@ pub(crate) enum Host {
 }
 
 /// The first try, prepared where the request was made (signing is the costly part, and the
-/// caller's thread does it; `None` with an asynchronous signer, awaited in [`exchange`]), and
-/// where it goes.
+/// caller's thread does it; with an asynchronous signer it is `pending`, signed in
+/// [`exchange`]), and where it goes.
 pub(crate) struct First {
-    pub prepared: Option<Prepared>,
+    pub prepared: Prepared,
     pub host: Host,
+    pub pending: Option<Pending>,
 }
 
 /// The answer of the last try, and what checking it needs.
@@ -65,16 +66,21 @@ pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Resul
         _ => Host::Fixed,
     };
     if shared.config.async_signer.is_some() {
+        let base = base_for(shared, plan, host);
+        let (prepared, pending) = signing::prepare_pending(&shared.config, base, method, plan)?;
+        let host = settled(shared, plan, host, &prepared);
         return Ok(First {
-            prepared: None,
+            prepared,
             host,
+            pending,
         });
     }
     let prepared = sign(shared, host, method, plan)?;
     let host = settled(shared, plan, host, &prepared);
     Ok(First {
-        prepared: Some(prepared),
+        prepared,
         host,
+        pending: None,
     })
 }
 
@@ -196,15 +202,14 @@ pub(crate) async fn exchange(
     first: First,
     trace: Trace,
 ) -> Result<Exchanged> {
-    let First { prepared, mut host } = first;
-    let mut prepared = match prepared {
-        Some(prepared) => prepared,
-        None => {
-            let prepared = sign_try(&shared, host, &method, &plan).await?;
-            host = settled(&shared, &plan, host, &prepared);
-            prepared
-        }
-    };
+    let First {
+        mut prepared,
+        mut host,
+        pending,
+    } = first;
+    if let (Some(pending), Some(signer)) = (pending, &shared.config.async_signer) {
+        signing::authorize(&shared.config, signer, &mut prepared, pending).await?;
+    }
     let total = prepared.timeout;
     let deadline = total.map(|limit| Instant::now() + limit);
     let safe_to_repeat = method == Method::GET || plan.retry;

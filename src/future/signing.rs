@@ -19,21 +19,27 @@ use crate::toolkit;
 use crate::uri::BaseUri;
 use crate::v3::sign;
 
-/// Signs a try of `plan` for `base` with `signer`, with a fresh nonce and the time now: the
-/// request is built as the synchronous path builds it (one rule for what is signed), the
-/// message it signs is handed to `signer`, and the `Authorization` header is written with
-/// the signature it returns.
+/// A try built but not yet signed: the message its signature covers, and when and with
+/// which nonce it was stamped.
+pub(crate) struct Pending {
+    message: Vec<u8>,
+    timestamp: u64,
+    nonce: String,
+}
+
+/// Builds a try of `plan` for `base` as the synchronous path builds it (one rule for what is
+/// signed), with a fresh nonce and the time now, keeping aside the message to sign: `None`
+/// for an APIv2 request, which the APIv2 key signed.
 ///
 /// # Errors
 ///
-/// As [`request::prepare_at`], and whatever `signer` reports.
-pub(crate) async fn sign_async(
+/// As [`request::prepare_at`].
+pub(crate) fn prepare_pending(
     config: &Config,
-    signer: &Arc<dyn AsyncSigner>,
     base: &BaseUri,
     method: &Method,
     plan: &Plan,
-) -> Result<Prepared> {
+) -> Result<(Prepared, Option<Pending>)> {
     let nonce = toolkit::nonce(32)?;
     let timestamp = toolkit::timestamp();
     let capture = Capture::default();
@@ -41,17 +47,36 @@ pub(crate) async fn sign_async(
         timestamp,
         nonce: &nonce,
     };
-    let mut prepared =
-        request::prepare_signed_by(config, &capture, base, method.clone(), plan, stamp)?;
+    let prepared = request::prepare_signed_by(config, &capture, base, method.clone(), plan, stamp)?;
     let message = capture
         .message
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    // APIv2 requests are signed with the APIv2 key: nothing for the merchant key.
-    let Some(message) = message else {
-        return Ok(prepared);
-    };
+    let pending = message.map(|message| Pending {
+        message,
+        timestamp,
+        nonce,
+    });
+    Ok((prepared, pending))
+}
+
+/// Signs `pending` with `signer` and writes the `Authorization` header of `prepared`.
+///
+/// # Errors
+///
+/// Whatever `signer` reports.
+pub(crate) async fn authorize(
+    config: &Config,
+    signer: &Arc<dyn AsyncSigner>,
+    prepared: &mut Prepared,
+    pending: Pending,
+) -> Result<()> {
+    let Pending {
+        message,
+        timestamp,
+        nonce,
+    } = pending;
     let signature = signer.sign_async(message).await?;
     let header = sign::authorization(
         &config.mchid,
@@ -64,6 +89,25 @@ pub(crate) async fn sign_async(
         .map_err(|e| Error::invalid("the `Authorization` header cannot be sent").with_source(e))?;
     value.set_sensitive(true);
     prepared.request.headers_mut().insert(AUTHORIZATION, value);
+    Ok(())
+}
+
+/// A try of `plan` for `base`, signed by `signer` (awaited).
+///
+/// # Errors
+///
+/// As [`prepare_pending`] and [`authorize`].
+pub(crate) async fn sign_async(
+    config: &Config,
+    signer: &Arc<dyn AsyncSigner>,
+    base: &BaseUri,
+    method: &Method,
+    plan: &Plan,
+) -> Result<Prepared> {
+    let (mut prepared, pending) = prepare_pending(config, base, method, plan)?;
+    if let Some(pending) = pending {
+        authorize(config, signer, &mut prepared, pending).await?;
+    }
     Ok(prepared)
 }
 
