@@ -20,6 +20,15 @@ use crate::request;
 use crate::response::Response;
 use crate::runtime::Placement;
 
+/// The verbs whose documented-encrypted fields a chain caches, in the order of its cache.
+static VERBS: [Method; 5] = [
+    Method::GET,
+    Method::PUT,
+    Method::POST,
+    Method::PATCH,
+    Method::DELETE,
+];
+
 /// An API path template such as `v3/pay/transactions/id/{transaction_id}`, with the verbs
 /// that call it.
 ///
@@ -144,26 +153,21 @@ impl Chain {
         if fields.is_empty() {
             return;
         }
-        if !decoded.allow_plaintext && !self.shared.config.allow_plaintext {
-            if let Err(error) = plaintext::check(method, &self.path, fields, options) {
-                *plan = Err(error);
-                return;
-            }
+        let checked = match plaintext::allowed(options) {
+            Ok(allowed) if allowed || self.shared.config.allow_plaintext => Ok(()),
+            Ok(_) => plaintext::check(method, &self.path, fields, options),
+            Err(error) => Err(error),
+        };
+        match checked {
+            Ok(()) => decoded.encrypted = plaintext::carries(fields, options),
+            Err(error) => *plan = Err(error),
         }
-        decoded.encrypted = plaintext::carries(fields, options);
     }
 
     /// The documented-encrypted request fields of `method` on this path (cached for the
     /// five verbs).
     fn encrypted_fields(&self, method: &Method) -> &'static [&'static str] {
-        let verbs = [
-            Method::GET,
-            Method::PUT,
-            Method::POST,
-            Method::PATCH,
-            Method::DELETE,
-        ];
-        match verbs.iter().position(|verb| verb == method) {
+        match VERBS.iter().position(|verb| verb == method) {
             Some(index) => {
                 self.encrypted[index].get_or_init(|| plaintext::fields(method, &self.path))
             }

@@ -142,9 +142,6 @@ pub(crate) struct Plan {
     pub nonceless: bool,
     /// `retry: true`: safe to send again after it may have reached WeChat Pay.
     pub retry: bool,
-    /// `allow_plaintext: true`: documented-encrypted fields may hold plain text
-    /// ([`plaintext`]).
-    pub allow_plaintext: bool,
     /// The request carries a documented-encrypted field: it names the key those are
     /// encrypted with in `Wechatpay-Serial` (set by the chain, [`plaintext::carries`]).
     pub encrypted: bool,
@@ -213,7 +210,6 @@ impl Plan {
             security: false,
             nonceless: false,
             retry: false,
-            allow_plaintext: false,
             encrypted: false,
             sink: None,
             digest: None,
@@ -250,11 +246,7 @@ impl Plan {
     fn decode_delivery(&mut self, options: &Options) -> Result<()> {
         let map = &options.map;
         self.retry = flag(map, "retry", "safe to send again: see Options::retry")?;
-        self.allow_plaintext = flag(
-            map,
-            "allow_plaintext",
-            "documented-encrypted fields may hold plain text: see Options::allow_plaintext",
-        )?;
+
         self.sink = match (&options.sink, given(map, "sink")) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(
@@ -384,7 +376,7 @@ impl Plan {
 }
 
 /// A boolean option, `false` when absent; `meaning` says what `true` does.
-fn flag(map: &Map<String, Value>, key: &str, meaning: &str) -> Result<bool> {
+pub(crate) fn flag(map: &Map<String, Value>, key: &str, meaning: &str) -> Result<bool> {
     match given(map, key) {
         None => Ok(false),
         Some(Value::Bool(on)) => Ok(*on),

@@ -29,6 +29,23 @@ const MIN_CIPHERTEXT: usize = 256;
 /// encrypted itself. Never refused.
 const NOT_CIPHERTEXTS: [&str; 3] = ["algorithm", "encryption_algorithm", "encrypt_code"];
 
+/// Whether `options` let documented-encrypted fields hold plain text (`"allow_plaintext":
+/// true`, [`Options::allow_plaintext`]). Read here rather than by
+/// [`Plan::decode`](crate::plan::Plan::decode), which accepts the name: only a request with
+/// such fields asks.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) for a value that is not
+/// a boolean.
+pub(crate) fn allowed(options: &Options) -> Result<bool> {
+    super::flag(
+        &options.map,
+        "allow_plaintext",
+        "documented-encrypted fields may hold plain text: see Options::allow_plaintext",
+    )
+}
+
 /// The documented-encrypted fields of `method` on `template`: the docs' dotted paths.
 pub(crate) fn fields(method: &Method, template: &str) -> &'static [&'static str] {
     encrypted_request_fields(method, template)

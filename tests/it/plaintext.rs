@@ -91,6 +91,16 @@ fn plain_text_is_sent_when_the_call_or_the_client_says_so() {
     options["allow_plaintext"] = json!(true);
     client[TRANSFER].post(options).unwrap();
 
+    let mut bad = transfer("张三");
+    bad["allow_plaintext"] = json!("yes");
+    let error = client[TRANSFER].post(bad).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`allow_plaintext` option must be `true`"),
+        "{error}"
+    );
+
     let lenient = mock.client_builder().allow_plaintext().build().unwrap();
     lenient[TRANSFER].post(transfer("张三")).unwrap();
     assert_eq!(mock.requests().len(), 3);
