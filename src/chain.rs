@@ -113,8 +113,7 @@ impl Chain {
     }
 
     fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
-        let mut plan = Plan::decode(&self.path, &options);
-        self.guard(&method, &options, &mut plan);
+        let plan = Plan::decode_guarded(&self.path, &options, self.guard(&method));
         let trace = Trace::request(&method, &self.path);
         ResponseFuture::new(self.shared.clone(), method, plan, placement, trace)
     }
@@ -135,33 +134,20 @@ impl Chain {
         nonce: &str,
     ) -> Result<http::Request<Bytes>> {
         let options = options.into();
-        let mut plan = Plan::decode(&self.path, &options);
-        self.guard(&method, &options, &mut plan);
+        let plan = Plan::decode_guarded(&self.path, &options, self.guard(&method));
         request::prepare(&self.shared.config, method, &plan?, timestamp, nonce)
             .map(|prepared| prepared.request)
     }
 
-    /// Checks a decoded `plan` for documented-encrypted fields in plain text (unless the call
-    /// or the client allows it), turning it into the error when one holds plain text, and
-    /// notes whether it carries such fields. In place: a plan is large, and this is the
-    /// path of every request.
-    fn guard(&self, method: &Method, options: &Options, plan: &mut Result<Plan>) {
-        let Ok(decoded) = plan else {
-            return;
-        };
+    /// What the plain-text guard needs for a call of `method`: nothing when the operation
+    /// has no documented-encrypted field.
+    fn guard<'m>(&self, method: &'m Method) -> Option<plaintext::Guard<'m>> {
         let fields = self.encrypted_fields(method);
-        if fields.is_empty() {
-            return;
-        }
-        let checked = match plaintext::allowed(options) {
-            Ok(allowed) if allowed || self.shared.config.allow_plaintext => Ok(()),
-            Ok(_) => plaintext::check(method, &self.path, fields, options),
-            Err(error) => Err(error),
-        };
-        match checked {
-            Ok(()) => decoded.encrypted = plaintext::carries(fields, options),
-            Err(error) => *plan = Err(error),
-        }
+        (!fields.is_empty()).then(|| plaintext::Guard {
+            method,
+            fields,
+            client_allows: self.shared.config.allow_plaintext,
+        })
     }
 
     /// The documented-encrypted request fields of `method` on this path (cached for the

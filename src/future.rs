@@ -86,8 +86,7 @@ async fn respond(
             seeded?;
         }
     }
-    let first = exchange::first(shared, &method, &plan)?;
-    let exchanging = exchange::exchange(shared.clone(), method, plan, first, trace.clone());
+    let exchanging = exchange::start(shared, method, plan, trace)?;
     let exchanged = shared
         .runtime
         .placed(placement, trace.instrument(exchanging))

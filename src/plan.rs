@@ -175,6 +175,20 @@ impl Plan {
     /// [`ErrorKind::InvalidArgument`] for options that are not objects, unknown keys, Guzzle
     /// options without a meaning here, values of the wrong type, and options of the other API.
     pub(crate) fn decode(template: &str, options: &Options) -> Result<Plan> {
+        Self::decode_guarded(template, options, None)
+    }
+
+    /// [`Plan::decode`], then the plain-text guard of `guard` ([`plaintext::guard`]), in
+    /// place (a plan is large, and this is the path of every request).
+    ///
+    /// # Errors
+    ///
+    /// As [`Plan::decode`] and [`plaintext::guard`].
+    pub(crate) fn decode_guarded(
+        template: &str,
+        options: &Options,
+        guard: Option<plaintext::Guard<'_>>,
+    ) -> Result<Plan> {
         if let Some(what) = options.not_an_object {
             return Err(Error::invalid(format!(
                 "request options must be a JSON object like {{\"json\": {{…}}}}, not {what}"
@@ -239,6 +253,9 @@ impl Plan {
             .transpose()?;
         plan.decode_v2_flags(map)?;
         plan.decode_delivery(options)?;
+        if let Some(guard) = guard {
+            plan.encrypted = plaintext::guard(&guard, template, options)?;
+        }
         Ok(plan)
     }
 

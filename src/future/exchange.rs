@@ -36,12 +36,11 @@ pub(crate) enum Host {
 }
 
 /// The first try, prepared where the request was made (signing is the costly part, and the
-/// caller's thread does it; with an asynchronous signer it is `pending`, signed in
+/// caller's thread does it; with an asynchronous signer its signature is pending, awaited in
 /// [`exchange`]), and where it goes.
 pub(crate) struct First {
     pub prepared: Prepared,
     pub host: Host,
-    pub pending: Option<Pending>,
 }
 
 /// The answer of the last try, and what checking it needs.
@@ -56,32 +55,64 @@ pub(crate) struct Exchanged {
     pub named_public_key: bool,
 }
 
+/// The tries of `plan`'s request, ready to be awaited: the first one prepared here (signed
+/// here with a synchronous signer; with an asynchronous one, built here and its signature
+/// awaited with the tries).
+///
+/// # Errors
+///
+/// As [`first`]: anything wrong with the plan, or a failing synchronous signer.
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    method: Method,
+    plan: Plan,
+    trace: &Trace,
+) -> Result<impl Future<Output = Result<Exchanged>> + Send + 'static + use<>> {
+    let (first, pending) = match &shared.config.async_signer {
+        None => (first(shared, &method, &plan)?, None),
+        Some(_) => first_pending(shared, &method, &plan)?,
+    };
+    Ok(exchange(
+        shared.clone(),
+        method,
+        plan,
+        first,
+        pending,
+        trace.clone(),
+    ))
+}
+
 /// Picks the domain of the first try and signs it.
-pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
-    let host = match (&plan.base_uri, &shared.failover) {
+fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
+    let host = route(shared, plan);
+    let prepared = sign(shared, host, method, plan)?;
+    let host = settled(shared, plan, host, &prepared);
+    Ok(First { prepared, host })
+}
+
+/// [`first`] for a client with an asynchronous signer: the first try built, and its message
+/// to sign (`None` for APIv2).
+fn first_pending(
+    shared: &Arc<Shared>,
+    method: &Method,
+    plan: &Plan,
+) -> Result<(First, Option<Pending>)> {
+    let host = route(shared, plan);
+    let base = base_for(shared, plan, host);
+    let (prepared, pending) = signing::prepare_pending(&shared.config, base, method, plan)?;
+    let host = settled(shared, plan, host, &prepared);
+    Ok((First { prepared, host }, pending))
+}
+
+/// Where the first try of `plan` goes.
+fn route(shared: &Arc<Shared>, plan: &Plan) -> Host {
+    match (&plan.base_uri, &shared.failover) {
         (None, Some(failover)) => match failover.route(&shared.transport, &shared.runtime) {
             Route::Primary => Host::Primary,
             Route::Backup => Host::Backup,
         },
         _ => Host::Fixed,
-    };
-    if shared.config.async_signer.is_some() {
-        let base = base_for(shared, plan, host);
-        let (prepared, pending) = signing::prepare_pending(&shared.config, base, method, plan)?;
-        let host = settled(shared, plan, host, &prepared);
-        return Ok(First {
-            prepared,
-            host,
-            pending,
-        });
     }
-    let prepared = sign(shared, host, method, plan)?;
-    let host = settled(shared, plan, host, &prepared);
-    Ok(First {
-        prepared,
-        host,
-        pending: None,
-    })
 }
 
 /// `host`, unless the first try goes elsewhere: a template that is an absolute URI goes where
@@ -193,19 +224,20 @@ fn outcome(
     }
 }
 
-/// Sends `plan`'s request: the first try as prepared, then as many more as the retry rule
-/// allows, each signed afresh, all within the request's `timeout`.
-pub(crate) async fn exchange(
+/// Sends `plan`'s request: the first try as prepared (its signature awaited first when
+/// `pending`), then as many more as the retry rule allows, each signed afresh, all within the
+/// request's `timeout`.
+async fn exchange(
     shared: Arc<Shared>,
     method: Method,
     plan: Plan,
     first: First,
+    pending: Option<Pending>,
     trace: Trace,
 ) -> Result<Exchanged> {
     let First {
         mut prepared,
         mut host,
-        pending,
     } = first;
     if let (Some(pending), Some(signer)) = (pending, &shared.config.async_signer) {
         signing::authorize(&shared.config, signer, &mut prepared, pending).await?;

@@ -29,6 +29,29 @@ const MIN_CIPHERTEXT: usize = 256;
 /// encrypted itself. Never refused.
 const NOT_CIPHERTEXTS: [&str; 3] = ["algorithm", "encryption_algorithm", "encrypt_code"];
 
+/// What the guard needs to know of a call besides its options.
+pub(crate) struct Guard<'a> {
+    pub method: &'a Method,
+    /// The operation's documented-encrypted fields ([`fields`]), not empty.
+    pub fields: &'static [&'static str],
+    /// The client lets them hold plain text (`ClientBuilder::allow_plaintext`).
+    pub client_allows: bool,
+}
+
+/// Refuses `options` of a call of `template` when a documented-encrypted field holds plain
+/// text (unless the call or the client allows it); else whether the call carries such a
+/// field ([`carries`]).
+///
+/// # Errors
+///
+/// As [`check`] and [`allowed`].
+pub(crate) fn guard(guard: &Guard<'_>, template: &str, options: &Options) -> Result<bool> {
+    if !guard.client_allows && !allowed(options)? {
+        check(guard.method, template, guard.fields, options)?;
+    }
+    Ok(carries(guard.fields, options))
+}
+
 /// Whether `options` let documented-encrypted fields hold plain text (`"allow_plaintext":
 /// true`, [`Options::allow_plaintext`]). Read here rather than by
 /// [`Plan::decode`](crate::plan::Plan::decode), which accepts the name: only a request with
