@@ -86,7 +86,8 @@ async fn respond(
             seeded?;
         }
     }
-    let exchanging = exchange::start(shared, method, plan, trace)?;
+    let first = exchange::first(shared, &method, &plan)?;
+    let exchanging = exchange::exchange(shared.clone(), method, plan, first, trace.clone());
     let exchanged = shared
         .runtime
         .placed(placement, trace.instrument(exchanging))

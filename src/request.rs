@@ -34,6 +34,17 @@ pub(crate) struct Prepared {
     /// How much of the answer to read, and how long to wait for its next bytes.
     pub limits: ResponseLimits,
     pub check: Check,
+    /// Built for an asynchronous signer: the `Authorization` header is still to be written
+    /// with the signature of this message.
+    pub pending: Option<Box<Pending>>,
+}
+
+/// What an asynchronous signer signs for a prepared request, and the stamp it was built with.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub message: Vec<u8>,
+    pub timestamp: u64,
+    pub nonce: String,
 }
 
 /// How to check the answer: which API, the request path, and whether a success answer must
@@ -125,6 +136,7 @@ pub(crate) fn prepare_signed_by(
             signed: plan.api == Api::V3 && !v3::verify::is_unsigned_download(destination.path()),
             path: destination.path().to_owned(),
         },
+        pending: None,
     })
 }
 

@@ -10,13 +10,13 @@ use bytes::Bytes;
 use http::Method;
 
 use super::shared::Shared;
-use super::signing::{self, Pending};
+use super::signing;
 use super::trace::{self, Trace};
 use super::wire::{self, Delivery};
 use crate::crypto::PUBLIC_KEY_ID_PREFIX;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
-use crate::request::{self, Check, Prepared};
+use crate::request::{self, Check, Pending, Prepared};
 use crate::resilience::{Decision, Outcome, Route, Stop, answer_outcome, error_outcome};
 use crate::toolkit;
 use crate::transport::{SendOptions, StreamTo, Transport};
@@ -55,53 +55,12 @@ pub(crate) struct Exchanged {
     pub named_public_key: bool,
 }
 
-/// The tries of `plan`'s request, ready to be awaited: the first one prepared here (signed
-/// here with a synchronous signer; with an asynchronous one, built here and its signature
-/// awaited with the tries).
-///
-/// # Errors
-///
-/// As [`first`]: anything wrong with the plan, or a failing synchronous signer.
-pub(crate) fn start(
-    shared: &Arc<Shared>,
-    method: Method,
-    plan: Plan,
-    trace: &Trace,
-) -> Result<impl Future<Output = Result<Exchanged>> + Send + 'static + use<>> {
-    let (first, pending) = match &shared.config.async_signer {
-        None => (first(shared, &method, &plan)?, None),
-        Some(_) => first_pending(shared, &method, &plan)?,
-    };
-    Ok(exchange(
-        shared.clone(),
-        method,
-        plan,
-        first,
-        pending,
-        trace.clone(),
-    ))
-}
-
 /// Picks the domain of the first try and signs it.
-fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
+pub(crate) fn first(shared: &Arc<Shared>, method: &Method, plan: &Plan) -> Result<First> {
     let host = route(shared, plan);
     let prepared = sign(shared, host, method, plan)?;
     let host = settled(shared, plan, host, &prepared);
     Ok(First { prepared, host })
-}
-
-/// [`first`] for a client with an asynchronous signer: the first try built, and its message
-/// to sign (`None` for APIv2).
-fn first_pending(
-    shared: &Arc<Shared>,
-    method: &Method,
-    plan: &Plan,
-) -> Result<(First, Option<Pending>)> {
-    let host = route(shared, plan);
-    let base = base_for(shared, plan, host);
-    let (prepared, pending) = signing::prepare_pending(&shared.config, base, method, plan)?;
-    let host = settled(shared, plan, host, &prepared);
-    Ok((First { prepared, host }, pending))
 }
 
 /// Where the first try of `plan` goes.
@@ -125,10 +84,14 @@ fn settled(shared: &Shared, plan: &Plan, host: Host, prepared: &Prepared) -> Hos
     }
 }
 
-/// Signs a try for `host`, with a fresh nonce and the time now.
+/// Signs a try for `host`, with a fresh nonce and the time now (with an asynchronous signer:
+/// builds it, its signature [pending](Prepared::pending) until [`exchange`] awaits it).
 fn sign(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Prepared> {
-    let nonce = toolkit::nonce(32)?;
     let base = base_for(shared, plan, host);
+    if shared.config.async_signer.is_some() {
+        return signing::prepare_pending(&shared.config, base, method, plan);
+    }
+    let nonce = toolkit::nonce(32)?;
     request::prepare_at(
         &shared.config,
         base,
@@ -137,17 +100,6 @@ fn sign(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Pre
         toolkit::timestamp(),
         &nonce,
     )
-}
-
-/// Signs a try for `host` with the client's signer: awaited when it is asynchronous.
-async fn sign_try(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Prepared> {
-    match &shared.config.async_signer {
-        Some(signer) => {
-            let base = base_for(shared, plan, host);
-            signing::sign_async(&shared.config, signer, base, method, plan).await
-        }
-        None => sign(shared, host, method, plan),
-    }
 }
 
 fn base_for<'a>(shared: &'a Shared, plan: &'a Plan, host: Host) -> &'a BaseUri {
@@ -169,6 +121,17 @@ fn same_origin(request: &http::Request<Bytes>, origin: &str) -> bool {
         .strip_prefix(uri.scheme_str().unwrap_or_default())
         .and_then(|rest| rest.strip_prefix("://"))
         == Some(uri.authority().map_or("", |authority| authority.as_str()))
+}
+
+/// Writes the `Authorization` header of `prepared` with the asynchronous signer's signature
+/// of `pending`.
+async fn authorize(shared: &Shared, prepared: &mut Prepared, pending: Pending) -> Result<()> {
+    match &shared.config.async_signer {
+        Some(signer) => signing::authorize(&shared.config, signer, prepared, pending).await,
+        None => Err(Error::config(
+            "a request was built for an asynchronous signer the client lacks",
+        )),
+    }
 }
 
 /// Whether `request` names a WeChat Pay public key in `Wechatpay-Serial`.
@@ -224,24 +187,20 @@ fn outcome(
     }
 }
 
-/// Sends `plan`'s request: the first try as prepared (its signature awaited first when
-/// `pending`), then as many more as the retry rule allows, each signed afresh, all within the
-/// request's `timeout`.
-async fn exchange(
+/// Sends `plan`'s request: the first try as prepared, then as many more as the retry rule
+/// allows, each signed afresh (the signature of an asynchronous signer awaited here), all
+/// within the request's `timeout`.
+pub(crate) async fn exchange(
     shared: Arc<Shared>,
     method: Method,
     plan: Plan,
     first: First,
-    pending: Option<Pending>,
     trace: Trace,
 ) -> Result<Exchanged> {
     let First {
         mut prepared,
         mut host,
     } = first;
-    if let (Some(pending), Some(signer)) = (pending, &shared.config.async_signer) {
-        signing::authorize(&shared.config, signer, &mut prepared, pending).await?;
-    }
     let total = prepared.timeout;
     let deadline = total.map(|limit| Instant::now() + limit);
     let safe_to_repeat = method == Method::GET || plan.retry;
@@ -253,6 +212,9 @@ async fn exchange(
     let mut reached = false;
     let mut switched = false;
     loop {
+        if let Some(pending) = prepared.pending.take() {
+            authorize(&shared, &mut prepared, *pending).await?;
+        }
         trace::attempt(&trace, attempt, &prepared.request);
         let named_public_key = rollout && names_public_key(&prepared.request);
         let options = wire::send_options(&prepared, delivery.as_ref(), deadline);
@@ -333,7 +295,7 @@ async fn exchange(
         }
         host = next;
         attempt += 1;
-        prepared = sign_try(&shared, host, &method, &plan).await?;
+        prepared = sign(&shared, host, &method, &plan)?;
     }
 }
 

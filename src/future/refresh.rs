@@ -309,7 +309,8 @@ pub(crate) async fn download(shared: &Arc<Shared>) -> Result<Vec<PlatformCertifi
     let options = Options::new().query(json!({"algorithm_type": "RSA"}));
     let plan = Plan::decode(certificates::PATH, &options)?;
     let trace = Trace::request(&Method::GET, certificates::PATH);
-    let exchanging = exchange::start(shared, Method::GET, plan, &trace)?;
+    let first = exchange::first(shared, &Method::GET, &plan)?;
+    let exchanging = exchange::exchange(shared.clone(), Method::GET, plan, first, trace.clone());
     let response = trace.instrument(exchanging).await?.response;
     let trusted = config.platform_keys.snapshot();
     certificates::check_response(response, apiv3_key, &trusted, toolkit::timestamp())

@@ -13,23 +13,15 @@ use crate::config::Config;
 use crate::crypto::{AsyncSigner, Signer};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::request::{self, Prepared, Stamp};
+use crate::request::{self, Pending, Prepared, Stamp};
 use crate::runtime::ClientRuntime;
 use crate::toolkit;
 use crate::uri::BaseUri;
 use crate::v3::sign;
 
-/// A try built but not yet signed: the message its signature covers, and when and with
-/// which nonce it was stamped.
-pub(crate) struct Pending {
-    message: Vec<u8>,
-    timestamp: u64,
-    nonce: String,
-}
-
 /// Builds a try of `plan` for `base` as the synchronous path builds it (one rule for what is
-/// signed), with a fresh nonce and the time now, keeping aside the message to sign: `None`
-/// for an APIv2 request, which the APIv2 key signed.
+/// signed), with a fresh nonce and the time now, keeping aside the message to sign in
+/// [`Prepared::pending`] (none for an APIv2 request, which the APIv2 key signed).
 ///
 /// # Errors
 ///
@@ -39,7 +31,7 @@ pub(crate) fn prepare_pending(
     base: &BaseUri,
     method: &Method,
     plan: &Plan,
-) -> Result<(Prepared, Option<Pending>)> {
+) -> Result<Prepared> {
     let nonce = toolkit::nonce(32)?;
     let timestamp = toolkit::timestamp();
     let capture = Capture::default();
@@ -47,18 +39,21 @@ pub(crate) fn prepare_pending(
         timestamp,
         nonce: &nonce,
     };
-    let prepared = request::prepare_signed_by(config, &capture, base, method.clone(), plan, stamp)?;
+    let mut prepared =
+        request::prepare_signed_by(config, &capture, base, method.clone(), plan, stamp)?;
     let message = capture
         .message
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    let pending = message.map(|message| Pending {
-        message,
-        timestamp,
-        nonce,
+    prepared.pending = message.map(|message| {
+        Box::new(Pending {
+            message,
+            timestamp,
+            nonce,
+        })
     });
-    Ok((prepared, pending))
+    Ok(prepared)
 }
 
 /// Signs `pending` with `signer` and writes the `Authorization` header of `prepared`.
@@ -90,25 +85,6 @@ pub(crate) async fn authorize(
     value.set_sensitive(true);
     prepared.request.headers_mut().insert(AUTHORIZATION, value);
     Ok(())
-}
-
-/// A try of `plan` for `base`, signed by `signer` (awaited).
-///
-/// # Errors
-///
-/// As [`prepare_pending`] and [`authorize`].
-pub(crate) async fn sign_async(
-    config: &Config,
-    signer: &Arc<dyn AsyncSigner>,
-    base: &BaseUri,
-    method: &Method,
-    plan: &Plan,
-) -> Result<Prepared> {
-    let (mut prepared, pending) = prepare_pending(config, base, method, plan)?;
-    if let Some(pending) = pending {
-        authorize(config, signer, &mut prepared, pending).await?;
-    }
-    Ok(prepared)
 }
 
 /// A signer that keeps the message it is asked to sign and signs nothing (the header it
