@@ -40,11 +40,19 @@ pub(crate) struct Prepared {
 }
 
 /// What an asynchronous signer signs for a prepared request, and the stamp it was built with.
-#[derive(Debug)]
+/// Its `Debug` output shows the message's size only (it holds the body).
 pub(crate) struct Pending {
     pub message: Vec<u8>,
     pub timestamp: u64,
     pub nonce: String,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("message", &crate::error::Size(self.message.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 /// How to check the answer: which API, the request path, and whether a success answer must

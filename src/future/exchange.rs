@@ -165,6 +165,10 @@ fn outcome(
             error.is_unprocessed(),
             error.broke_off(),
         ),
+        // The common case, decided at once: an APIv3 success (no rate limit answers 2xx).
+        Ok(response) if response.status().is_success() && check.must_be_signed() => {
+            return (Outcome::Final, None);
+        }
         Ok(response) => {
             let code = request::answer_code(check, response.status(), response.body());
             let outcome = answer_outcome(response.status(), code.as_deref(), response.headers());
