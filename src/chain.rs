@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Index;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use elsa::sync::FrozenMap;
@@ -14,11 +14,20 @@ use crate::future::shared::Shared;
 use crate::future::trace::Trace;
 use crate::normalize::{normalized_len, push_normalized};
 use crate::options::Options;
-use crate::plan::Plan;
+use crate::plan::{Plan, plaintext};
 use crate::request;
 #[cfg(feature = "blocking")]
 use crate::response::Response;
 use crate::runtime::Placement;
+
+/// The verbs whose documented-encrypted fields a chain caches, in the order of its cache.
+static VERBS: [Method; 5] = [
+    Method::GET,
+    Method::PUT,
+    Method::POST,
+    Method::PATCH,
+    Method::DELETE,
+];
 
 /// An API path template such as `v3/pay/transactions/id/{transaction_id}`, with the verbs
 /// that call it.
@@ -36,6 +45,9 @@ pub struct Chain {
     /// copy, per request).
     path: Arc<str>,
     children: FrozenMap<String, Box<Chain>>,
+    /// The documented-encrypted request fields of this path for `GET`, `PUT`, `POST`,
+    /// `PATCH` and `DELETE`, each looked up once.
+    encrypted: [OnceLock<&'static [&'static str]>; 5],
 }
 
 impl Chain {
@@ -55,6 +67,7 @@ impl Chain {
             shared,
             path: path.into(),
             children: FrozenMap::new(),
+            encrypted: Default::default(),
         }
     }
 
@@ -102,7 +115,7 @@ impl Chain {
     }
 
     fn future(&self, method: Method, options: Options, placement: Placement) -> ResponseFuture {
-        let plan = Plan::decode(&self.path, &options);
+        let plan = Plan::decode_guarded(&self.path, &options, self.guard(&method));
         let trace = Trace::request(&method, &self.path);
         ResponseFuture::new(
             self.shared.clone(),
@@ -129,9 +142,32 @@ impl Chain {
         timestamp: u64,
         nonce: &str,
     ) -> Result<http::Request<Bytes>> {
-        let plan = Plan::decode(&self.path, &options.into())?;
-        request::prepare(&self.shared.config, method, &plan, timestamp, nonce)
+        let options = options.into();
+        let plan = Plan::decode_guarded(&self.path, &options, self.guard(&method));
+        request::prepare(&self.shared.config, method, &plan?, timestamp, nonce)
             .map(|prepared| prepared.request)
+    }
+
+    /// What the plain-text guard needs for a call of `method`: nothing when the operation
+    /// has no documented-encrypted field.
+    fn guard<'m>(&self, method: &'m Method) -> Option<plaintext::Guard<'m>> {
+        let fields = self.encrypted_fields(method);
+        (!fields.is_empty()).then(|| plaintext::Guard {
+            method,
+            fields,
+            client_allows: self.shared.config.allow_plaintext,
+        })
+    }
+
+    /// The documented-encrypted request fields of `method` on this path (cached for the
+    /// five verbs).
+    fn encrypted_fields(&self, method: &Method) -> &'static [&'static str] {
+        match VERBS.iter().position(|verb| verb == method) {
+            Some(index) => {
+                self.encrypted[index].get_or_init(|| plaintext::fields(method, &self.path))
+            }
+            None => plaintext::fields(method, &self.path),
+        }
     }
 
     /// Sends a request with any method and waits for the answer.
@@ -206,6 +242,7 @@ impl Clone for Chain {
             shared: self.shared.clone(),
             path: self.path.clone(),
             children: FrozenMap::new(),
+            encrypted: self.encrypted.clone(),
         }
     }
 }

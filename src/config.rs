@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::HeaderValue;
 use zeroize::Zeroizing;
 
-use crate::crypto::{KeyRing, PrivateKey, Signer};
+use crate::crypto::{AsyncSigner, KeyRing, PrivateKey, Signer};
 use crate::error::{Error, Result};
 use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::uri::BaseUri;
@@ -141,6 +141,8 @@ pub(crate) struct Config {
     pub mchid: String,
     pub serial: String,
     pub signer: Arc<dyn Signer>,
+    /// `ClientBuilder::async_signer`: signs the requests instead of `signer`, awaited.
+    pub async_signer: Option<Arc<dyn AsyncSigner>>,
     pub private_key: Option<PrivateKey>,
     /// The platform keys: configured, and downloaded in automatic mode.
     pub platform_keys: KeyRing,
@@ -157,6 +159,12 @@ pub(crate) struct Config {
     pub limits: ResponseLimits,
     /// `ClientBuilder::danger_allow_http`: plain `http://` to hosts other than this machine.
     pub allow_http: bool,
+    /// `ClientBuilder::allow_plaintext`: documented-encrypted fields may hold plain text.
+    pub allow_plaintext: bool,
+    /// The merchant API certificate's serial and `notAfter`, when the client was given it.
+    pub merchant_certificate: Option<(String, u64)>,
+    /// How many days before a certificate expires the client warns.
+    pub expiry_warning_days: u32,
 }
 
 /// How much of an answer a client reads, and how long it waits for the next bytes.

@@ -30,6 +30,9 @@ struct Inner {
     /// The exchange broke off after the request was sent (reset, closed early, read
     /// timeout): another try might succeed.
     transient: bool,
+    /// The server received the request and refused it before processing it (an HTTP/2
+    /// `REFUSED_STREAM`, a `GOAWAY` below its stream); `connect` is set too.
+    unprocessed: bool,
 }
 
 /// What kind of failure an [`Error`] is.
@@ -295,6 +298,7 @@ impl Error {
                 variables: Vec::new(),
                 connect: false,
                 transient: false,
+                unprocessed: false,
             }),
         }
     }
@@ -313,6 +317,21 @@ impl Error {
         self
     }
 
+    /// Marks a request the server refused before processing it (an HTTP/2 stream reset with
+    /// `REFUSED_STREAM`, or left out by a `GOAWAY`): as safe to send again as one never sent,
+    /// but the server is reachable (no move to the backup domain).
+    pub(crate) fn unprocessed(mut self) -> Self {
+        self.inner.connect = true;
+        self.inner.unprocessed = true;
+        self
+    }
+
+    /// Whether the server refused the request before processing it (see
+    /// [`Error::unprocessed`]).
+    pub(crate) fn is_unprocessed(&self) -> bool {
+        self.inner.unprocessed
+    }
+
     /// Marks an exchange that broke off after the request was sent (a reset, a connection
     /// closed before the answer, a read timeout): a read may be tried again.
     pub(crate) fn transient(mut self) -> Self {
@@ -320,10 +339,9 @@ impl Error {
         self
     }
 
-    /// Whether the exchange broke off after sending (see [`Error::transient`]), or timed
-    /// out.
-    pub(crate) fn is_transient(&self) -> bool {
-        self.inner.transient || self.inner.kind == ErrorKind::Timeout
+    /// Whether the exchange broke off after sending (see [`Error::transient`]).
+    pub(crate) fn broke_off(&self) -> bool {
+        self.inner.transient
     }
 
     /// An earlier try of the same request may have reached WeChat Pay: whatever this
@@ -422,8 +440,9 @@ impl Error {
     }
 
     /// Whether the request failed while connecting (DNS, a refused connection, the TLS
-    /// handshake, a connect timeout): nothing was sent, so WeChat Pay never saw it and sending
-    /// it again cannot charge twice.
+    /// handshake, a connect timeout), or was refused by the server before any processing (an
+    /// HTTP/2 `REFUSED_STREAM`, or a `GOAWAY` that left its stream out): WeChat Pay never
+    /// processed it, so sending it again cannot charge twice.
     ///
     /// This is the one question to ask before sending a payment again: `true` means no try
     /// of the request reached WeChat Pay; `false` means it may have (an answer came, or the

@@ -11,11 +11,13 @@
 //! `tracing`).
 
 pub(crate) mod exchange;
+pub(crate) mod expiry;
 pub(crate) mod failover;
 mod finish;
 pub(crate) mod refresh;
 pub(crate) mod refresher;
 pub(crate) mod shared;
+pub(crate) mod signing;
 mod stored;
 pub(crate) mod trace;
 mod wire;

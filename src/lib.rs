@@ -44,6 +44,9 @@ mod client;
 mod future;
 #[cfg(feature = "mock")]
 pub mod mock;
+#[cfg(feature = "pkcs11")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pkcs11")))]
+pub mod pkcs11;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
@@ -56,7 +59,7 @@ pub mod transport;
 
 pub use chain::Chain;
 pub use client::{Client, ClientBuilder, NetworkStatus};
-pub use crypto::{Certificate, PrivateKey, PublicKey, Signer};
+pub use crypto::{AsyncSigner, Certificate, PrivateKey, PublicKey, Signer};
 pub use error::{Error, ErrorKind, ErrorResponse, Result, Verification};
 pub use future::ResponseFuture;
 pub use keystore::{FileKeyStore, KeyStore};

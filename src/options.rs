@@ -184,6 +184,16 @@ impl Options {
         self.var("retry", true)
     }
 
+    /// Lets the fields WeChat Pay's docs mark encrypted hold plain text in this call (the
+    /// option `"allow_plaintext": true`). Without it, a request to a documented operation
+    /// whose encrypted field (`user_name` of a transfer, `id_card_number`, `contact_*`, …)
+    /// is not an RSA-OAEP ciphertext is refused before anything is sent; encrypt such values
+    /// with [`Client::encrypt`](crate::Client::encrypt). For the whole client:
+    /// [`ClientBuilder::allow_plaintext`](crate::ClientBuilder::allow_plaintext).
+    pub fn allow_plaintext(self) -> Self {
+        self.var("allow_plaintext", true)
+    }
+
     /// Streams the answer's body into the file at `path` instead of keeping it in memory (the
     /// PHP SDK's `sink` option, also given as `"sink": "/path/to/file"`), for bills and other
     /// downloads of any size: not bounded by

@@ -18,7 +18,7 @@ use crate::template;
 use crate::uri::{BaseUri, build_query};
 
 /// The options this SDK understands, in the order the suggestions prefer them.
-pub(crate) const OPTION_NAMES: [&str; 12] = [
+pub(crate) const OPTION_NAMES: [&str; 13] = [
     "json",
     "query",
     "headers",
@@ -31,6 +31,7 @@ pub(crate) const OPTION_NAMES: [&str; 12] = [
     "nonceless",
     "retry",
     "sink",
+    "allow_plaintext",
 ];
 
 /// Guzzle request options that have no meaning here, and what to do instead.
@@ -141,6 +142,9 @@ pub(crate) struct Plan {
     pub nonceless: bool,
     /// `retry: true`: safe to send again after it may have reached WeChat Pay.
     pub retry: bool,
+    /// The request carries a documented-encrypted field: it names the key those are
+    /// encrypted with in `Wechatpay-Serial` (set by the chain, [`plaintext::carries`]).
+    pub encrypted: bool,
     /// `sink`: where the answer's body goes instead of memory.
     pub sink: Option<Sink>,
     /// The `hash_type` and `hash_value` the body must have.
@@ -173,6 +177,20 @@ impl Plan {
     /// [`ErrorKind::InvalidArgument`] for options that are not objects, unknown keys, Guzzle
     /// options without a meaning here, values of the wrong type, and options of the other API.
     pub(crate) fn decode(template: &str, options: &Options) -> Result<Plan> {
+        Self::decode_guarded(template, options, None)
+    }
+
+    /// [`Plan::decode`], then the plain-text guard of `guard` ([`plaintext::guard`]), in
+    /// place (a plan is large, and this is the path of every request).
+    ///
+    /// # Errors
+    ///
+    /// As [`Plan::decode`] and [`plaintext::guard`].
+    pub(crate) fn decode_guarded(
+        template: &str,
+        options: &Options,
+        guard: Option<plaintext::Guard<'_>>,
+    ) -> Result<Plan> {
         if let Some(what) = options.not_an_object {
             return Err(Error::invalid(format!(
                 "request options must be a JSON object like {{\"json\": {{…}}}}, not {what}"
@@ -208,6 +226,7 @@ impl Plan {
             security: false,
             nonceless: false,
             retry: false,
+            encrypted: false,
             sink: None,
             digest: None,
             max_sink_size: None,
@@ -237,22 +256,17 @@ impl Plan {
             .transpose()?;
         plan.decode_v2_flags(map)?;
         plan.decode_delivery(options)?;
+        if let Some(guard) = guard {
+            plan.encrypted = plaintext::guard(&guard, template, options)?;
+        }
         Ok(plan)
     }
 
     /// `retry`, `sink` and the expected digest.
     fn decode_delivery(&mut self, options: &Options) -> Result<()> {
         let map = &options.map;
-        self.retry = match given(map, "retry") {
-            None => false,
-            Some(Value::Bool(on)) => *on,
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "the `retry` option must be `true` (safe to send again: see Options::retry) \
-                     or `false`, not {other}"
-                )));
-            }
-        };
+        self.retry = flag(map, "retry", "safe to send again: see Options::retry")?;
+
         self.sink = match (&options.sink, given(map, "sink")) {
             (Some(_), Some(_)) => {
                 return Err(Error::invalid(
@@ -386,6 +400,17 @@ impl Plan {
         };
         self.nonceless = nonceless;
         Ok(())
+    }
+}
+
+/// A boolean option, `false` when absent; `meaning` says what `true` does.
+pub(crate) fn flag(map: &Map<String, Value>, key: &str, meaning: &str) -> Result<bool> {
+    match given(map, key) {
+        None => Ok(false),
+        Some(Value::Bool(on)) => Ok(*on),
+        Some(other) => Err(Error::invalid(format!(
+            "the `{key}` option must be `true` ({meaning}) or `false`, not {other}"
+        ))),
     }
 }
 
@@ -568,5 +593,6 @@ fn nearest<'c>(key: &str, candidates: impl Iterator<Item = &'c &'c str>) -> Opti
         .map(|(_, candidate)| candidate)
 }
 
+pub(crate) mod plaintext;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::config::{Config, ResponseLimits};
+use crate::crypto::Signer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
 use crate::protocol::{self, Api};
@@ -33,6 +34,25 @@ pub(crate) struct Prepared {
     /// How much of the answer to read, and how long to wait for its next bytes.
     pub limits: ResponseLimits,
     pub check: Check,
+    /// Built for an asynchronous signer: the `Authorization` header is still to be written
+    /// with the signature of this message.
+    pub pending: Option<Box<Pending>>,
+}
+
+/// What an asynchronous signer signs for a prepared request, and the stamp it was built with.
+/// Its `Debug` output shows the message's size only (it holds the body).
+pub(crate) struct Pending {
+    pub message: Vec<u8>,
+    pub timestamp: u64,
+    pub nonce: String,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("message", &crate::error::Size(self.message.len()))
+            .finish_non_exhaustive()
+    }
 }
 
 /// How to check the answer: which API, the request path, and whether a success answer must
@@ -76,13 +96,41 @@ pub(crate) fn prepare_at(
     timestamp: u64,
     nonce: &str,
 ) -> Result<Prepared> {
+    let stamp = Stamp { timestamp, nonce };
+    prepare_signed_by(config, config.signer.as_ref(), base, method, plan, stamp)
+}
+
+/// When and with which nonce a request is signed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp<'a> {
+    pub timestamp: u64,
+    pub nonce: &'a str,
+}
+
+/// [`prepare_at`] with `signer` in place of the configured one (an APIv3 request's
+/// `Authorization`; APIv2 requests are signed with the APIv2 key).
+///
+/// # Errors
+///
+/// As [`prepare`].
+pub(crate) fn prepare_signed_by(
+    config: &Config,
+    signer: &dyn Signer,
+    base: &BaseUri,
+    method: Method,
+    plan: &Plan,
+    Stamp { timestamp, nonce }: Stamp<'_>,
+) -> Result<Prepared> {
     let destination = Destination::resolve(base, &plan.path, plan.query.as_deref())?;
     if !config.allow_http {
         check_secure_origin(&destination.origin)?;
     }
     protocol::check(plan.api, destination.path())?;
     let request = match plan.api {
-        Api::V3 => v3::request::build(config, method, plan, &destination, timestamp, nonce)?,
+        Api::V3 => {
+            let stamp = (timestamp, nonce);
+            v3::request::build(config, signer, method, plan, &destination, stamp)?
+        }
         Api::V2 => v2::request::build(config, method, plan, &destination, nonce)?,
     };
     Ok(Prepared {
@@ -96,6 +144,7 @@ pub(crate) fn prepare_at(
             signed: plan.api == Api::V3 && !v3::verify::is_unsigned_download(destination.path()),
             path: destination.path().to_owned(),
         },
+        pending: None,
     })
 }
 
@@ -124,6 +173,28 @@ impl Check {
         match self.api {
             Api::V3 => v3::verify::is_unsigned_download(&self.path),
             Api::V2 => v2::is_unsigned_path(&self.path),
+        }
+    }
+}
+
+/// WeChat Pay's error code in an answer, for the retry rule: the JSON `code` of an APIv3
+/// answer that is not a success, or the `err_code` of an APIv2 answer that names a limit
+/// (`…LIMIT…`; other APIv2 answers are not parsed here). `None` otherwise.
+pub(crate) fn answer_code(check: &Check, status: StatusCode, body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Coded {
+        code: Option<String>,
+    }
+    match check.api {
+        Api::V3 if status.is_success() => None,
+        Api::V3 => serde_json::from_slice::<Coded>(body).ok()?.code,
+        Api::V2 => {
+            let names_a_limit = body.windows(5).any(|window| window == b"LIMIT");
+            if !names_a_limit {
+                return None;
+            }
+            let fields = crate::xml::parse(body).ok()?;
+            fields.get_str("err_code").map(str::to_owned)
         }
     }
 }

@@ -61,7 +61,13 @@ fn corpus() {
     let fixtures = path.parent().unwrap_or(Path::new(".")).join("fixtures");
 
     let mock = MockServer::start().expect("mock server starts");
-    let client = mock.client_builder().build().expect("client builds");
+    // The corpus carries documentation values in encrypted fields (its expectations are the
+    // bytes sent), so the plain-text guard is off here; tests/it/plaintext.rs covers it.
+    let client = mock
+        .client_builder()
+        .allow_plaintext()
+        .build()
+        .expect("client builds");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

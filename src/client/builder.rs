@@ -20,6 +20,7 @@ use crate::crypto::{Certificate, KeyRing, PlatformKeys, PrivateKey, PublicKey, S
 use crate::error::{Error, Result};
 use crate::future::refresher::Refresher;
 use crate::future::shared::Shared;
+use crate::future::signing::Bridged;
 use crate::keystore::KeyStore;
 use crate::resilience::{FailoverPolicy, RetryPolicy};
 use crate::transport::{
@@ -56,6 +57,9 @@ pub struct ClientBuilder {
     proxy: ProxySetting,
     pool_idle_timeout: Option<Duration>,
     max_connections_per_host: Option<usize>,
+    /// The settings of [`safeguards`](super::safeguards), in
+    /// [`safeguard_settings`](super::safeguard_settings).
+    pub(super) safeguards: super::safeguard_settings::Safeguards,
 }
 
 impl Client {
@@ -402,14 +406,16 @@ impl ClientBuilder {
             "serial",
             "the merchant API certificate serial (商户API证书序列号), e.g. `3775B6A45ACD588826D15E583A95F5DD00000000`",
         )?;
-        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
-            (Some(signer), _) => signer,
-            (None, Some(key)) => Arc::new(key.clone()),
-            (None, None) => {
+        let async_signer = self.safeguards.async_signer.clone();
+        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key, &async_signer) {
+            (Some(signer), _, _) => signer,
+            (None, Some(key), _) => Arc::new(key.clone()),
+            (None, None, Some(signer)) => Arc::new(Bridged::new(signer.clone())),
+            (None, None, None) => {
                 return Err(Error::config(
                     "the merchant private key is required: set it with \
                      .private_key(PrivateKey::from_pem_file(\"apiclient_key.pem\")?) (or \
-                     .signer(…) for a KMS/HSM)",
+                     .signer(…) / .async_signer(…) for a KMS/HSM)",
                 ));
             }
         };
@@ -478,9 +484,15 @@ impl ClientBuilder {
         } else {
             None
         };
+        let mut merchant_certificate = self.safeguards.merchant_certificate.clone();
         let identity = match self.merchant_identity {
             Some(pair) => {
                 let (cert, key) = pair?;
+                // Its first certificate is the merchant's: its expiry is watched too.
+                merchant_certificate = merchant_certificate.or_else(|| {
+                    let certificate = Certificate::from_pem(&cert).ok()?;
+                    Some((certificate.serial().to_owned(), certificate.not_after()))
+                });
                 Some(TlsIdentity::from_pem(&cert, &key)?)
             }
             None => None,
@@ -518,6 +530,7 @@ impl ClientBuilder {
             mchid,
             serial,
             signer,
+            async_signer,
             private_key: self.private_key,
             platform_keys: KeyRing::new(self.platform_keys),
             base_uri,
@@ -530,10 +543,16 @@ impl ClientBuilder {
             apiv2_key,
             limits: self.limits,
             allow_http: self.allow_http,
+            allow_plaintext: self.safeguards.allow_plaintext,
+            merchant_certificate,
+            expiry_warning_days: self.safeguards.expiry_warning_days,
         };
-        Ok(Client::from_shared(Shared::new(
-            config, transport, https, refresher,
-        )))
+        config
+            .platform_keys
+            .set_rollout(self.safeguards.public_key_rollout);
+        let client = Client::from_shared(Shared::new(config, transport, https, refresher));
+        client.warn_of_expiry();
+        Ok(client)
     }
 }
 

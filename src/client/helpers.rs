@@ -113,7 +113,8 @@ impl Client {
 impl Client {
     /// Encrypts a sensitive field for a request: base64 of RSA-OAEP (SHA-1, MGF1-SHA-1) under
     /// the preferred platform key ([`PlatformKeys::preferred`](crate::crypto::PlatformKeys::preferred):
-    /// a `PUB_KEY_ID_…` if one is configured, else the newest valid platform certificate).
+    /// a `PUB_KEY_ID_…` if one is configured, else the newest valid platform certificate;
+    /// the certificate while a public-key rollout is below 100 %).
     ///
     /// The request then needs `Wechatpay-Serial` set to that key's id, which the client adds
     /// by itself (see [`Client::wechatpay_serial`]); do not set another one.
@@ -148,8 +149,9 @@ impl Client {
                 seeded?;
             }
         }
-        let keys = self.config().platform_keys.snapshot();
-        let (_, key) = keys.preferred(timestamp()).ok_or_else(|| {
+        let ring = &self.config().platform_keys;
+        let keys = ring.snapshot();
+        let (_, key) = ring.encryption_key(&keys, timestamp()).ok_or_else(|| {
             Error::config(
                 "encrypting a sensitive field needs a platform key: add one with \
                  ClientBuilder::platform_key or ClientBuilder::platform_certificate (in \
@@ -189,13 +191,14 @@ impl Client {
     ///
     /// With a WeChat Pay public key configured it is its `PUB_KEY_ID_…`, which also asks
     /// WeChat Pay to sign its answers with that key during a migration from platform
-    /// certificates; else the newest valid platform certificate's serial. Empty while there
+    /// certificates; else the newest valid platform certificate's serial. While a rollout
+    /// names the public key on less than every request
+    /// ([`ClientBuilder::public_key_rollout`](crate::ClientBuilder::public_key_rollout)) it
+    /// is the certificate's, which requests carrying encrypted fields name. Empty while there
     /// is no platform key yet (automatic mode before its first download).
     pub fn wechatpay_serial(&self) -> String {
-        self.config()
-            .platform_keys
-            .snapshot()
-            .preferred(timestamp())
+        let ring = &self.config().platform_keys;
+        ring.encryption_key(&ring.snapshot(), timestamp())
             .map(|(id, _)| id.to_owned())
             .unwrap_or_default()
     }

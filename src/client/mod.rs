@@ -4,6 +4,8 @@ mod builder;
 mod handle;
 mod helpers;
 mod network;
+mod safeguard_settings;
+mod safeguards;
 
 pub use builder::ClientBuilder;
 pub use handle::Client;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures::future::BoxFuture;
 use zeroize::Zeroizing;
 
 use super::backend::Backend;
@@ -63,6 +64,40 @@ pub trait Signer: Send + Sync + 'static {
     ///
     /// Whatever the key holder reports; it aborts the request before anything is sent.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// Something that signs APIv3 requests without blocking its caller: RSASSA-PKCS1-v1_5 with
+/// SHA-256, as a future. For a merchant key in a network KMS or an HSM, whose signature takes
+/// milliseconds: the request future awaits it, so other requests go on meanwhile (sixteen
+/// requests in flight on one thread wait for sixteen signatures at once, not one after the
+/// other). Hand it to [`ClientBuilder::async_signer`](crate::ClientBuilder::async_signer).
+///
+/// The future is polled inside a tokio runtime (the caller's, else the client's runtime
+/// thread), so it may use tokio (timers, `spawn_blocking` for a blocking SDK).
+///
+/// ```
+/// use futures::future::BoxFuture;
+/// use wechatpay::{AsyncSigner, PrivateKey, Result};
+///
+/// struct Kms(PrivateKey); // in real life: a client of the KMS
+///
+/// impl AsyncSigner for Kms {
+///     fn sign_async(&self, message: Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>>> {
+///         let key = self.0.clone();
+///         Box::pin(async move {
+///             // e.g. `kms.sign(SignRequest { message, algorithm: RSASSA_PKCS1_V1_5_SHA_256 }).await`
+///             key.sign(&message)
+///         })
+///     }
+/// }
+/// ```
+pub trait AsyncSigner: Send + Sync + 'static {
+    /// The raw signature (not base64) of `message`, when ready.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the key holder reports; it aborts the request before anything is sent.
+    fn sign_async(&self, message: Vec<u8>) -> BoxFuture<'static, Result<Vec<u8>>>;
 }
 
 /// A merchant private key (`apiclient_key.pem`), parsed once.

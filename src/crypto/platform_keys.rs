@@ -171,19 +171,31 @@ impl PlatformKeys {
                 .iter()
                 .find(|entry| entry.id.starts_with(PUBLIC_KEY_ID_PREFIX))
         };
-        let newest_valid = || {
+        public_key()
+            .map(|entry| (entry.id.as_str(), &entry.key))
+            .or_else(|| self.preferred_certificate(now))
+    }
+
+    /// [`PlatformKeys::preferred`] among the keys that are not a WeChat Pay public key (steps
+    /// 2 to 4): the certificate a request names while a migration to the public key is only
+    /// partly rolled out.
+    pub fn preferred_certificate(&self, now: u64) -> Option<(&str, &PublicKey)> {
+        let certificates = || {
             self.keys
                 .iter()
+                .filter(|entry| !entry.id.starts_with(PUBLIC_KEY_ID_PREFIX))
+        };
+        let newest_valid = || {
+            certificates()
                 .filter_map(|entry| Some((entry, entry.validity?)))
                 .filter(|(_, validity)| validity.contains(now))
                 .max_by_key(|(_, validity)| (validity.not_after, validity.not_before))
                 .map(|(entry, _)| entry)
         };
-        let undated = || self.keys.iter().find(|entry| entry.validity.is_none());
-        public_key()
-            .or_else(newest_valid)
+        let undated = || certificates().find(|entry| entry.validity.is_none());
+        newest_valid()
             .or_else(undated)
-            .or_else(|| self.keys.first())
+            .or_else(|| certificates().next())
             .map(|entry| (entry.id.as_str(), &entry.key))
     }
 

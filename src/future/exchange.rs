@@ -11,15 +11,18 @@ use bytes::Bytes;
 use http::Method;
 
 use super::shared::Shared;
+use super::signing;
 use super::trace::{self, Trace};
 use super::wire::{self, Delivery};
+use crate::crypto::PUBLIC_KEY_ID_PREFIX;
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::Plan;
-use crate::request::{self, Check, Prepared};
-use crate::resilience::{Decision, Outcome, Route, Stop, is_retryable_status};
+use crate::request::{self, Check, Pending, Prepared};
+use crate::resilience::{Decision, Outcome, Route, Stop, answer_outcome, error_outcome};
 use crate::toolkit;
 use crate::transport::{SendOptions, StreamTo, Transport};
 use crate::uri::BaseUri;
+use crate::v3::verify::HEADER_SERIAL;
 
 /// Which domain a try goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +37,8 @@ pub(crate) enum Host {
 }
 
 /// The first try, prepared where the request was made (signing is the costly part, and the
-/// caller's thread does it), where it goes, and when the request's time is up.
+/// caller's thread does it; with an asynchronous signer its signature is pending, awaited in
+/// [`exchange`]), where it goes, and when the request's time is up.
 pub(crate) struct First {
     pub prepared: Prepared,
     pub host: Host,
@@ -78,6 +82,9 @@ pub(crate) struct Exchanged {
     /// A sentence for the error `finish` makes of this answer (why it was not sent again).
     pub note: Option<String>,
     pub delivery: Option<Delivery>,
+    /// The last try named the WeChat Pay public key while a rollout of it is set: its
+    /// answer tells whether WeChat Pay signs with it.
+    pub named_public_key: bool,
 }
 
 /// Picks the domain of the first try and signs it; the request ends at `deadline`
@@ -88,20 +95,9 @@ pub(crate) fn first(
     plan: &Plan,
     deadline: Option<Instant>,
 ) -> Result<First> {
-    let host = match (&plan.base_uri, &shared.failover) {
-        (None, Some(failover)) => match failover.route(&shared.transport, &shared.runtime) {
-            Route::Primary => Host::Primary,
-            Route::Backup => Host::Backup,
-        },
-        _ => Host::Fixed,
-    };
+    let host = route(shared, plan);
     let prepared = sign(shared, host, method, plan)?;
-    // A template that is an absolute URI goes where it says: no failover.
-    let host = match host {
-        Host::Fixed => Host::Fixed,
-        _ if !same_origin(&prepared.request, base_for(shared, plan, host).origin()) => Host::Fixed,
-        other => other,
-    };
+    let host = settled(shared, plan, host, &prepared);
     Ok(First {
         prepared,
         host,
@@ -109,10 +105,35 @@ pub(crate) fn first(
     })
 }
 
-/// Signs a try for `host`, with a fresh nonce and the time now.
+/// Where the first try of `plan` goes.
+fn route(shared: &Arc<Shared>, plan: &Plan) -> Host {
+    match (&plan.base_uri, &shared.failover) {
+        (None, Some(failover)) => match failover.route(&shared.transport, &shared.runtime) {
+            Route::Primary => Host::Primary,
+            Route::Backup => Host::Backup,
+        },
+        _ => Host::Fixed,
+    }
+}
+
+/// `host`, unless the first try goes elsewhere: a template that is an absolute URI goes where
+/// it says, with no failover.
+fn settled(shared: &Shared, plan: &Plan, host: Host, prepared: &Prepared) -> Host {
+    match host {
+        Host::Fixed => Host::Fixed,
+        _ if !same_origin(&prepared.request, base_for(shared, plan, host).origin()) => Host::Fixed,
+        other => other,
+    }
+}
+
+/// Signs a try for `host`, with a fresh nonce and the time now (with an asynchronous signer:
+/// builds it, its signature [pending](Prepared::pending) until [`exchange`] awaits it).
 fn sign(shared: &Shared, host: Host, method: &Method, plan: &Plan) -> Result<Prepared> {
-    let nonce = toolkit::nonce(32)?;
     let base = base_for(shared, plan, host);
+    if shared.config.async_signer.is_some() {
+        return signing::prepare_pending(&shared.config, base, method, plan);
+    }
+    let nonce = toolkit::nonce(32)?;
     request::prepare_at(
         &shared.config,
         base,
@@ -144,6 +165,25 @@ fn same_origin(request: &http::Request<Bytes>, origin: &str) -> bool {
         == Some(uri.authority().map_or("", |authority| authority.as_str()))
 }
 
+/// Writes the `Authorization` header of `prepared` with the asynchronous signer's signature
+/// of `pending`.
+async fn authorize(shared: &Shared, prepared: &mut Prepared, pending: Pending) -> Result<()> {
+    match &shared.config.async_signer {
+        Some(signer) => signing::authorize(&shared.config, signer, prepared, pending).await,
+        None => Err(Error::config(
+            "a request was built for an asynchronous signer the client lacks",
+        )),
+    }
+}
+
+/// Whether `request` names a WeChat Pay public key in `Wechatpay-Serial`.
+fn names_public_key(request: &http::Request<Bytes>) -> bool {
+    request
+        .headers()
+        .get(HEADER_SERIAL)
+        .is_some_and(|id| id.as_bytes().starts_with(PUBLIC_KEY_ID_PREFIX.as_bytes()))
+}
+
 /// A number in `[0, 1]` for the jitter.
 fn random_fraction() -> f64 {
     let mut random = [0u8; 8];
@@ -153,20 +193,49 @@ fn random_fraction() -> f64 {
     }
 }
 
-/// What became of a try, for the retry rule.
-fn outcome(result: &Result<http::Response<Bytes>>, sink_used: bool) -> Outcome {
-    match result {
-        Err(error) if error.is_connect() => Outcome::NothingSent,
-        // Bytes may have gone into the caller's sink: never start it over.
-        _ if sink_used => Outcome::Final,
-        Err(error) if error.is_transient() => Outcome::BrokeOff,
-        Ok(response) if is_retryable_status(response.status()) => Outcome::ServerError,
-        _ => Outcome::Final,
+/// What became of a try, for the retry rule (the pure
+/// [`answer_outcome`] and [`error_outcome`]), and the rate-limit code of an answer.
+fn outcome(
+    result: &Result<http::Response<Bytes>>,
+    sink_used: bool,
+    check: &Check,
+) -> (Outcome, Option<String>) {
+    let outcome = match result {
+        Err(error) => error_outcome(
+            error.kind(),
+            error.is_connect(),
+            error.is_unprocessed(),
+            error.broke_off(),
+        ),
+        // The common case, decided at once: an APIv3 success (no rate limit answers 2xx).
+        Ok(response) if response.status().is_success() && check.must_be_signed() => {
+            return (Outcome::Final, None);
+        }
+        Ok(response) => {
+            let code = request::answer_code(check, response.status(), response.body());
+            let outcome = answer_outcome(response.status(), code.as_deref(), response.headers());
+            return match outcome {
+                // Bytes may have gone into the caller's sink: never start it over.
+                _ if sink_used => (Outcome::Final, None),
+                // Named by its code, else by its status.
+                Outcome::NotProcessed { .. } => {
+                    let named = code.unwrap_or_else(|| response.status().to_string());
+                    (outcome, Some(named))
+                }
+                _ => (outcome, None),
+            };
+        }
+    };
+    match outcome {
+        Outcome::NothingSent | Outcome::NotProcessed { .. } => (outcome, None),
+        _ if sink_used => (Outcome::Final, None),
+        _ => (outcome, None),
     }
 }
 
 /// Sends `plan`'s request: the first try as prepared, then as many more as the retry rule
-/// allows, each signed afresh, all within the request's `timeout`.
+/// allows, each signed afresh (the signature of an asynchronous signer awaited here), all
+/// within the request's `timeout`.
 pub(crate) async fn exchange(
     shared: Arc<Shared>,
     method: Method,
@@ -184,11 +253,16 @@ pub(crate) async fn exchange(
     let check = prepared.check.clone();
     let delivery = wire::delivery(&plan, &check)?;
     let policy = shared.config.retry;
+    let rollout = shared.config.platform_keys.rollout().is_some();
     let mut attempt = 1;
     let mut reached = false;
     let mut switched = false;
     loop {
+        if let Some(pending) = prepared.pending.take() {
+            authorize(&shared, &mut prepared, *pending).await?;
+        }
         trace::attempt(&trace, attempt, &prepared.request);
+        let named_public_key = rollout && names_public_key(&prepared.request);
         let options = wire::send_options(&prepared, delivery.as_ref(), deadline);
         let remaining = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         let result = send(
@@ -203,7 +277,7 @@ pub(crate) async fn exchange(
             .as_ref()
             .and_then(|delivery| delivery.stream_to.as_ref())
             .is_some_and(StreamTo::taken);
-        let outcome = outcome(&result, sink_used);
+        let (outcome, limit) = outcome(&result, sink_used, &check);
         if let Some(failover) = &shared.failover
             && host == Host::Primary
         {
@@ -228,7 +302,19 @@ pub(crate) async fn exchange(
             !switched,
             random,
         );
-        reached |= outcome != Outcome::NothingSent;
+        reached |= !matches!(outcome, Outcome::NothingSent | Outcome::NotProcessed { .. });
+        let refused = match outcome {
+            Outcome::NotProcessed { retry_after } => limit.map(|code| (code, retry_after)),
+            _ => None,
+        };
+        let ended = |stop, past_deadline| Ended {
+            stop,
+            attempts: attempt,
+            reached,
+            refused: refused.clone(),
+            past_deadline,
+            named_public_key,
+        };
         let (delay, move_host) = match decision {
             Decision::Retry { delay, other_host }
                 if deadline.is_none_or(|deadline| Instant::now() + delay < deadline) =>
@@ -236,11 +322,11 @@ pub(crate) async fn exchange(
                 (delay, other_host)
             }
             Decision::Retry { .. } => {
-                let stop = Stop::OutOfAttempts;
-                return finished(result, stop, attempt, reached, &method, check, delivery);
+                let ended = ended(Stop::OutOfAttempts, true);
+                return finished(result, ended, &method, check, delivery);
             }
             Decision::Stop(stop) => {
-                return finished(result, stop, attempt, reached, &method, check, delivery);
+                return finished(result, ended(stop, false), &method, check, delivery);
             }
         };
         let next = match (move_host, host) {
@@ -288,17 +374,57 @@ fn timed_out(limit: Duration) -> Error {
     )
 }
 
+/// How the tries of a request ended.
+struct Ended {
+    stop: Stop,
+    attempts: u32,
+    /// Some try may have reached WeChat Pay.
+    reached: bool,
+    /// The last answer was a rate limit: its code, and the `Retry-After` it asked for.
+    refused: Option<(String, Option<Duration>)>,
+    /// Another try was due, but its wait would have ended past the request's deadline.
+    past_deadline: bool,
+    /// See [`Exchanged::named_public_key`].
+    named_public_key: bool,
+}
+
+/// The sentence for an answer refused by WeChat Pay's rate limit, naming the limit.
+fn rate_limit_note(ended: &Ended, code: &str, retry_after: Option<Duration>) -> String {
+    let Ended {
+        attempts,
+        past_deadline,
+        ..
+    } = *ended;
+    let tries = if attempts > 1 {
+        format!("all {attempts} tries")
+    } else {
+        "the request".to_owned()
+    };
+    let wait = match retry_after {
+        Some(wait) if past_deadline => format!(
+            "; it asked to wait {} s (Retry-After) before the next try, which would end past              the request's timeout",
+            wait.as_secs()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "; WeChat Pay's rate limit ({code}) refused {tries} without processing it{wait}:          nothing was charged or changed, so send it again later, more slowly          (ClientBuilder::retry_policy sets how many tries)"
+    )
+}
+
 /// The result of the last try, with what the caller should know about the tries before.
 fn finished(
     result: Result<http::Response<Bytes>>,
-    stop: Stop,
-    attempts: u32,
-    reached: bool,
+    ended: Ended,
     method: &Method,
     check: Check,
     delivery: Option<Delivery>,
 ) -> Result<Exchanged> {
-    let note = match stop {
+    let (attempts, reached) = (ended.attempts, ended.reached);
+    let note = match ended.stop {
+        _ if let Some((code, retry_after)) = &ended.refused => {
+            Some(rate_limit_note(&ended, code, *retry_after))
+        }
         Stop::Done => None,
         Stop::NotSafeToRepeat => Some(format!(
             "; it was not sent again: a {method} is only repeated automatically when the call \
@@ -318,6 +444,7 @@ fn finished(
             check,
             note,
             delivery,
+            named_public_key: ended.named_public_key,
         }),
         Err(mut error) => {
             if reached {

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use super::exchange::{Exchanged, within};
 use super::refresh;
 use super::shared::Shared;
+use super::trace;
 use super::wire::Delivery;
 use crate::bill::Checker;
 use crate::crypto::Verified;
@@ -37,11 +38,20 @@ pub(crate) async fn finish(
         check,
         note,
         delivery,
+        named_public_key,
     } = exchanged;
     let now = toolkit::timestamp();
     let response = match request::finish(&shared.config, &check, response, now) {
-        Ok(response) => counted(shared, response, now),
+        Ok(response) => {
+            if named_public_key {
+                rollout_answer(shared, response.verified_by().key_id());
+            }
+            counted(shared, response, now)
+        }
         Err(error) => {
+            if named_public_key && error.is_verification() {
+                rollout_answer(shared, None);
+            }
             let error = match note {
                 Some(note) => error.with_note(note),
                 None => error,
@@ -59,8 +69,18 @@ pub(crate) async fn finish(
     deliver(shared, placement, response, delivery, deadline).await
 }
 
-/// Counts which key verified `response`.
+/// An answer to a request that named the public key during a rollout, verified by
+/// `verified_by` (`None`: it failed verification): the rollout goes back to 0 % when WeChat
+/// Pay did not sign it with the public key.
+fn rollout_answer(shared: &Shared, verified_by: Option<&str>) {
+    if shared.config.platform_keys.public_key_answer(verified_by) {
+        trace::rolled_back(verified_by);
+    }
+}
+
+/// Counts which key verified `response` (and looks at the certificates' expiry when due).
 fn counted(shared: &Shared, response: Response, now: u64) -> Response {
+    shared.expiry.watch(&shared.config, now);
     if let Some(id) = response.verified_by().key_id() {
         shared
             .config

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::expiry::ExpiryWatch;
 use super::failover::FailoverShell;
 use super::refresher::Refresher;
 use crate::config::Config;
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     pub runtime: ClientRuntime,
     pub refresher: Option<Refresher>,
     pub failover: Option<Arc<FailoverShell>>,
+    /// When to look at the certificates' expiry again.
+    pub expiry: ExpiryWatch,
 }
 
 impl Shared {
@@ -43,6 +46,7 @@ impl Shared {
             runtime: ClientRuntime::default(),
             refresher,
             failover,
+            expiry: ExpiryWatch::default(),
         }
     }
 }

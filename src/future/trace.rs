@@ -80,10 +80,16 @@ mod on {
         other_host: bool,
     ) {
         let reason = match result {
+            Err(error) if error.is_unprocessed() => {
+                "the server refused it before processing it (HTTP/2)"
+            }
             Err(error) if error.is_connect() => "nothing was sent (the connection failed)",
             Err(error) if error.is_timeout() => "timed out after sending",
             Err(_) => "the exchange broke off after sending",
-            Ok(_) => "WeChat Pay answered with a server error",
+            Ok(response) if response.status().is_server_error() => {
+                "WeChat Pay answered with a server error"
+            }
+            Ok(_) => "WeChat Pay's rate limit refused it unprocessed",
         };
         let status = result
             .as_ref()
@@ -98,6 +104,29 @@ mod on {
             other_host,
             reason,
             "sending the request again"
+        );
+    }
+
+    /// A rollout of the public key went back to 0 %: an answer to a request that named it
+    /// was verified by `verified_by` instead (`None`: it failed verification).
+    pub(crate) fn rolled_back(verified_by: Option<&str>) {
+        tracing::warn!(
+            target: "wechatpay",
+            verified_by,
+            "an answer to a request that named the WeChat Pay public key was not signed by it \
+             (or did not verify): the public-key rollout is back to 0 %, requests name the \
+             platform certificate (Client::set_public_key_rollout to try again)"
+        );
+    }
+
+    /// A certificate expires soon.
+    pub(crate) fn expiring(expiring: &crate::crypto::Expiring) {
+        tracing::warn!(
+            target: "wechatpay",
+            serial = expiring.serial.as_str(),
+            not_after = expiring.not_after,
+            days_left = expiring.days_left,
+            "{expiring}"
         );
     }
 
@@ -228,6 +257,10 @@ mod off {
     }
 
     pub(crate) fn failover(_: &Trace, _: &str, _: &str, _: u32) {}
+
+    pub(crate) fn rolled_back(_: Option<&str>) {}
+
+    pub(crate) fn expiring(_: &crate::crypto::Expiring) {}
 
     pub(crate) fn switched_back(_: &Trace, _: &str) {}
 

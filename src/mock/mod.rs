@@ -59,6 +59,7 @@ mod checks;
 #[cfg(feature = "sandbox")]
 pub(crate) mod engine;
 mod fidelity;
+mod h2;
 mod keys;
 mod network;
 mod notify;
@@ -86,6 +87,7 @@ use crate::toolkit;
 pub use certificates::{Forgery, Signing};
 #[cfg(feature = "sandbox")]
 pub(crate) use fidelity::not_found;
+pub use h2::MockH2;
 pub use keys::*;
 pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
 pub use rules::{Fault, Reply};

@@ -15,6 +15,8 @@ pub struct RecordedRequest {
     pub method: Method,
     /// The request target as received: percent-encoded path and `?query`.
     pub target: String,
+    /// The HTTP version it came over (`HTTP/1.1`; `HTTP/2` over TLS with ALPN `h2`).
+    pub version: http::Version,
     /// The headers.
     pub headers: HeaderMap,
     /// The body as received.

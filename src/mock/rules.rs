@@ -64,6 +64,10 @@ pub enum Fault {
     /// without `Content-Length`, so the client must count; the signature headers cover an
     /// empty body.
     OversizedBody(u64),
+    /// HTTP/2 front only ([`MockServer::start_h2`](super::MockServer::start_h2)): reads the
+    /// request, then resets its stream with `REFUSED_STREAM`, which tells the client that it
+    /// was not processed (the request is recorded: the mock saw it). Ignored elsewhere.
+    RefusedStream,
 }
 
 /// What the mock answers.

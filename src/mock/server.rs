@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -247,15 +247,9 @@ async fn handle(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Err(Dropped),
     };
-    let started = Instant::now();
-    let target = parts
-        .uri
-        .path_and_query()
-        .map(|target| target.as_str().to_owned())
-        .unwrap_or_else(|| "/".to_owned());
-    let path = target.split('?').next().unwrap_or_default().to_owned();
     #[cfg(feature = "sandbox")]
     if let Some(engine) = &shared.engine {
+        let (target, path) = target_and_path(&parts);
         let inbound = Inbound {
             method: &parts.method,
             target: &target,
@@ -268,6 +262,57 @@ async fn handle(
             return Ok(answer.await.map(MockBody::whole));
         }
     }
+    let answer = answer(shared, &parts, body, client_certificate);
+    if let Some(delay) = answer.reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match answer.reply.fault {
+        Some(Fault::DropConnection) => return Err(Dropped),
+        Some(Fault::Reset) => {
+            reset.store(true, Ordering::Release);
+            return Err(Dropped);
+        }
+        Some(Fault::Stall) => std::future::pending::<()>().await,
+        _ => {}
+    }
+    Ok(answer.signed(shared))
+}
+
+/// The raw target (path and query) and the path of a request.
+fn target_and_path(parts: &http::request::Parts) -> (String, String) {
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|target| target.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    let path = target.split('?').next().unwrap_or_default().to_owned();
+    (target, path)
+}
+
+/// A request checked and recorded, and the reply the mock chose for it.
+pub(super) struct Answer {
+    pub(super) reply: Reply,
+    path: String,
+    v3: bool,
+    sign_type: SignType,
+    /// The request's `Wechatpay-Serial`, which picks the key of a migrating mock.
+    serial: Option<String>,
+    /// What the sandbox's log keeps of the exchange, when a sandbox is plugged in, and when
+    /// the request arrived.
+    #[cfg(feature = "sandbox")]
+    exchange: Option<(Exchange, Instant)>,
+}
+
+/// Checks a request like WeChat Pay, records it, and picks the reply (any transport: the
+/// HTTP/1.1 and TLS ports, and the HTTP/2 front).
+pub(super) fn answer(
+    shared: &Shared,
+    parts: &http::request::Parts,
+    body: Bytes,
+    client_certificate: Option<Bytes>,
+) -> Answer {
+    let started = Instant::now();
+    let (target, path) = target_and_path(parts);
     let media = multipart_media(&parts.headers, &body);
     let v3 = Api::of_wire_path(&path) == Api::V3;
     let (ruled, fallback) = {
@@ -305,6 +350,7 @@ async fn handle(
             state.requests.push(RecordedRequest {
                 method: parts.method.clone(),
                 target: target.clone(),
+                version: parts.version,
                 headers: redacted(&parts.headers),
                 body: body.clone(),
                 verdict: verdict.clone(),
@@ -344,40 +390,59 @@ async fn handle(
             }
         }
     };
-    if let Some(delay) = reply.delay {
-        tokio::time::sleep(delay).await;
-    }
-    match reply.fault {
-        Some(Fault::DropConnection) => return Err(Dropped),
-        Some(Fault::Reset) => {
-            reset.store(true, Ordering::Release);
-            return Err(Dropped);
-        }
-        Some(Fault::Stall) => std::future::pending::<()>().await,
-        _ => {}
-    }
-    // Chosen when answering, after any delay: a rotation meanwhile changes the signer.
-    let key = shared
-        .platform()
-        .request_answer_key(certificates::request_serial(&parts.headers));
-    let response = sign_reply(shared, &key, reply, &path, v3, sign_type);
+    let serial = certificates::request_serial(&parts.headers).map(str::to_owned);
     #[cfg(feature = "sandbox")]
-    if let Some(engine) = &shared.engine {
-        engine.record(Exchange {
-            method: parts.method,
+    let exchange = shared
+        .engine
+        .as_ref()
+        .map(|_| Exchange {
+            method: parts.method.clone(),
             target,
-            request_headers: parts.headers,
+            request_headers: parts.headers.clone(),
             request_body: body,
             verdict,
-            status: response.status(),
-            response_headers: response.headers().clone(),
-            response_body: response.body().bytes().unwrap_or_default(),
-            elapsed: started.elapsed(),
-        });
-    }
+            status: reply.status,
+            response_headers: HeaderMap::new(),
+            response_body: Bytes::new(),
+            elapsed: Duration::ZERO,
+        })
+        .map(|exchange| (exchange, started));
     #[cfg(not(feature = "sandbox"))]
-    let _ = (started, verdict);
-    Ok(response)
+    let _ = (started, verdict, target, body);
+    Answer {
+        reply,
+        path,
+        v3,
+        sign_type,
+        serial,
+        #[cfg(feature = "sandbox")]
+        exchange,
+    }
+}
+
+impl Answer {
+    /// The reply, signed now (after any delay: a rotation meanwhile changes the signer), and
+    /// the exchange handed to the sandbox's log.
+    pub(super) fn signed(self, shared: &Shared) -> http::Response<MockBody> {
+        let key = shared.platform().request_answer_key(self.serial.as_deref());
+        let response = sign_reply(
+            shared,
+            &key,
+            self.reply,
+            &self.path,
+            self.v3,
+            self.sign_type,
+        );
+        #[cfg(feature = "sandbox")]
+        if let (Some(engine), Some((mut exchange, started))) = (&shared.engine, self.exchange) {
+            exchange.elapsed = started.elapsed();
+            exchange.status = response.status();
+            exchange.response_headers = response.headers().clone();
+            exchange.response_body = response.body().bytes().unwrap_or_default();
+            engine.record(exchange);
+        }
+        response
+    }
 }
 
 /// The headers with `Authorization` marked sensitive, so that `Debug` does not print it.

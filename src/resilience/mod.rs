@@ -12,6 +12,8 @@
 //! | nothing was sent (DNS, refused, TLS handshake, connect timeout: [`Error::is_connect`](crate::Error::is_connect)) | sent again | sent again |
 //! | sent, then a timeout, a reset or a connection closed before the answer | sent again | only when marked safe to repeat |
 //! | sent, answered `500`, `502`, `503` or `504` | sent again | only when marked safe to repeat |
+//! | refused unprocessed: `429` or a rate-limit code ([`RATE_LIMIT_CODES`]), HTTP/2 `REFUSED_STREAM`, a `GOAWAY` below its stream | sent again, after `Retry-After` | sent again, after `Retry-After` |
+//! | refused by the client itself (a configuration error: `security: true` without a merchant certificate) | returned | returned |
 //! | any other answer, or an error that another try would repeat | returned | returned |
 //!
 //! A call is marked safe to repeat with [`Options::retry`](crate::Options::retry) (or the
@@ -21,6 +23,13 @@
 //! timestamp), within the request's one `timeout`, with a delay that doubles from try to try
 //! and is drawn between half and all of it ("equal jitter"), so that many clients do not
 //! retry in step.
+//!
+//! A rate limit is the one answer that a payment may be sent again after: WeChat Pay says
+//! with it that it did not accept the request ("该笔退款未受理，请降低频率后重试"), so sending it
+//! again cannot charge twice. The client waits the answer's `Retry-After` seconds when it
+//! gives them (and stops at once when that wait would end past the request's `timeout`),
+//! else the backoff; the error after the last try names the limit. HTTP/2 says the same of
+//! a stream refused with `REFUSED_STREAM` or left out by a `GOAWAY` (RFC 9113 §8.7).
 //!
 //! # The backup domain
 //!
@@ -37,11 +46,11 @@ mod retry;
 pub use failover::{
     Change, DEFAULT_FAILOVER_AFTER, DEFAULT_PROBE_INTERVAL, Failover, FailoverPolicy, Route,
 };
-pub(crate) use retry::is_retryable_status;
 pub use retry::{
-    DEFAULT_FIRST_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Outcome, RetryPolicy,
-    Stop,
+    DEFAULT_FIRST_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Outcome,
+    RATE_LIMIT_CODES, RetryPolicy, Stop,
 };
+pub(crate) use retry::{answer_outcome, error_outcome};
 
 #[cfg(test)]
 mod tests;

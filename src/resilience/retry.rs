@@ -1,6 +1,11 @@
-//! When a request may be sent again: the rule, the attempt budget, and the backoff.
+//! When a request may be sent again: the rule, the attempt budget, and the backoff; and
+//! what an answer or an error means for it ([`answer_outcome`], [`error_outcome`]).
 
 use std::time::Duration;
+
+use http::{HeaderMap, StatusCode};
+
+use crate::error::ErrorKind;
 
 /// The default most tries of one request, the first included.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -53,6 +58,15 @@ pub enum Outcome {
     /// WeChat Pay answered `500`, `502`, `503` or `504`: it may or may not have processed the
     /// request.
     ServerError,
+    /// WeChat Pay received the request and refused it unprocessed: its rate limit (`429`, or
+    /// a code of [`RATE_LIMIT_CODES`]), or an HTTP/2 stream refused before any processing
+    /// (`REFUSED_STREAM`, or a `GOAWAY` whose last stream id is below the request's). Safe to
+    /// send again on any verb, to the same host, after `retry_after` (its `Retry-After`) or
+    /// the backoff.
+    NotProcessed {
+        /// How long WeChat Pay asked to wait (`Retry-After`, in seconds), if it said.
+        retry_after: Option<Duration>,
+    },
     /// Anything else: an answer (success or error), or an error another try would repeat.
     Final,
 }
@@ -146,6 +160,7 @@ impl RetryPolicy {
     ) -> Decision {
         let stop = match outcome {
             Outcome::Final => Some(Stop::Done),
+            // `NothingSent` and `NotProcessed` are safe on any verb.
             Outcome::BrokeOff | Outcome::ServerError if !safe_to_repeat => {
                 Some(Stop::NotSafeToRepeat)
             }
@@ -164,6 +179,11 @@ impl RetryPolicy {
                 delay: self.delay(attempt, random),
                 other_host,
             },
+            // The host answered: it is reachable, and asked for patience, not another host.
+            Outcome::NotProcessed { retry_after } => Decision::Retry {
+                delay: retry_after.unwrap_or_else(|| self.delay(attempt, random)),
+                other_host: false,
+            },
             _ => Decision::Retry {
                 delay: self.delay(attempt, random),
                 other_host: false,
@@ -173,6 +193,72 @@ impl RetryPolicy {
 }
 
 /// Whether an answer's status counts as [`Outcome::ServerError`]: `500`, `502`, `503`, `504`.
-pub(crate) fn is_retryable_status(status: http::StatusCode) -> bool {
+pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 500 | 502 | 503 | 504)
+}
+
+/// WeChat Pay's error codes for a request its rate limit refused without processing it
+/// ("该笔退款未受理，请降低频率后重试": not accepted, send it again more slowly):
+/// `FREQUENCY_LIMITED` (APIv3 `429`, and APIv2 `err_code` of refunds and other calls),
+/// `FREQUENCY_LIMIT_EXCEED` (APIv3 `429` of the marketing calls) and `FREQ_LIMIT` (APIv2
+/// `err_code` of red packets and transfers).
+pub const RATE_LIMIT_CODES: [&str; 3] =
+    ["FREQUENCY_LIMITED", "FREQUENCY_LIMIT_EXCEED", "FREQ_LIMIT"];
+
+/// What an answer means for the retry rule: `status` and WeChat Pay's error `code` (APIv3
+/// JSON `code`, APIv2 `err_code`), when there is one.
+///
+/// * `500`, `502`, `503`, `504`: [`Outcome::ServerError`] (maybe processed);
+/// * `429` whatever the code (HTTP's "too many requests": refused before processing), or a
+///   code of [`RATE_LIMIT_CODES`] with any status (APIv2 answers `200` with it):
+///   [`Outcome::NotProcessed`], after the `Retry-After` seconds of `headers` if given;
+/// * anything else: [`Outcome::Final`].
+pub(crate) fn answer_outcome(
+    status: StatusCode,
+    code: Option<&str>,
+    headers: &HeaderMap,
+) -> Outcome {
+    if is_retryable_status(status) {
+        return Outcome::ServerError;
+    }
+    let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+        || code.is_some_and(|code| RATE_LIMIT_CODES.contains(&code));
+    if rate_limited {
+        return Outcome::NotProcessed {
+            retry_after: retry_after(headers),
+        };
+    }
+    Outcome::Final
+}
+
+/// The `Retry-After` of `headers` in whole seconds (`Retry-After: 1`); `None` when absent or
+/// not a number of seconds (an HTTP date is not honoured: the backoff applies instead).
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// What an error of a try means for the retry rule: of `kind`, marked nothing sent
+/// (`nothing_sent`, [`Error::is_connect`](crate::Error::is_connect)), refused unprocessed by
+/// the server (`unprocessed`: an HTTP/2 `REFUSED_STREAM` or `GOAWAY` before it), or broken
+/// off after sending (`broke_off`).
+///
+/// A configuration or argument error is [`Outcome::Final`] whatever else it is marked: a
+/// request refused by the client itself (`security: true` without a merchant certificate)
+/// fails the same way on every try, so it is never sent again.
+pub(crate) fn error_outcome(
+    kind: ErrorKind,
+    nothing_sent: bool,
+    unprocessed: bool,
+    broke_off: bool,
+) -> Outcome {
+    match kind {
+        ErrorKind::Config | ErrorKind::InvalidArgument | ErrorKind::MissingPathVariable => {
+            Outcome::Final
+        }
+        _ if unprocessed => Outcome::NotProcessed { retry_after: None },
+        _ if nothing_sent => Outcome::NothingSent,
+        _ if broke_off || kind == ErrorKind::Timeout => Outcome::BrokeOff,
+        _ => Outcome::Final,
+    }
 }

@@ -149,3 +149,112 @@ fn a_request_answered_by_the_primary_ends_the_failover() {
     assert_eq!(failover.primary_reachable(), Change::ToPrimary);
     assert_eq!(FailoverPolicy::default().after(0).failures(), 1);
 }
+
+#[test]
+fn a_rate_limit_is_repeated_on_any_verb_after_retry_after_or_the_backoff() {
+    let policy = policy();
+    let waited = Outcome::NotProcessed {
+        retry_after: Some(Duration::from_secs(1)),
+    };
+    let unsaid = Outcome::NotProcessed { retry_after: None };
+    for safe in [true, false] {
+        assert_eq!(
+            policy.decide(1, waited, safe, true, true, 0.0),
+            Decision::Retry {
+                delay: Duration::from_secs(1),
+                other_host: false
+            },
+            "the host answered: same host, its own wait"
+        );
+        assert_eq!(
+            policy.decide(2, unsaid, safe, true, true, 1.0),
+            Decision::Retry {
+                delay: 200 * MS,
+                other_host: false
+            }
+        );
+    }
+    assert_eq!(
+        policy.decide(3, waited, false, true, true, 0.5),
+        Decision::Stop(Stop::OutOfAttempts)
+    );
+}
+
+#[test]
+fn answers_are_classified_by_status_and_code() {
+    use http::{HeaderMap, HeaderValue, StatusCode};
+    let none = HeaderMap::new();
+    let mut after = HeaderMap::new();
+    after.insert("retry-after", HeaderValue::from_static(" 2 "));
+    let outcome = |status: u16, code: Option<&str>, headers: &HeaderMap| {
+        retry::answer_outcome(StatusCode::from_u16(status).unwrap(), code, headers)
+    };
+    assert_eq!(
+        outcome(429, Some("FREQUENCY_LIMITED"), &after),
+        Outcome::NotProcessed {
+            retry_after: Some(Duration::from_secs(2))
+        }
+    );
+    assert_eq!(
+        outcome(429, None, &none),
+        Outcome::NotProcessed { retry_after: None },
+        "429 is a rate limit whatever the body"
+    );
+    assert_eq!(
+        outcome(200, Some("FREQ_LIMIT"), &none),
+        Outcome::NotProcessed { retry_after: None },
+        "APIv2 answers 200 with its err_code"
+    );
+    assert_eq!(
+        outcome(503, Some("FREQUENCY_LIMITED"), &none),
+        Outcome::ServerError
+    );
+    assert_eq!(outcome(400, Some("PARAM_ERROR"), &none), Outcome::Final);
+    assert_eq!(outcome(200, None, &none), Outcome::Final);
+    let mut dated = HeaderMap::new();
+    dated.insert(
+        "retry-after",
+        HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+    );
+    assert_eq!(
+        retry::retry_after(&dated),
+        None,
+        "only seconds are honoured"
+    );
+}
+
+#[test]
+fn configuration_errors_are_never_sent_again() {
+    use crate::error::ErrorKind;
+    for kind in [
+        ErrorKind::Config,
+        ErrorKind::InvalidArgument,
+        ErrorKind::MissingPathVariable,
+    ] {
+        assert_eq!(
+            retry::error_outcome(kind, true, false, true),
+            Outcome::Final,
+            "{kind:?}"
+        );
+    }
+    assert_eq!(
+        retry::error_outcome(ErrorKind::Transport, true, false, false),
+        Outcome::NothingSent
+    );
+    assert_eq!(
+        retry::error_outcome(ErrorKind::Transport, true, true, false),
+        Outcome::NotProcessed { retry_after: None }
+    );
+    assert_eq!(
+        retry::error_outcome(ErrorKind::Timeout, false, false, false),
+        Outcome::BrokeOff
+    );
+    assert_eq!(
+        retry::error_outcome(ErrorKind::Transport, false, false, true),
+        Outcome::BrokeOff
+    );
+    assert_eq!(
+        retry::error_outcome(ErrorKind::Crypto, false, false, false),
+        Outcome::Final
+    );
+}

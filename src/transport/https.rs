@@ -107,6 +107,17 @@ fn sending_failed(
         })
         .filter_map(|e| e.downcast_ref::<hyper::Error>())
     };
+    if let Some(refusal) = h2_refusal(&error) {
+        return Error::new(
+            ErrorKind::Transport,
+            format!(
+                "{host}{via} refused the request before processing it ({refusal}); nothing was \
+                 processed, so it is safe to send again"
+            ),
+        )
+        .with_source(error)
+        .unprocessed();
+    }
     // hyper hands a request back "canceled" only when it was never started on its
     // connection (a kept-alive connection closed before it was written): nothing was sent.
     // hyper-util tries such a request again by itself on another pooled connection; when
@@ -163,6 +174,24 @@ fn sending_failed(
     Error::new(ErrorKind::Transport, message)
         .with_source(error)
         .transient()
+}
+
+/// What an HTTP/2 error in `error`'s chain says when the server did not process the request
+/// (RFC 9113 §8.7): its stream reset by the server with `REFUSED_STREAM`, or a `GOAWAY` from
+/// the server whose last stream id is below the stream's. (h2 fails with the `GOAWAY`'s own
+/// error only the streams above that id; a stream it kept that then breaks off ends with an
+/// I/O error, which stays "may have been processed".)
+fn h2_refusal(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let h2 = std::iter::successors(Some(error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<h2::Error>())?;
+    if !h2.is_remote() {
+        return None;
+    }
+    if h2.is_go_away() {
+        return Some("an HTTP/2 GOAWAY that left its stream out");
+    }
+    (h2.is_reset() && h2.reason() == Some(h2::Reason::REFUSED_STREAM))
+        .then_some("HTTP/2 REFUSED_STREAM")
 }
 
 impl Transport for HttpsTransport {

@@ -22,7 +22,9 @@ use crate::error::Result;
 /// [`SendOptions`] say how to send the request (mutual TLS, timeouts) and how to read the
 /// body of its answer ([`SendOptions::reading`]). An error that happened before anything was
 /// sent must be marked with [`Error::nothing_sent`](crate::Error::nothing_sent): the client
-/// then sends the request again (to the backup domain first), whatever its method. Errors of
+/// then sends the request again (to the backup domain first), whatever its method (unless it
+/// is an [`ErrorKind::Config`](crate::ErrorKind::Config) error, which every try would
+/// repeat). Errors of
 /// yours that are not so marked count as "may have reached WeChat Pay", and only `GET`s and
 /// calls marked safe to repeat are retried after an
 /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) one.

@@ -7,6 +7,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use super::sign::{self, RequestToSign};
 use super::verify::HEADER_SERIAL;
 use crate::config::Config;
+use crate::crypto::Signer;
 use crate::error::Result;
 use crate::media;
 use crate::plan::{Body, Plan, header_value};
@@ -59,14 +60,15 @@ impl SignedBody {
     }
 }
 
-/// The signed request of an APIv3 call to `destination`, at `timestamp` with `nonce`.
+/// The request of an APIv3 call to `destination`, at `timestamp` with `nonce`, signed by
+/// `signer`.
 pub(crate) fn build(
     config: &Config,
+    signer: &dyn Signer,
     method: Method,
     plan: &Plan,
     destination: &Destination,
-    timestamp: u64,
-    nonce: &str,
+    (timestamp, nonce): (u64, &str),
 ) -> Result<http::Request<Bytes>> {
     let body = SignedBody::of(&plan.body)?;
 
@@ -81,10 +83,10 @@ pub(crate) fn build(
     for (name, value) in &plan.headers {
         headers.insert(name, value.clone());
     }
-    add_wechatpay_serial(&mut headers, config, timestamp)?;
+    add_wechatpay_serial(&mut headers, config, timestamp, plan.encrypted)?;
 
     let authorization = sign::authorize(
-        config.signer.as_ref(),
+        signer,
         &config.mchid,
         &config.serial,
         RequestToSign {
@@ -111,15 +113,24 @@ pub(crate) fn build(
     destination.request(method, headers, body.wire)
 }
 
-/// Names the preferred platform key at `now` in `Wechatpay-Serial` unless the caller set the
-/// header: the key that sensitive fields are encrypted with (the newest valid certificate
-/// during a rotation), and (during a migration to the WeChat Pay public key) the key WeChat
-/// Pay should sign its answer with. The official Go SDK does the same on every request.
-fn add_wechatpay_serial(headers: &mut HeaderMap, config: &Config, now: u64) -> Result<()> {
+/// Names a platform key at `now` in `Wechatpay-Serial` unless the caller set the header: the
+/// preferred one, the key that sensitive fields are encrypted with (the newest valid
+/// certificate during a rotation), and (during a migration to the WeChat Pay public key) the
+/// key WeChat Pay should sign its answer with, on the share of requests a rollout says
+/// ([`KeyRing::request_key`](crate::crypto::KeyRing::request_key); a request carrying
+/// `encrypted` fields names the key they are encrypted with). The official Go SDK names the
+/// preferred key on every request.
+fn add_wechatpay_serial(
+    headers: &mut HeaderMap,
+    config: &Config,
+    now: u64,
+    encrypted: bool,
+) -> Result<()> {
     if headers.contains_key(HEADER_SERIAL) {
         return Ok(());
     }
-    if let Some((id, _)) = config.platform_keys.snapshot().preferred(now) {
+    let keys = config.platform_keys.snapshot();
+    if let Some(id) = config.platform_keys.request_key(&keys, now, encrypted) {
         headers.insert(
             HeaderName::from_static(HEADER_SERIAL),
             header_value("Wechatpay-Serial", id)?,

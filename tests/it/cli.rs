@@ -467,6 +467,21 @@ fn doctor_passes_a_good_setup_and_explains_each_failure() {
         assert!(stdout.contains(line), "{line}: {stdout}");
     }
     assert!(!stdout.contains('✗'), "{stdout}");
+    assert!(
+        stdout.contains("✓ no certificate expires within 30 days"),
+        "{stdout}"
+    );
+
+    // A merchant certificate that expires in 20 days: a warning line, not a failure.
+    let soon = crate::common::merchant_certificate_expiring_in(20, &scratch.0);
+    let (code, stdout, _) = doctor(
+        wechatpay(&mock, &scratch).env("WECHATPAY_MERCHANT_CERT", scratch.file("soon.pem", &soon)),
+    );
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("! expiry: the merchant API certificate 4A7F3C2D1E0B9A8877665544332211AABBCCDDEE expires in"),
+        "{stdout}"
+    );
 
     // The wrong key for the serial: WeChat Pay refuses the signature.
     let (code, stdout, _) = doctor(wechatpay(&mock, &scratch).env(

@@ -177,3 +177,34 @@ pub fn child_report(test: &str, marker: &str, env: &[(&str, &str)], unset: &[&st
         .trim()
         .to_owned()
 }
+
+/// The PEM of a merchant certificate (the mock merchant's key and serial) that expires in
+/// `days` days, made by `openssl` (`.ci/run` installs it when missing) under `dir`.
+pub fn merchant_certificate_expiring_in(days: u32, dir: &std::path::Path) -> String {
+    let key = dir.join("expiring-key.pem");
+    let cert = dir.join("expiring-cert.pem");
+    std::fs::write(&key, mock::MERCHANT_KEY_PEM).expect("the key file is written");
+    let output = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-new", "-key"])
+        .arg(&key)
+        .args([
+            "-days",
+            &days.to_string(),
+            "-subj",
+            "/CN=1900000109 mock merchant",
+        ])
+        .args(["-set_serial", &format!("0x{}", mock::MERCHANT_SERIAL)])
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pem = std::fs::read_to_string(&cert).expect("openssl wrote the certificate");
+    let _ = std::fs::remove_file(&key);
+    let _ = std::fs::remove_file(&cert);
+    pem
+}

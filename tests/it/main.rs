@@ -2,6 +2,7 @@
 //! conformance harness is its own crate (`tests/conformance.rs`).
 
 mod allocations;
+mod async_signing;
 mod bill;
 mod callbacks;
 mod certificates;
@@ -25,18 +26,24 @@ mod hardening_keys;
 mod hardening_proxy;
 #[cfg(unix)]
 mod hardening_store;
+mod http2;
 mod keys;
 #[cfg(feature = "sandbox")]
 mod merchant;
 mod notify;
 mod options;
 mod paysign;
+#[cfg(feature = "pkcs11")]
+mod pkcs11;
+mod plaintext;
 mod properties;
 mod proxy;
+mod rate_limits;
 mod redis_server;
 mod redis_stores;
 mod registry;
 mod resilience;
+mod rollout;
 mod runtimes;
 #[cfg(feature = "sandbox")]
 mod sandbox;

@@ -244,3 +244,47 @@ fn retries_failover_and_refreshes_are_events() {
     );
     assert!(!text.contains(mock::APIV3_KEY));
 }
+
+#[test]
+fn a_merchant_certificate_that_expires_in_20_days_is_warned_of() {
+    let mock = MockServer::start().unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "wechatpay-expiry-{}-{}",
+        std::process::id(),
+        wechatpay::toolkit::nonce(8).unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pem = crate::common::merchant_certificate_expiring_in(20, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let certificate = wechatpay::Certificate::from_pem(&pem).unwrap();
+
+    let capture = Arc::new(Capture::default());
+    let client = tracing::subscriber::with_default(capture.clone(), || {
+        mock.client_builder()
+            .merchant_certificate(&certificate)
+            .build()
+            .unwrap()
+    });
+    let text = capture.text();
+    assert!(
+        text.contains(
+            "the merchant API certificate 4A7F3C2D1E0B9A8877665544332211AABBCCDDEE expires in"
+        ),
+        "{text}"
+    );
+    let expiring = client.expiring();
+    assert_eq!(expiring.len(), 1);
+    assert!((19..=20).contains(&expiring[0].days_left), "{expiring:?}");
+
+    // A window of 10 days: nothing yet.
+    let calm = Arc::new(Capture::default());
+    let later = tracing::subscriber::with_default(calm.clone(), || {
+        mock.client_builder()
+            .merchant_certificate(&certificate)
+            .expiry_warning_days(10)
+            .build()
+            .unwrap()
+    });
+    assert!(later.expiring().is_empty());
+    assert!(!calm.text().contains("expires in"), "{}", calm.text());
+}

@@ -1,8 +1,8 @@
 //! `wechatpay doctor`: checks the setup one step at a time and explains each failure with its
 //! fix: the private key (and that it belongs to the merchant certificate), the platform keys,
 //! DNS/TCP/TLS to the main and backup domains (through the proxy in use), the clock against
-//! WeChat Pay's, a signed request (mchid + serial + key), the APIv3 key, and which platform
-//! key verified the answers.
+//! WeChat Pay's, a signed request (mchid + serial + key), the APIv3 key, the certificates that
+//! expire within 30 days, and which platform key verified the answers.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -60,6 +60,7 @@ pub fn run(settings: &SettingsArgs, _args: Args) -> Outcome {
         reach(&mut doctor, &client);
         clock_and_signature(&mut doctor, &client);
         apiv3_key(&mut doctor, &settings, &client);
+        expiry(&mut doctor, &client);
         for usage in client.key_usage() {
             output::note(format!(
                 "platform key {} verified {} answer(s) and {} notification(s)",
@@ -288,6 +289,28 @@ fn clock(doctor: &mut Doctor, theirs: SystemTime, (sent, received): (SystemTime,
             "set the clock with NTP (timedatectl set-ntp true); WeChat Pay refuses requests and \
              the client refuses answers signed more than 5 minutes apart",
         );
+    }
+}
+
+/// The merchant certificate (when given) and the newest platform certificate: a line for each
+/// that expires within 30 days (a warning, not a failure, until it has expired).
+fn expiry(doctor: &mut Doctor, client: &Client) {
+    let expiring = client.expiring();
+    if expiring.is_empty() {
+        doctor.pass(format!(
+            "no certificate expires within {} days",
+            wechatpay::crypto::DEFAULT_EXPIRY_WARNING_DAYS
+        ));
+    }
+    for certificate in expiring {
+        if certificate.days_left < 0 {
+            doctor.fail(
+                format!("expired: {certificate}"),
+                "replace the certificate (see above)",
+            );
+        } else {
+            output::note(format!("! expiry: {certificate}"));
+        }
     }
 }
 

@@ -401,6 +401,14 @@ impl Settings {
         if let Some(secret) = &self.apiv3_key {
             builder = builder.apiv3_key(&secret.value);
         }
+        // Its expiry is watched (`doctor` reports a file that does not parse).
+        let merchant = self
+            .merchant_cert
+            .as_deref()
+            .map(Certificate::from_pem_file);
+        if let Some(Ok(certificate)) = merchant {
+            builder = builder.merchant_certificate(&certificate);
+        }
         if let Some(secret) = &self.secret {
             builder = builder.apiv2_key(&secret.value);
         }
