@@ -41,9 +41,10 @@ static VERBS: [Method; 5] = [
 /// `serde_json::Value`, an [`Options`] built with methods, or `()` for none.
 pub struct Chain {
     shared: Arc<Shared>,
-    /// Shared with each request's future, for the hint on a `404` (a reference count, not a
-    /// copy, per request).
-    path: Arc<str>,
+    path: String,
+    /// Whether the path is a documented template (looked up once): a request of one that is
+    /// not carries it, for the hint on a `404`.
+    documented: OnceLock<bool>,
     children: FrozenMap<String, Box<Chain>>,
     /// The documented-encrypted request fields of this path for `GET`, `PUT`, `POST`,
     /// `PATCH` and `DELETE`, each looked up once.
@@ -65,8 +66,9 @@ impl Chain {
     fn with_path(shared: Arc<Shared>, path: String) -> Self {
         Self {
             shared,
-            path: path.into(),
+            path,
             children: FrozenMap::new(),
+            documented: OnceLock::new(),
             encrypted: Default::default(),
         }
     }
@@ -123,7 +125,7 @@ impl Chain {
             plan,
             placement,
             trace,
-            self.path.clone(),
+            self.undocumented_path(),
         )
     }
 
@@ -157,6 +159,15 @@ impl Chain {
             fields,
             client_allows: self.shared.config.allow_plaintext,
         })
+    }
+
+    /// This chain's path when it is not a documented template (the error of a `404` then names
+    /// the nearest documented ones), else `None`: a documented path costs no copy.
+    fn undocumented_path(&self) -> Option<String> {
+        let documented = *self
+            .documented
+            .get_or_init(|| crate::endpoints::is_documented(&self.path));
+        (!documented).then(|| self.path.clone())
     }
 
     /// The documented-encrypted request fields of `method` on this path (cached for the
@@ -242,6 +253,7 @@ impl Clone for Chain {
             shared: self.shared.clone(),
             path: self.path.clone(),
             children: FrozenMap::new(),
+            documented: self.documented.clone(),
             encrypted: self.encrypted.clone(),
         }
     }

@@ -55,14 +55,17 @@ impl ResponseFuture {
         plan: Result<Plan>,
         placement: Placement,
         trace: Trace,
-        template: Arc<str>,
+        undocumented: Option<String>,
     ) -> Self {
         Self {
             body: Some(Box::pin(async move {
                 let result = match plan {
                     Ok(plan) => respond(&shared, method, plan, placement, &trace)
                         .await
-                        .map_err(|error| crate::endpoints::hint_if_undocumented(error, &template)),
+                        .map_err(|error| match &undocumented {
+                            Some(path) => crate::endpoints::hint_nearest(error, path),
+                            None => error,
+                        }),
                     Err(error) => Err(error),
                 };
                 trace::finished(&trace, &result);

@@ -269,11 +269,20 @@ pub fn methods(template: &str) -> Vec<Method> {
     methods
 }
 
+/// Whether `template` is documented (an exact match, or a fit through variables: see
+/// [`for_template`]).
+pub(crate) fn is_documented(template: &str) -> bool {
+    !exact(template).is_empty()
+        || ENDPOINTS
+            .iter()
+            .any(|e| matching::fit(e.template, template).is_some())
+}
+
 /// `error` with the nearest documented templates appended, when WeChat Pay answered `404` to
-/// a template that is not documented (a typo in a string path, which `chain!` would have
+/// `template`, which is not documented (a typo in a string path, which `chain!` would have
 /// caught at compile time).
-pub(crate) fn hint_if_undocumented(error: crate::Error, template: &str) -> crate::Error {
-    if error.status() != Some(http::StatusCode::NOT_FOUND) || !for_template(template).is_empty() {
+pub(crate) fn hint_nearest(error: crate::Error, template: &str) -> crate::Error {
+    if error.status() != Some(http::StatusCode::NOT_FOUND) {
         return error;
     }
     match suggest(template).as_slice() {
