@@ -6,8 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, Method};
 use serde_json::Value;
 
+use super::keys::{MCHID, MERCHANT_SERIAL, SECRET};
 use super::recorded::{RecordedMedia, query_pairs};
-use super::{MCHID, MERCHANT_SERIAL, SECRET, Shared};
+use super::shared::Shared;
 use crate::crypto::sha256_hex;
 use crate::toolkit::{self, SignType};
 use crate::v2::{merchant_field, signed_fields};

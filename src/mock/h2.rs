@@ -17,9 +17,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio_rustls::TlsAcceptor;
 
+use super::keys::{TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM};
+use super::mock_server::MockServer;
 use super::rules::Fault;
 use super::server::answer;
-use super::{MockServer, Shared, TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM};
+use super::shared::Shared;
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{TlsIdentity, provider};
 

@@ -4,13 +4,15 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 
+use super::keys::APIV3_KEY;
 #[cfg(doc)]
-use super::PLATFORM_KEY_ID;
-use super::certificates::{Platform, Signing};
+use super::keys::PLATFORM_KEY_ID;
+use super::mock_server::MockServer;
 use super::notify_v2::{WRONG_APIV3_KEY, tamper_base64};
+use super::platform::{Platform, Signing};
 use super::rules::Fault;
+use super::shared::Shared;
 use super::signing::{insert_signature_headers, insert_signature_headers_at};
-use super::{APIV3_KEY, MockServer, Shared};
 use crate::crypto::aes_gcm_encrypt;
 #[cfg(doc)]
 use crate::error::ErrorKind;

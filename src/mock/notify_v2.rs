@@ -8,8 +8,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use serde_json::Value;
 
+use super::keys::{MCHID, SECRET, apiv2_key};
+use super::mock_server::MockServer;
 use super::rules::Fault;
-use super::{MCHID, MockServer, SECRET, apiv2_key};
 #[cfg(doc)]
 use crate::client::Client;
 use crate::config::ApiV2Key;

@@ -6,11 +6,11 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::RecordedRequest;
+use super::recorded::RecordedRequest;
 use super::ring::Ring;
 
 #[cfg(doc)]
-use super::SECRET;
+use super::keys::SECRET;
 #[cfg(doc)]
 use crate::v2;
 

@@ -18,21 +18,24 @@ use tokio_rustls::TlsAcceptor;
 
 use super::body::MockBody;
 use super::certificates;
-use super::certificates::Platform;
 use super::checks::{check_v2, check_v3};
 #[cfg(feature = "sandbox")]
-use super::engine::{Engine, Exchange, Inbound, MockHandle};
+use super::engine::{Engine, Exchange, Inbound};
 use super::fidelity::v2_refusal;
+#[cfg(feature = "sandbox")]
+use super::handle::{Attach, MockHandle};
+use super::keys::{
+    MERCHANT_PUBLIC_KEY_PEM, TLS_CA_CERTIFICATE_PEM, TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM,
+};
+use super::mock_server::MockServer;
 use super::network;
+use super::platform::Platform;
 use super::recorded::{RecordedRequest, multipart_media};
 use super::ring::Ring;
 use super::rules::State;
 use super::rules::{Fault, Reply};
+use super::shared::Shared;
 use super::signing::sign_reply;
-use super::{
-    MERCHANT_PUBLIC_KEY_PEM, MockServer, Shared, TLS_CA_CERTIFICATE_PEM,
-    TLS_SERVER_CERTIFICATE_PEM, TLS_SERVER_KEY_PEM,
-};
 use crate::crypto::PublicKey;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::Api;
@@ -40,12 +43,44 @@ use crate::toolkit::SignType;
 use crate::transport::{TlsIdentity, certificates_from_pem, provider};
 use crate::v2;
 
+/// Starting a mock.
+impl MockServer {
+    /// Starts a mock on `127.0.0.1` with two free ports (plain HTTP, and TLS with client
+    /// certificates), on a thread of its own.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) when no port can be bound or no thread
+    /// started.
+    pub fn start() -> Result<Self> {
+        Self::start_on(0, 0)
+    }
+
+    /// Starts a mock on `127.0.0.1` with the given ports (plain HTTP, and TLS); `0` picks a
+    /// free one. For a standalone mock that other programs reach at a known address
+    /// (`wechatpay mock --port 8080`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) when a port cannot be bound (in use?)
+    /// or no thread started.
+    pub fn start_on(port: u16, tls_port: u16) -> Result<Self> {
+        start(port, tls_port, None)
+    }
+
+    /// Starts a mock with `engine` plugged in (the sandbox).
+    #[cfg(feature = "sandbox")]
+    pub(crate) fn start_with(port: u16, tls_port: u16, engine: Arc<dyn Attach>) -> Result<Self> {
+        start(port, tls_port, Some(engine))
+    }
+}
+
 /// Binds both ports on `127.0.0.1` and serves them on a thread of its own, with `engine`
 /// plugged in (see [`MockServer::start_on`]).
 pub(super) fn start(
     port: u16,
     tls_port: u16,
-    #[cfg(feature = "sandbox")] engine: Option<Arc<dyn Engine>>,
+    #[cfg(feature = "sandbox")] engine: Option<Arc<dyn Attach>>,
     #[cfg(not(feature = "sandbox"))] _engine: Option<std::convert::Infallible>,
 ) -> Result<MockServer> {
     let io_error = |what: &str, e: std::io::Error| {
@@ -86,13 +121,13 @@ pub(super) fn start(
         clock_offset: AtomicI64::new(0),
         last_signature: Mutex::new(None),
         #[cfg(feature = "sandbox")]
-        engine,
+        engine: engine.clone().map(|engine| engine as Arc<dyn Engine>),
     });
     #[cfg(feature = "sandbox")]
-    let beside = match &shared.engine {
+    let beside = match engine {
         Some(engine) => {
             engine.attach(MockHandle::new(&shared, address, tls_address));
-            engine.clone().run()
+            (engine as Arc<dyn Engine>).run()
         }
         None => Box::pin(std::future::pending()),
     };

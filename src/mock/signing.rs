@@ -7,29 +7,16 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::body::MockBody;
+use super::keys::SECRET;
+use super::platform::AnswerKey;
 use super::rules::{Fault, Reply};
-use super::{SECRET, Shared};
-use crate::crypto::{PrivateKey, sha1_hex};
+use super::shared::{CachedSignature, Shared};
+use crate::crypto::sha1_hex;
 use crate::toolkit::{self, SignType};
 use crate::v2::fields_from_json;
 use crate::v3::sign::{AUTHORIZATION_SCHEME, response_message, sign_base64};
 use crate::v3::verify::{HEADER_STATEMENT_SHA1, PROBE_SIGNATURE_PREFIX};
 use crate::xml::to_xml_from;
-
-/// The key an answer is signed with, and the id sent in `Wechatpay-Serial`.
-#[derive(Clone)]
-pub(super) struct AnswerKey {
-    pub id: String,
-    pub key: PrivateKey,
-}
-
-/// The signature headers of the last answer, reusable within the same second.
-pub(super) struct CachedSignature {
-    second: u64,
-    key_id: String,
-    body: Bytes,
-    headers: Vec<(&'static str, String)>,
-}
 
 /// The body of `reply`: its bytes, or for [`Reply::xml`] the fields with their `sign`.
 pub(super) fn reply_body(reply: &Reply, sign_type: SignType) -> Bytes {

@@ -8,7 +8,7 @@ use ::redis::Script;
 use futures::future::BoxFuture;
 
 use super::connection::Connection;
-use super::{DEFAULT_PREFIX, check_name};
+use super::names::{DEFAULT_PREFIX, check_name};
 use crate::error::Result;
 use crate::events::{Claim, DEFAULT_LEASE, DEFAULT_WINDOW, Deduplicate};
 use crate::toolkit;

@@ -3,7 +3,7 @@
 use ::axum::extract::{FromRef, FromRequest, FromRequestParts, RawPathParams, Request};
 use http::StatusCode;
 
-use super::MerchantRegistry;
+use super::merchants::MerchantRegistry;
 use crate::axum::Notified;
 use crate::callback::{DEFAULT_BODY_LIMIT, Rejection, Reply};
 use crate::client::Client;

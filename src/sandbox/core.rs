@@ -13,8 +13,8 @@ use super::deliveries::{Deliveries, Notice};
 use super::entities::{Combine, Refund, ServiceOrder, Transaction, TransferBill};
 use super::log::Log;
 use super::table::Table;
+use crate::mock::MockHandle;
 use crate::mock::Reply;
-use crate::mock::engine::MockHandle;
 use crate::toolkit;
 
 /// Everything the sandbox keeps about the merchants' business.

@@ -12,7 +12,7 @@ use super::core::Core;
 use super::deliver::deliver;
 use super::deliveries::{Attempt, Payload, Started};
 use crate::error::{Error, Result};
-use crate::mock::engine::Envelope;
+use crate::mock::Envelope;
 use crate::toolkit::SignType;
 
 /// Runs the attempts as they fall due, until the server stops.

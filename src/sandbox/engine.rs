@@ -9,13 +9,16 @@ use futures::future::BoxFuture;
 use super::core::Core;
 use super::{control, dispatch, routes};
 use crate::mock::Reply;
-use crate::mock::engine::{Engine, Exchange, Inbound, MockHandle};
+use crate::mock::engine::{Engine, Exchange, Inbound};
+use crate::mock::{Attach, MockHandle};
 
-impl Engine for Core {
+impl Attach for Core {
     fn attach(&self, mock: MockHandle) {
         Core::attach(self, mock);
     }
+}
 
+impl Engine for Core {
     fn control(
         self: Arc<Self>,
         request: &Inbound<'_>,

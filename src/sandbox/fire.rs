@@ -9,10 +9,9 @@ use serde_json::{Map, Value};
 use super::deliver::{Delivered, deliver};
 use super::samples;
 use crate::error::{Error, Result};
-use crate::mock::engine::{
-    Envelope, standalone_notification, v2_notification, v2_refund_notification,
+use crate::mock::{
+    Envelope, Fault, Signing, standalone_notification, v2_notification, v2_refund_notification,
 };
-use crate::mock::{Fault, Signing};
 use crate::toolkit::SignType;
 
 /// A notification to fire: an event type, APIv3 (the default) or APIv2, its resource (a
