@@ -23,37 +23,37 @@ pub const DEFAULT_BASE_URI: &str = "https://api.mch.weixin.qq.com/";
 /// The backup base URI of [`DEFAULT_BASE_URI`]: WeChat Pay's backup domain (备用域名), the same
 /// API for when the primary cannot be reached. Used only with the default base URI (see
 /// [`ClientBuilder::backup_base_uri`](crate::ClientBuilder::backup_base_uri)).
-pub const DEFAULT_BACKUP_BASE_URI: &str = "https://api2.mch.weixin.qq.com/";
+pub(crate) const DEFAULT_BACKUP_BASE_URI: &str = "https://api2.mch.weixin.qq.com/";
 
 /// The default time an idle connection is kept for the next request: 7 s, below the about
 /// 8 s after which WeChat Pay closes idle connections itself (the official Java SDK keeps 7 s
 /// for this reason), so that no request goes out on a connection the server is closing.
-pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(7);
+pub(crate) const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(7);
 
 /// The default most requests in flight (so connections) per host; more wait their turn.
-pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 32;
+pub(crate) const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 32;
 
 /// The default time allowed for a whole request (every try of it, and the waits between).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The default time allowed to connect.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default longest wait for the next bytes of an answer (its head, then each piece of its
 /// body). It applies even to requests without a total limit (`timeout: 0`,
 /// [`ClientBuilder::no_timeout`](crate::ClientBuilder::no_timeout)), so that no request waits
 /// forever on a silent server.
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The default most bytes of an answer's body a client reads: 16 MiB. WeChat Pay's answers
 /// are a few KiB; bills and other downloads can be larger (raise it with
 /// [`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size)).
-pub const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_RESPONSE_SIZE: usize = 16 * 1024 * 1024;
 
 /// The default time between two refreshes of the platform certificates in automatic mode
 /// ([`ClientBuilder::auto_certificates`](crate::ClientBuilder::auto_certificates)), give or
 /// take 10 %.
-pub const DEFAULT_CERTIFICATE_REFRESH_INTERVAL: Duration = Duration::from_secs(12 * 3600);
+pub(crate) const DEFAULT_CERTIFICATE_REFRESH_INTERVAL: Duration = Duration::from_secs(12 * 3600);
 
 /// `wechatpay-rust/{version}`, the `User-Agent` of every request.
 pub(crate) const USER_AGENT: &str = concat!("wechatpay-rust/", env!("CARGO_PKG_VERSION"));

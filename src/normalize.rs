@@ -22,7 +22,7 @@ pub fn normalize_segment(segment: &str) -> String {
 }
 
 /// The byte length of [`normalize_segment`]'s output for `segment`.
-pub fn normalized_len(segment: &str) -> usize {
+pub(crate) fn normalized_len(segment: &str) -> usize {
     let bytes = segment.as_bytes();
     let inner_capitals = bytes
         .iter()
@@ -33,7 +33,7 @@ pub fn normalized_len(segment: &str) -> usize {
 }
 
 /// Appends the normalised form of `segment` to `out` (see [`normalize_segment`]).
-pub fn push_normalized(out: &mut String, segment: &str) {
+pub(crate) fn push_normalized(out: &mut String, segment: &str) {
     let start = out.len();
     for (index, ch) in segment.chars().enumerate() {
         if ch.is_ascii_uppercase() {

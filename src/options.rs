@@ -206,7 +206,7 @@ impl Options {
     /// says where the body went ([`Response::streamed`](crate::Response::streamed)).
     ///
     /// Only the downloads WeChat Pay does not sign stream as they arrive
-    /// ([`v3::verify::is_unsigned_download`](crate::v3::verify::is_unsigned_download), the
+    /// (the APIv3 bill download, complaint images, transfer e-receipts and fapiao files, the
     /// APIv2 [`NO_SIGNATURE_PATHS`](crate::v2::NO_SIGNATURE_PATHS)). A signed answer is
     /// verified first, which needs its whole body (up to `max_response_size`), and written to
     /// the sink after it verified; an answer that fails is never written. Error answers are
@@ -244,11 +244,6 @@ impl Options {
     pub fn max_sink_size(mut self, bytes: u64) -> Self {
         self.max_sink_size = Some(bytes);
         self
-    }
-
-    /// The top-level options as a JSON object (path variables, `json`, `query`, …).
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.map
     }
 }
 

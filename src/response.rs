@@ -38,7 +38,7 @@ impl VerifiedBy {
     }
 
     /// Whether a signature was checked (anything but [`VerifiedBy::Unsigned`]).
-    pub fn is_signature(&self) -> bool {
+    pub(crate) fn is_signature(&self) -> bool {
         !matches!(self, VerifiedBy::Unsigned)
     }
 

@@ -211,7 +211,7 @@ impl Harness<'_> {
             .map(|(_, rest)| rest)
             .ok_or_else(|| format!("base_uri `{base}` is not absolute"))?;
         let path = after_scheme.find('/').map_or("/", |at| &after_scheme[at..]);
-        Ok(format!("{}{path}", self.mock.origin()))
+        Ok(format!("{}{path}", self.mock.uri().trim_end_matches('/')))
     }
 
     fn media_for(&mut self, file: &str) -> Result<Media, String> {

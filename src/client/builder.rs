@@ -141,7 +141,7 @@ impl ClientBuilder {
     }
 
     /// How often automatic mode refreshes the platform certificates
-    /// ([`DEFAULT_CERTIFICATE_REFRESH_INTERVAL`], 12 hours, unless set), give or take 10 %
+    /// (12 hours unless set), give or take 10 %
     /// so that many processes do not refresh in step. Only with
     /// [`auto_certificates`](Self::auto_certificates).
     pub fn certificate_refresh_interval(mut self, interval: Duration) -> Self {
@@ -166,8 +166,8 @@ impl ClientBuilder {
     }
 
     /// Where requests of the base URI go when it cannot be reached: WeChat Pay's backup
-    /// domain. With the default base URI the backup is [`DEFAULT_BACKUP_BASE_URI`]
-    /// (`https://api2.mch.weixin.qq.com/`); with another base URI there is none unless set
+    /// domain. With the default base URI the backup is
+    /// `https://api2.mch.weixin.qq.com/`; with another base URI there is none unless set
     /// here.
     ///
     /// A request whose connection to the base URI fails (DNS, refused, TLS handshake, connect
@@ -226,7 +226,7 @@ impl ClientBuilder {
     }
 
     /// How long an idle connection is kept for the next request
-    /// ([`DEFAULT_POOL_IDLE_TIMEOUT`], 7 s, unless set). Keep it below the server's own idle
+    /// (7 s unless set). Keep it below the server's own idle
     /// limit (WeChat Pay closes idle connections after about 8 s): a request sent on a
     /// connection the server is closing fails, and a `POST` is then not sent again.
     pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
@@ -235,14 +235,14 @@ impl ClientBuilder {
     }
 
     /// The most requests in flight, so connections, per host
-    /// ([`DEFAULT_MAX_CONNECTIONS_PER_HOST`], 32, unless set; at least 1); more requests wait
+    /// (32 unless set; at least 1); more requests wait
     /// their turn, within their `timeout`.
     pub fn max_connections_per_host(mut self, connections: usize) -> Self {
         self.max_connections_per_host = Some(connections);
         self
     }
 
-    /// The time allowed for a whole request ([`DEFAULT_TIMEOUT`] unless set), every try of it
+    /// The time allowed for a whole request (30 s unless set), every try of it
     /// and the waits between included; the `timeout` option overrides it per request. The
     /// [`read_timeout`](Self::read_timeout) applies too.
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -257,14 +257,14 @@ impl ClientBuilder {
         self
     }
 
-    /// The time allowed to connect ([`DEFAULT_CONNECT_TIMEOUT`] unless set).
+    /// The time allowed to connect (10 s unless set).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
     }
 
     /// The longest wait for the next bytes of an answer, its head and then each piece of its
-    /// body ([`DEFAULT_READ_TIMEOUT`] unless set). Unlike [`timeout`](Self::timeout) it
+    /// body (60 s unless set). Unlike [`timeout`](Self::timeout) it
     /// cannot be turned off: a request without a total limit (`timeout: 0`) still ends when
     /// the server falls silent this long. Sent to the transport in its
     /// [`SendOptions`](crate::transport::SendOptions); a zero duration counts as 1 ms.
@@ -273,8 +273,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The most bytes of an answer's body the client reads ([`DEFAULT_MAX_RESPONSE_SIZE`],
-    /// 16 MiB, unless set). A larger success answer is an
+    /// The most bytes of an answer's body the client reads (16 MiB unless
+    /// set). A larger success answer is an
     /// [`ErrorKind::Transport`](crate::ErrorKind::Transport) error as soon as its
     /// `Content-Length` or its bytes pass the limit, so a hostile or broken server cannot
     /// make the client buffer more; an error answer is read only as far as its error needs

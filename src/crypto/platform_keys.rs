@@ -179,7 +179,7 @@ impl PlatformKeys {
     /// [`PlatformKeys::preferred`] among the keys that are not a WeChat Pay public key (steps
     /// 2 to 4): the certificate a request names while a migration to the public key is only
     /// partly rolled out.
-    pub fn preferred_certificate(&self, now: u64) -> Option<(&str, &PublicKey)> {
+    pub(crate) fn preferred_certificate(&self, now: u64) -> Option<(&str, &PublicKey)> {
         let certificates = || {
             self.keys
                 .iter()

@@ -20,7 +20,7 @@
 
 /// How one path segment fits one template segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fit {
+pub(crate) enum Fit {
     /// The same text.
     Exact,
     /// A variable in the template that takes the path's segment.
@@ -28,12 +28,12 @@ pub enum Fit {
 }
 
 /// Whether `segment` is a template variable: `{…}`.
-pub fn is_variable(segment: &str) -> bool {
+pub(crate) fn is_variable(segment: &str) -> bool {
     segment.len() >= 2 && segment.starts_with('{') && segment.ends_with('}')
 }
 
 /// How `path` (one segment) fits `template` (one segment), if it does.
-pub fn segment_fit(template: &str, path: &str) -> Option<Fit> {
+pub(crate) fn segment_fit(template: &str, path: &str) -> Option<Fit> {
     if template == path {
         return Some(Fit::Exact);
     }
@@ -47,7 +47,7 @@ pub fn segment_fit(template: &str, path: &str) -> Option<Fit> {
 
 /// How many of `path`'s segments fit `template` through a wildcard, or `None` when `path`
 /// does not fit `template`: `Some(0)` is an exact match, and fewer is a better match.
-pub fn fit(template: &str, path: &str) -> Option<usize> {
+pub(crate) fn fit(template: &str, path: &str) -> Option<usize> {
     if template == path {
         return Some(0);
     }
@@ -74,7 +74,7 @@ pub fn fit(template: &str, path: &str) -> Option<usize> {
 ///
 /// `v3/pay/transactons/jsapi` is 1 away from `v3/pay/transactions/jsapi`, and
 /// `v3/pay/transactions/jsapi/` is 1 away too (an empty segment added).
-pub fn distance(template: &str, path: &str) -> usize {
+pub(crate) fn distance(template: &str, path: &str) -> usize {
     let templates: Vec<&str> = template.split('/').collect();
     let paths: Vec<&str> = path.split('/').collect();
     let weight = |segment: &str| segment.chars().count() + 1;
@@ -127,7 +127,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// The largest [`distance`] at which a template is still suggested for `path`: a third of the
 /// path's length in characters, and at least 3.
-pub fn suggestion_limit(path: &str) -> usize {
+pub(crate) fn suggestion_limit(path: &str) -> usize {
     (path.chars().count() / 3).max(3)
 }
 
@@ -135,7 +135,7 @@ pub fn suggestion_limit(path: &str) -> usize {
 /// alphabetical order): each at most [`suggestion_limit`] away, and at most twice as far as
 /// the nearest one (or one further), so that a clear winner comes alone. A template given
 /// more than once is named once; a path over 1,000 bytes gets none.
-pub fn nearest<'a>(
+pub(crate) fn nearest<'a>(
     templates: impl IntoIterator<Item = &'a str>,
     path: &str,
     count: usize,

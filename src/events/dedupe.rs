@@ -147,21 +147,21 @@ pub trait Deduplicate: Send + Sync {
 
 /// The default window of [`MemoryDedupe`]: 25 hours, longer than WeChat Pay's retries (its 15
 /// retries span about 24 hours).
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(25 * 60 * 60);
+pub(crate) const DEFAULT_WINDOW: Duration = Duration::from_secs(25 * 60 * 60);
 
 /// The default lease of a [`Claim::New`] in [`MemoryDedupe`]: 60 seconds. WeChat Pay waits 5
 /// seconds for an answer; a claim still pending after the lease is taken for a handler that
 /// died, and the next delivery may claim it again.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
 /// The default number of ids [`MemoryDedupe`] remembers: 100,000.
-pub const DEFAULT_CAPACITY: usize = 100_000;
+pub(crate) const DEFAULT_CAPACITY: usize = 100_000;
 
 /// An in-memory [`Deduplicate`] for one process: `Send + Sync`, bounded in time and memory.
 ///
-/// * Ids are forgotten once older than the window ([`DEFAULT_WINDOW`], set with
+/// * Ids are forgotten once older than the window (25 hours unless set with
 ///   [`MemoryDedupe::with_window`]), counted from the last claim or completion.
-/// * At most [`DEFAULT_CAPACITY`] ids are kept ([`MemoryDedupe::with_capacity`]); beyond
+/// * At most 100,000 ids are kept unless set with [`MemoryDedupe::with_capacity`]; beyond
 ///   that the oldest are forgotten early, so a flood of notifications can let a duplicate
 ///   through, never make the handler refuse work.
 /// * The clock is the `now` argument; a clock that goes back only delays forgetting.

@@ -102,9 +102,8 @@ pub use complaint::Complaint;
 pub use coupon::{
     BusinessCoupon, CashCoupon, ConsumeInformation, CouponAttachInfo, NormalCouponInformation,
 };
-pub use dedupe::{
-    Claim, DEFAULT_CAPACITY, DEFAULT_LEASE, DEFAULT_WINDOW, Deduplicate, MemoryDedupe,
-};
+pub use dedupe::{Claim, Deduplicate, MemoryDedupe};
+pub(crate) use dedupe::{DEFAULT_LEASE, DEFAULT_WINDOW};
 pub use entrust::{Contract, ContractAmount, ContractTermination, DeductSchedule, PapayContract};
 pub use payscore::{
     Collection, CollectionDetail, Location, PayScoreAuthorization, PostDiscount, PostPayment,

@@ -46,7 +46,7 @@ pub const PLATFORM_ROTATED_KEY_PEM: &str = include_str!("platform_rotated_key.pe
 /// valid a little longer than the first (so it is the newest).
 pub const PLATFORM_ROTATED_CERTIFICATE_PEM: &str = include_str!("platform_rotated_cert.pem");
 /// The private key of a forger (someone without the merchant's APIv3 key). Test-only.
-pub const FORGER_KEY_PEM: &str = include_str!("forger_key.pem");
+pub(crate) const FORGER_KEY_PEM: &str = include_str!("forger_key.pem");
 /// The forger's own certificate, serial [`FORGED_CERTIFICATE_SERIAL`].
 pub const FORGED_CERTIFICATE_PEM: &str = include_str!("forged_cert.pem");
 /// The mock merchant's TLS client certificate (its `apiclient_cert.pem` for APIv2 mutual
@@ -60,7 +60,7 @@ pub const TLS_CA_CERTIFICATE_PEM: &str = include_str!("tls_ca_cert.pem");
 /// The certificate of the mock's TLS port, for `127.0.0.1` and `localhost`.
 pub const TLS_SERVER_CERTIFICATE_PEM: &str = include_str!("tls_server_cert.pem");
 /// The private key of the mock's TLS port. Test-only.
-pub const TLS_SERVER_KEY_PEM: &str = include_str!("tls_server_key.pem");
+pub(crate) const TLS_SERVER_KEY_PEM: &str = include_str!("tls_server_key.pem");
 
 /// The mock merchant private key, parsed.
 ///

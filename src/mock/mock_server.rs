@@ -33,11 +33,6 @@ impl MockServer {
         format!("http://{}/", self.address)
     }
 
-    /// `http://127.0.0.1:{port}`, without a trailing slash.
-    pub fn origin(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
     /// The address the mock listens on.
     pub fn address(&self) -> SocketAddr {
         self.address

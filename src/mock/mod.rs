@@ -87,5 +87,5 @@ pub(crate) use notify::{Envelope, standalone_notification};
 #[cfg(feature = "sandbox")]
 pub(crate) use notify_v2::{v2_notification, v2_refund_notification};
 pub use platform::{Forgery, Signing};
-pub use recorded::{RecordedMedia, RecordedRequest, percent_decode};
+pub use recorded::{RecordedMedia, RecordedRequest};
 pub use rules::{Fault, Reply};

@@ -5,7 +5,7 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 
 use super::ring::Weigh;
-use crate::uri::{self, percent_decode_bytes};
+use crate::uri;
 use crate::xml::{self, XmlMap};
 
 /// A request the mock received, with its verdict.
@@ -89,11 +89,6 @@ impl RecordedRequest {
         }
         xml::parse(&self.body).ok()
     }
-}
-
-/// Plain percent-decoding (a `+` stays a `+`); invalid escapes are kept as they are.
-pub fn percent_decode(text: &str) -> String {
-    lossy(percent_decode_bytes(text, false))
 }
 
 fn lossy(bytes: Vec<u8>) -> String {

@@ -200,7 +200,7 @@ pub(super) struct State {
 
 impl State {
     /// The reply of the newest rule for a request (used up if `once`), if any.
-    pub fn take_rule(&mut self, method: &Method, path: &str) -> Option<Reply> {
+    pub(super) fn take_rule(&mut self, method: &Method, path: &str) -> Option<Reply> {
         let index = self
             .rules
             .iter()

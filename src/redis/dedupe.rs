@@ -48,10 +48,10 @@ return 0
 ///
 /// * [`claim`](Deduplicate::claim) checks and claims in one Lua script (atomic however many
 ///   instances ask): a claim is a value of this instance's with a lease
-///   ([`DEFAULT_LEASE`], 60 s, [`RedisDedupe::with_lease`]) after which a handler that died
+///   (60 s unless set with [`RedisDedupe::with_lease`]) after which a handler that died
 ///   is taken for gone and the next delivery is processed;
 /// * [`complete`](Deduplicate::complete) sets the key to `done` for the window
-///   ([`DEFAULT_WINDOW`], 25 hours, [`RedisDedupe::with_window`]), longer than WeChat Pay's
+///   (25 hours unless set with [`RedisDedupe::with_window`]), longer than WeChat Pay's
 ///   retries;
 /// * [`release`](Deduplicate::release) deletes this instance's claim only.
 ///

@@ -4,10 +4,10 @@ use std::time::{Duration, Instant};
 
 /// The default number of connection failures to the primary in a row after which every
 /// request goes to the backup.
-pub const DEFAULT_FAILOVER_AFTER: u32 = 3;
+pub(crate) const DEFAULT_FAILOVER_AFTER: u32 = 3;
 
 /// The default time between two probes of the primary while requests go to the backup.
-pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(30);
 
 /// When to move to the backup domain and how often to look at the primary again.
 ///
@@ -25,7 +25,7 @@ pub struct FailoverPolicy {
 }
 
 impl Default for FailoverPolicy {
-    /// After [`DEFAULT_FAILOVER_AFTER`] failures, a probe every [`DEFAULT_PROBE_INTERVAL`].
+    /// After 3 failures in a row, a probe every 30 s.
     fn default() -> Self {
         Self {
             after: DEFAULT_FAILOVER_AFTER,
@@ -50,19 +50,14 @@ impl FailoverPolicy {
     }
 
     /// The failures in a row that move every request to the backup.
-    pub fn failures(&self) -> u32 {
+    pub(crate) fn failures(&self) -> u32 {
         self.after
-    }
-
-    /// The time between two probes.
-    pub fn interval(&self) -> Duration {
-        self.probe_interval
     }
 }
 
 /// Where requests of the client's base URI go now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     /// The configured base URI.
     Primary,
     /// The backup base URI.
@@ -71,7 +66,7 @@ pub enum Route {
 
 /// A change of route, to report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// Nothing changed.
     None,
     /// Every request goes to the backup from now on.
@@ -82,24 +77,8 @@ pub enum Change {
 
 /// The route of a client with a backup domain: a state machine whose inputs are what
 /// happened to connections to the primary, and the time.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// use wechatpay::resilience::{Change, Failover, FailoverPolicy, Route};
-///
-/// let policy = FailoverPolicy::default().after(2).probe_interval(Duration::from_secs(30));
-/// let mut failover = Failover::new();
-/// let t0 = Instant::now();
-/// assert_eq!(failover.primary_unreachable(&policy, t0), Change::None);
-/// assert_eq!(failover.primary_unreachable(&policy, t0), Change::ToBackup);
-/// assert_eq!(failover.route(), Route::Backup);
-/// assert!(!failover.start_probe(t0 + Duration::from_secs(10)));
-/// assert!(failover.start_probe(t0 + Duration::from_secs(30)));
-/// assert_eq!(failover.probe_done(true, &policy, t0 + Duration::from_secs(31)), Change::ToPrimary);
-/// assert_eq!(failover.route(), Route::Primary);
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failover {
+pub(crate) struct Failover {
     failures: u32,
     mode: Mode,
 }
@@ -122,7 +101,7 @@ impl Default for Failover {
 
 impl Failover {
     /// On the primary, with no failure yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             failures: 0,
             mode: Mode::Primary,
@@ -130,7 +109,7 @@ impl Failover {
     }
 
     /// Where requests go now.
-    pub fn route(&self) -> Route {
+    pub(crate) fn route(&self) -> Route {
         match self.mode {
             Mode::Primary => Route::Primary,
             Mode::Backup { .. } => Route::Backup,
@@ -138,7 +117,8 @@ impl Failover {
     }
 
     /// Since when requests go to the backup, if they do.
-    pub fn on_backup_since(&self) -> Option<Instant> {
+    #[cfg(test)]
+    pub(crate) fn on_backup_since(&self) -> Option<Instant> {
         match self.mode {
             Mode::Primary => None,
             Mode::Backup { since, .. } => Some(since),
@@ -146,7 +126,7 @@ impl Failover {
     }
 
     /// A connection to the primary failed at `now` (nothing was sent).
-    pub fn primary_unreachable(&mut self, policy: &FailoverPolicy, now: Instant) -> Change {
+    pub(crate) fn primary_unreachable(&mut self, policy: &FailoverPolicy, now: Instant) -> Change {
         self.failures = self.failures.saturating_add(1);
         match self.mode {
             Mode::Primary if self.failures >= policy.after => {
@@ -162,7 +142,7 @@ impl Failover {
     }
 
     /// The primary answered a request (any answer: it is reachable).
-    pub fn primary_reachable(&mut self) -> Change {
+    pub(crate) fn primary_reachable(&mut self) -> Change {
         self.failures = 0;
         match self.mode {
             Mode::Primary => Change::None,
@@ -175,7 +155,7 @@ impl Failover {
 
     /// Whether a probe of the primary should start at `now` (on the backup, the interval
     /// passed, no probe running); if so, it counts as running until [`Failover::probe_done`].
-    pub fn start_probe(&mut self, now: Instant) -> bool {
+    pub(crate) fn start_probe(&mut self, now: Instant) -> bool {
         match &mut self.mode {
             Mode::Backup {
                 next_probe,
@@ -191,7 +171,12 @@ impl Failover {
 
     /// A probe ended at `now`: back to the primary when it succeeded, else the next probe
     /// after another interval.
-    pub fn probe_done(&mut self, reachable: bool, policy: &FailoverPolicy, now: Instant) -> Change {
+    pub(crate) fn probe_done(
+        &mut self,
+        reachable: bool,
+        policy: &FailoverPolicy,
+        now: Instant,
+    ) -> Change {
         if reachable {
             return self.primary_reachable();
         }

@@ -1,6 +1,6 @@
 //! The rules of a client that survives the real network, as pure functions and state
 //! machines: when a request may be sent again ([`RetryPolicy`]), and when the client moves
-//! to the backup domain and back ([`FailoverPolicy`], [`Failover`]).
+//! to the backup domain and back ([`FailoverPolicy`]).
 //!
 //! Nothing here sends, sleeps or reads the clock: time and randomness are inputs, so every
 //! rule has fixed test vectors. The request future is the shell that applies them.
@@ -38,18 +38,15 @@
 //! (nothing sent) goes to the backup at once; after [`FailoverPolicy::after`] such failures in
 //! a row every request goes to the backup, and the client probes the primary every
 //! [`FailoverPolicy::probe_interval`] (a TCP and TLS handshake, no request) and moves back
-//! when it answers. See [`Failover`].
+//! when it answers.
 
 mod failover;
 mod retry;
 
-pub use failover::{
-    Change, DEFAULT_FAILOVER_AFTER, DEFAULT_PROBE_INTERVAL, Failover, FailoverPolicy, Route,
-};
-pub use retry::{
-    DEFAULT_FIRST_DELAY, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_DELAY, Decision, Outcome,
-    RATE_LIMIT_CODES, RetryPolicy, Stop,
-};
+pub use failover::FailoverPolicy;
+pub(crate) use failover::{Change, Failover, Route};
+pub(crate) use retry::{Decision, Outcome, Stop};
+pub use retry::{RATE_LIMIT_CODES, RetryPolicy};
 pub(crate) use retry::{answer_outcome, error_outcome};
 
 #[cfg(test)]

@@ -8,13 +8,13 @@ use http::{HeaderMap, StatusCode};
 use crate::error::ErrorKind;
 
 /// The default most tries of one request, the first included.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+pub(crate) const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 /// The default delay before the second try; it doubles for each further try.
-pub const DEFAULT_FIRST_DELAY: Duration = Duration::from_millis(200);
+pub(crate) const DEFAULT_FIRST_DELAY: Duration = Duration::from_millis(200);
 
 /// The default longest delay between two tries.
-pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(2);
 
 /// How often and how patiently a client sends a request again (see the
 /// [module docs](super) for which requests qualify).
@@ -35,8 +35,7 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// [`DEFAULT_MAX_ATTEMPTS`] tries, [`DEFAULT_FIRST_DELAY`] doubling up to
-    /// [`DEFAULT_MAX_DELAY`].
+    /// 3 tries, 200 ms before the second, doubling up to 2 s.
     fn default() -> Self {
         Self {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -48,7 +47,7 @@ impl Default for RetryPolicy {
 
 /// What became of one try, as the retry rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Nothing was sent: the connection failed (DNS, refused, TLS handshake, connect
     /// timeout). WeChat Pay never saw the request.
     NothingSent,
@@ -73,7 +72,7 @@ pub enum Outcome {
 
 /// Why a request is not sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// The outcome is final.
     Done,
     /// The request may have reached WeChat Pay and its method is not safe to repeat (a
@@ -85,7 +84,7 @@ pub enum Stop {
 
 /// What to do after a try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Keep the outcome.
     Stop(Stop),
     /// Send the request again (signed afresh) after `delay`; to the other host (primary or
@@ -125,13 +124,14 @@ impl RetryPolicy {
     }
 
     /// The most tries.
-    pub fn attempts(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn attempts(&self) -> u32 {
         self.max_attempts
     }
 
     /// The delay after try number `attempt` (1 for the first): `first × 2^(attempt − 1)`,
     /// at most the longest delay, scaled by `0.5 + random / 2` (`random` in `[0, 1]`).
-    pub fn delay(&self, attempt: u32, random: f64) -> Duration {
+    pub(crate) fn delay(&self, attempt: u32, random: f64) -> Duration {
         let doubling = 2u32.saturating_pow(attempt.saturating_sub(1).min(30));
         let full = self
             .first_delay
@@ -149,7 +149,7 @@ impl RetryPolicy {
     /// * `first_switch`: no earlier try of this request moved to the other host; the first
     ///   move after nothing was sent waits for nothing.
     /// * `random`: a number in `[0, 1]` for the jitter.
-    pub fn decide(
+    pub(crate) fn decide(
         &self,
         attempt: u32,
         outcome: Outcome,

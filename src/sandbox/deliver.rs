@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{HttpsTransport, ProxySetting, Transport, TransportSettings};
@@ -20,45 +20,30 @@ const ANSWER_KEPT: usize = 4096;
 
 /// How a merchant answered one notification.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Delivered {
-    status: Option<StatusCode>,
-    body: Bytes,
-    latency: Duration,
-    error: Option<String>,
+    /// The HTTP status of the answer; `None` when there was none (refused, reset, timed out).
+    pub status: Option<u16>,
+    /// The start of the answer's body (at most 4 KiB).
+    pub body: Bytes,
+    /// The time from sending the notification to the whole answer (or to the failure).
+    pub latency: Duration,
+    /// Why there is no answer (the connection refused, no answer within 5 s, …).
+    pub error: Option<String>,
     v2: bool,
 }
 
 impl Delivered {
-    /// The HTTP status of the answer; `None` when there was none (refused, reset, timed out).
-    pub fn status(&self) -> Option<u16> {
-        self.status.map(|status| status.as_u16())
-    }
-
-    /// The start of the answer's body (at most 4 KiB).
-    pub fn body(&self) -> &Bytes {
-        &self.body
-    }
-
-    /// The time from sending the notification to the whole answer (or to the failure).
-    pub fn latency(&self) -> Duration {
-        self.latency
-    }
-
-    /// Why there is no answer (the connection refused, no answer within 5 s, …).
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
-    }
-
     /// Whether WeChat Pay counts this answer as received, and stops retrying: for an APIv3
     /// notification, `200` or `204` within 5 s (接收成功); for an APIv2 one (XML), `200` with
     /// `<return_code>SUCCESS</return_code>` within 5 s.
     pub fn accepted(&self) -> bool {
         match self.status {
-            Some(StatusCode::OK) if self.v2 => xml::parse(&self.body)
+            Some(200) if self.v2 => xml::parse(&self.body)
                 .ok()
                 .and_then(|fields| fields.get_str("return_code").map(|code| code == "SUCCESS"))
                 .unwrap_or(false),
-            Some(StatusCode::OK | StatusCode::NO_CONTENT) => !self.v2,
+            Some(200 | 204) => !self.v2,
             _ => false,
         }
     }
@@ -67,7 +52,7 @@ impl Delivered {
     /// notification (`genuine`), refuse a forged, tampered or stale one.
     pub fn verdict(&self, genuine: bool) -> String {
         let answer = match (&self.status, &self.error) {
-            (Some(status), _) => format!("{} in {} ms", status.as_u16(), self.latency.as_millis()),
+            (Some(status), _) => format!("{status} in {} ms", self.latency.as_millis()),
             (None, Some(error)) => format!("no answer: {error}"),
             (None, None) => "no answer".to_owned(),
         };
@@ -147,7 +132,7 @@ pub async fn deliver(url: &str, headers: &HeaderMap, body: Bytes) -> Result<Deli
     };
     match sent {
         Ok(Ok(answer)) => {
-            delivered.status = Some(answer.status());
+            delivered.status = Some(answer.status().as_u16());
             let body = answer.into_body();
             delivered.body = body.slice(..body.len().min(ANSWER_KEPT));
         }

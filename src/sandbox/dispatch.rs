@@ -61,10 +61,10 @@ async fn attempt(core: Arc<Core>, started: Started) {
     match built {
         Ok((headers, body)) => match deliver(&started.notice.url, &headers, body).await {
             Ok(delivered) => {
-                attempt.status = delivered.status();
-                attempt.latency_ms = delivered.latency().as_millis() as u64;
-                attempt.answer = String::from_utf8_lossy(delivered.body()).into_owned();
-                attempt.error = delivered.error().map(str::to_owned);
+                attempt.status = delivered.status;
+                attempt.latency_ms = delivered.latency.as_millis() as u64;
+                attempt.answer = String::from_utf8_lossy(&delivered.body).into_owned();
+                attempt.error = delivered.error.clone();
                 attempt.accepted = delivered.accepted();
                 attempt.verdict = delivered.verdict(genuine);
             }

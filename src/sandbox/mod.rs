@@ -221,16 +221,6 @@ impl Sandbox {
         self.mock.uri()
     }
 
-    /// The base URI of the TLS port (mutual TLS, for APIv2 `security: true` calls).
-    pub fn tls_uri(&self) -> String {
-        self.mock.tls_uri()
-    }
-
-    /// The control API, `http://127.0.0.1:{port}/_sandbox/`.
-    pub fn control_uri(&self) -> String {
-        format!("{}_sandbox/", self.mock.uri())
-    }
-
     /// A client builder with everything set to talk to this sandbox (see
     /// [`MockServer::client_builder`]).
     pub fn client_builder(&self) -> ClientBuilder {

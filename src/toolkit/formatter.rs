@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 const NONCE_ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The longest nonce [`nonce`] makes; WeChat Pay's are 32 characters.
-pub const MAX_NONCE_LEN: usize = 1024;
+pub(crate) const MAX_NONCE_LEN: usize = 1024;
 
 /// A fresh nonce of `len` characters from `[0-9A-Za-z]`, from the operating system's
 /// randomness (PHP's `Formatter::nonce`).
@@ -16,7 +16,7 @@ pub const MAX_NONCE_LEN: usize = 1024;
 /// # Errors
 ///
 /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) when `len` is 0 or more
-/// than [`MAX_NONCE_LEN`], [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the system has
+/// than 1024, [`ErrorKind::Crypto`](crate::ErrorKind::Crypto) if the system has
 /// no randomness.
 pub fn nonce(len: usize) -> Result<String> {
     if len == 0 || len > MAX_NONCE_LEN {

@@ -39,7 +39,7 @@ impl SignType {
 
     /// The algorithm a message's `sign_type` field asks for: `MD5` when the field is absent
     /// (`None`) or empty, else [`SignType::from_name`]; `None` for an unknown name.
-    pub fn from_field(field: Option<&str>) -> Option<SignType> {
+    pub(crate) fn from_field(field: Option<&str>) -> Option<SignType> {
         match field {
             None | Some("") => Some(SignType::Md5),
             Some(name) => SignType::from_name(name),
@@ -56,7 +56,7 @@ impl SignType {
 
     /// The sign type that made `sign`, guessed from its length the way the PHP SDK checks
     /// answers: 64 bytes is HMAC-SHA256, anything else MD5.
-    pub fn for_signature(sign: &str) -> SignType {
+    pub(crate) fn for_signature(sign: &str) -> SignType {
         if sign.len() == 64 {
             SignType::HmacSha256
         } else {
@@ -109,8 +109,9 @@ where
 /// Whether `given_sign` is the [`sign`] of `fields` with `key`, compared in constant time.
 ///
 /// The comparison is case-sensitive, like PHP: a lower-case hex sign does not match. Pick
-/// `sign_type` from the `sign_type` field ([`SignType::from_name`]) for notifications, or with
-/// [`SignType::for_signature`] for answers.
+/// `sign_type` from the `sign_type` field ([`SignType::from_name`]) for notifications, or by
+/// the length of the answer's `sign` for answers (64 characters HMAC-SHA256, else MD5, as the
+/// PHP SDK checks them).
 ///
 /// # Errors
 ///

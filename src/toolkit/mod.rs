@@ -27,7 +27,7 @@ mod formatter;
 mod hash;
 
 pub use formatter::{
-    MAX_NONCE_LEN, joined_by_line_feed, ksort, nonce, query_string_like, string_to_sign, timestamp,
+    joined_by_line_feed, ksort, nonce, query_string_like, string_to_sign, timestamp,
 };
 pub use hash::{
     SignType, hmac_md5_with_key, hmac_sha256_with_key, md5_with_key, md5_with_secret, sign,

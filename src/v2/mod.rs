@@ -87,5 +87,6 @@ pub use fields::{fields_from_json, sign_request, to_query};
 #[cfg(feature = "mock")]
 pub(crate) use fields::{merchant_field, signed_fields};
 pub use notify::{decrypt_refund, reply, verify_notification};
+pub use response::NO_SIGNATURE_PATHS;
 pub(crate) use response::check;
-pub use response::{NO_SIGNATURE_PATHS, is_unsigned_path};
+pub(crate) use response::is_unsigned_path;

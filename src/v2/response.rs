@@ -43,7 +43,7 @@ pub const NO_SIGNATURE_PATHS: [&str; 24] = [
 
 /// Whether the answer to an APIv2 request for `path` (the request path, e.g.
 /// `/pay/downloadbill`) comes without a `sign`: one of [`NO_SIGNATURE_PATHS`], exactly.
-pub fn is_unsigned_path(path: &str) -> bool {
+pub(crate) fn is_unsigned_path(path: &str) -> bool {
     NO_SIGNATURE_PATHS.contains(&path)
 }
 

@@ -34,10 +34,10 @@ use crate::error::{Error, Result};
 use crate::toolkit::joined_by_line_feed;
 
 /// The `signType` of JSAPI and mini-program payments.
-pub const SIGN_TYPE_RSA: &str = "RSA";
+pub(crate) const SIGN_TYPE_RSA: &str = "RSA";
 
 /// The fixed `package` of APP payments.
-pub const APP_PACKAGE: &str = "Sign=WXPay";
+pub(crate) const APP_PACKAGE: &str = "Sign=WXPay";
 
 /// The parameters of a JSAPI or mini-program payment, serialised with the names the front
 /// end expects: `{"appId","timeStamp","nonceStr","package","signType","paySign"}`.

@@ -16,7 +16,7 @@ use crate::crypto::Signer;
 use crate::error::{Error, Result};
 
 /// The scheme word of the `Authorization` header, and the only `Wechatpay-Signature-Type`.
-pub const AUTHORIZATION_SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
+pub(crate) const AUTHORIZATION_SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 
 /// The message a merchant signs for a request:
 /// `METHOD\nTARGET\nTIMESTAMP\nNONCE\nBODY\n`.
@@ -170,7 +170,7 @@ pub struct RequestToSign<'a> {
 
 /// The fields of an `Authorization` header, as [`parse_authorization`] reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Authorization<'a> {
+pub(crate) struct Authorization<'a> {
     /// `mchid`.
     pub mchid: &'a str,
     /// `serial_no`: the merchant certificate serial.
@@ -198,7 +198,7 @@ pub struct Authorization<'a> {
 /// # Errors
 ///
 /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming what is missing.
-pub fn parse_authorization(value: &str) -> Result<Authorization<'_>> {
+pub(crate) fn parse_authorization(value: &str) -> Result<Authorization<'_>> {
     let fields = value
         .strip_prefix(AUTHORIZATION_SCHEME)
         .and_then(|rest| rest.strip_prefix(' '))

@@ -23,10 +23,10 @@ pub const HEADER_SIGNATURE: &str = "wechatpay-signature";
 /// `Wechatpay-Timestamp`.
 pub const HEADER_TIMESTAMP: &str = "wechatpay-timestamp";
 /// `Wechatpay-Statement-Sha1`, sent with the overseas statements.
-pub const HEADER_STATEMENT_SHA1: &str = "wechatpay-statement-sha1";
+pub(crate) const HEADER_STATEMENT_SHA1: &str = "wechatpay-statement-sha1";
 /// `Wechatpay-Signature-Type`: when present, it must be
 /// [`AUTHORIZATION_SCHEME`] (`WECHATPAY2-SHA256-RSA2048`).
-pub const HEADER_SIGNATURE_TYPE: &str = "wechatpay-signature-type";
+pub(crate) const HEADER_SIGNATURE_TYPE: &str = "wechatpay-signature-type";
 
 /// The headers above as header names, made at compile time: looking a header up by a
 /// `&str` parses the name first.
@@ -45,14 +45,14 @@ pub(crate) mod names {
 pub const MAX_CLOCK_OFFSET: u64 = 300;
 
 /// The prefix of the probe signatures WeChat Pay sends to check that merchants verify.
-pub const PROBE_SIGNATURE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
+pub(crate) const PROBE_SIGNATURE_PREFIX: &str = "WECHATPAY/SIGNTEST/";
 
 /// Whether WeChat Pay leaves the successful answer of `path` unsigned: the bill download,
 /// complaint images (but not their upload), the transfer e-receipt and fapiao downloads.
 ///
 /// `path` is the request's percent-encoded path without the query. The match is
 /// case-insensitive; a base URI path prefix (e.g. `/hk/`) defeats it, as in the PHP SDK.
-pub fn is_unsigned_download(path: &str) -> bool {
+pub(crate) fn is_unsigned_download(path: &str) -> bool {
     const EXACT: [&str; 4] = [
         "/v3/billdownload/file",
         "/v3/transferdownload/elecvoucherfile",
@@ -79,7 +79,8 @@ fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
 
 /// Verifies a successful APIv3 answer to a request for `path`.
 ///
-/// On the unsigned download paths ([`is_unsigned_download`]) an answer without signature
+/// On the unsigned download paths (the bill download, complaint images, the transfer
+/// e-receipt and fapiao downloads) an answer without signature
 /// headers is accepted as [`VerifiedBy::Unsigned`]; one that carries them is still checked. The
 /// overseas statements (`/hk/v3/statements`, `/v3/global/statements`) are signed over
 /// `{"sha1":"<Wechatpay-Statement-Sha1>"}` instead of the body when that header is present;

@@ -81,7 +81,7 @@ fn fired_notifications_are_judged_by_what_the_merchant_answers() {
         let forged = wechatpay::sandbox::Firing::new("TRANSACTION.SUCCESS").fault(fault);
         assert!(!forged.is_genuine());
         let answer = runtime.block_on(forged.send(&merchant.url())).unwrap();
-        assert_eq!(answer.status(), Some(401), "{fault:?}");
+        assert_eq!(answer.status, Some(401), "{fault:?}");
         assert!(answer.verdict(false).contains("refused, as it must be"));
     }
     assert_eq!(merchant.rejected().len(), 3);
@@ -94,7 +94,7 @@ fn fired_notifications_are_judged_by_what_the_merchant_answers() {
             wechatpay::sandbox::Firing::new("TRANSACTION.SUCCESS").send("http://127.0.0.1:9/"),
         )
         .unwrap();
-    assert_eq!(nobody.status(), None);
+    assert_eq!(nobody.status, None);
     assert!(
         nobody.verdict(true).contains("no answer"),
         "{}",
@@ -151,7 +151,7 @@ fn an_apiv2_order_is_paid_notified_in_xml_queried_and_refunded_over_mutual_tls()
     );
     let tls = sandbox
         .client_builder()
-        .base_uri(&sandbox.tls_uri())
+        .base_uri(&sandbox.mock().tls_uri())
         .build()
         .unwrap();
     let refunded = tls["v2/secapi/pay/refund"].post(refund).unwrap();

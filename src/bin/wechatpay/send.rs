@@ -73,11 +73,11 @@ pub fn run(args: Args) -> Outcome {
             }
         ),
     );
-    if !answer.body().is_empty() {
-        output::field("answer", String::from_utf8_lossy(answer.body()));
+    if !answer.body.is_empty() {
+        output::field("answer", String::from_utf8_lossy(&answer.body));
     }
     let verdict = answer.verdict(genuine);
-    if answer.status().is_some() && answer.accepted() == genuine {
+    if answer.status.is_some() && answer.accepted() == genuine {
         output::pass(verdict);
         Ok(())
     } else {
