@@ -187,14 +187,6 @@ pub(crate) struct Authorization<'a> {
 /// mock server, check): the scheme, then `key="value"` pairs separated by commas, in any
 /// order.
 ///
-/// ```
-/// use wechatpay::v3::sign::{authorization, parse_authorization};
-///
-/// let header = authorization("1900009191", "408B07E7", 1554208460, "593BEC0C", "c2ln");
-/// let fields = parse_authorization(&header).unwrap();
-/// assert_eq!((fields.mchid, fields.timestamp, fields.signature), ("1900009191", "1554208460", "c2ln"));
-/// ```
-///
 /// # Errors
 ///
 /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming what is missing.

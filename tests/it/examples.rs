@@ -1,7 +1,7 @@
 //! Every example runs to exit 0 against the mock server.
 //!
-//! `cargo test` builds the examples next to the test binaries (`target/<profile>/examples/`);
-//! this runs each whose required features are on in this build. An example that should have
+//! `cargo test` builds the examples (the workspace's `examples` package) next to the test
+//! binaries (`target/<profile>/examples/`); this runs each. An example that should have
 //! been built but was not (`cargo test --test it` builds no examples) is skipped with a note,
 //! unless `CI` is set.
 
@@ -9,45 +9,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The features this test build has (the examples' `required-features` are checked against
-/// them).
-fn enabled(feature: &str) -> bool {
-    const FEATURES: [(&str, bool); 7] = [
-        ("blocking", cfg!(feature = "blocking")),
-        ("macros", cfg!(feature = "macros")),
-        ("mock", true),
-        ("aws-lc", cfg!(feature = "aws-lc")),
-        ("rustcrypto", cfg!(feature = "rustcrypto")),
-        ("cli", cfg!(feature = "cli")),
-        ("axum", cfg!(feature = "axum")),
-    ];
-    FEATURES.iter().any(|(name, on)| *name == feature && *on)
-}
-
-/// `(name, required features)` of every `[[example]]` in Cargo.toml.
-fn examples() -> Vec<(String, Vec<String>)> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let text = std::fs::read_to_string(manifest).expect("Cargo.toml");
-    let mut found = Vec::new();
-    for section in text.split("[[example]]").skip(1) {
-        let section = section.split("\n[").next().unwrap_or_default();
-        let value = |key: &str| {
-            section
+/// The name of every `[[example]]` of the examples package (examples/Cargo.toml).
+fn examples() -> Vec<String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/Cargo.toml");
+    let text = std::fs::read_to_string(manifest).expect("examples/Cargo.toml");
+    text.split("[[example]]")
+        .skip(1)
+        .filter_map(|section| {
+            let section = section.split("\n[").next().unwrap_or_default();
+            let name = section
                 .lines()
-                .find_map(|line| line.trim().strip_prefix(key)?.trim().strip_prefix('='))
-                .map(str::trim)
-        };
-        let Some(name) = value("name") else { continue };
-        let required = value("required-features")
-            .unwrap_or("[]")
-            .trim_matches(|c| c == '[' || c == ']')
-            .split(',')
-            .map(|feature| feature.trim().trim_matches('"').to_owned())
-            .filter(|feature| !feature.is_empty())
-            .collect();
-        found.push((name.trim_matches('"').to_owned(), required));
-    }
-    found
+                .find_map(|line| line.trim().strip_prefix("name")?.trim().strip_prefix('='))?;
+            Some(name.trim().trim_matches('"').to_owned())
+        })
+        .collect()
 }
 
 fn examples_dir() -> PathBuf {
@@ -71,16 +46,15 @@ fn every_example_runs_against_the_mock() {
         .collect::<Vec<_>>();
     for source in &sources {
         assert!(
-            listed.iter().any(|(name, _)| name == source),
-            "examples/{source}.rs has no [[example]] entry in Cargo.toml"
+            listed.contains(source),
+            "examples/{source}.rs has no [[example]] entry in examples/Cargo.toml"
         );
     }
     let dir = examples_dir();
     let strict = std::env::var_os("CI").is_some();
     let runs: Vec<_> = listed
         .into_iter()
-        .filter(|(_, required)| required.iter().all(|feature| enabled(feature)))
-        .filter_map(|(name, _)| {
+        .filter_map(|name| {
             let binary = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
             if binary.exists() {
                 return Some((name, binary));
