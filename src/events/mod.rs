@@ -103,6 +103,7 @@ pub use coupon::{
     BusinessCoupon, CashCoupon, ConsumeInformation, CouponAttachInfo, NormalCouponInformation,
 };
 pub use dedupe::{Claim, Deduplicate, MemoryDedupe};
+#[cfg(feature = "redis")]
 pub(crate) use dedupe::{DEFAULT_LEASE, DEFAULT_WINDOW};
 pub use entrust::{Contract, ContractAmount, ContractTermination, DeductSchedule, PapayContract};
 pub use payscore::{

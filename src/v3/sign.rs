@@ -13,7 +13,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use crate::crypto::Signer;
-use crate::error::{Error, Result};
+#[cfg(any(test, feature = "mock"))]
+use crate::error::Error;
+use crate::error::Result;
 
 /// The scheme word of the `Authorization` header, and the only `Wechatpay-Signature-Type`.
 pub(crate) const AUTHORIZATION_SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
@@ -169,6 +171,7 @@ pub struct RequestToSign<'a> {
 }
 
 /// The fields of an `Authorization` header, as [`parse_authorization`] reads them.
+#[cfg(any(test, feature = "mock"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Authorization<'a> {
     /// `mchid`.
@@ -190,6 +193,7 @@ pub(crate) struct Authorization<'a> {
 /// # Errors
 ///
 /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) naming what is missing.
+#[cfg(any(test, feature = "mock"))]
 pub(crate) fn parse_authorization(value: &str) -> Result<Authorization<'_>> {
     let fields = value
         .strip_prefix(AUTHORIZATION_SCHEME)

@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod examples;
 mod faults;
+#[cfg(feature = "redis")]
 mod fleet;
 mod hardening;
 #[cfg(unix)]
@@ -39,7 +40,9 @@ mod plaintext;
 mod properties;
 mod proxy;
 mod rate_limits;
+#[cfg(feature = "redis")]
 mod redis_server;
+#[cfg(feature = "redis")]
 mod redis_stores;
 mod registry;
 mod resilience;
