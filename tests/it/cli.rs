@@ -643,3 +643,73 @@ fn bill_download_streams_the_file_and_checks_its_digest() {
         .unwrap();
     assert_eq!(bad_date.status.code(), Some(1));
 }
+
+#[test]
+fn errors_name_the_flags_to_pass_not_rust_calls() {
+    let mock = MockServer::start().unwrap();
+    let scratch = Scratch::new("terms");
+    let fails = |command: &mut Command| {
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let (_, stderr) = text(&output);
+        for rust in ["ClientBuilder", "Options::", "json!("] {
+            assert!(!stderr.contains(rust), "{stderr}");
+        }
+        stderr
+    };
+
+    let no_var = fails(wechatpay(&mock, &scratch).args([
+        "request",
+        "GET",
+        "v3/pay/transactions/out-trade-no/{out_trade_no}",
+    ]));
+    assert!(no_var.contains("pass --var out_trade_no=VALUE"), "{no_var}");
+
+    let no_keys = fails(
+        wechatpay(&mock, &scratch)
+            .env_remove("WECHATPAY_PLATFORM_KEY")
+            .env_remove("WECHATPAY_PLATFORM_KEY_ID")
+            .env_remove("WECHATPAY_APIV3_KEY")
+            .args(["request", "GET", "v3/certificates"]),
+    );
+    assert!(no_keys.contains("--platform-key-id"), "{no_keys}");
+    assert!(no_keys.contains("WECHATPAY_APIV3_KEY"), "{no_keys}");
+
+    let no_secret = fails(wechatpay(&mock, &scratch).args([
+        "request",
+        "POST",
+        "v2/pay/orderquery",
+        "--xml",
+        r#"{"appid":"wx1","out_trade_no":"T1"}"#,
+    ]));
+    assert!(no_secret.contains("--secret-file"), "{no_secret}");
+
+    let plain = fails(wechatpay(&mock, &scratch).args([
+        "request",
+        "POST",
+        "v3/profitsharing/receivers/add",
+        "--json",
+        r#"{"type":"PERSONAL_OPENID","account":"o","name":"张三","relation_type":"STORE","appid":"wx1"}"#,
+    ]));
+    assert!(plain.contains("--allow-plaintext"), "{plain}");
+    assert!(mock.requests().is_empty(), "nothing was sent");
+}
+
+#[test]
+fn global_settings_have_their_own_heading_and_only_where_they_matter() {
+    let help = |args: &[&str]| {
+        let output = Command::new(BIN).args(args).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let request = help(&["request", "--help"]);
+    let heading = request
+        .find("Credentials and connection (global")
+        .expect("a heading of their own");
+    let own = request.find("--var").expect("request's own flags");
+    let global = request.find("--mchid").expect("the credentials");
+    assert!(own < heading && heading < global, "{request}");
+    for offline in ["endpoints", "completions", "sandbox", "mock"] {
+        let text = help(&[offline, "--help"]);
+        assert!(!text.contains("--private-key"), "{offline}: {text}");
+    }
+}

@@ -3,7 +3,7 @@
 //! public API only (feature `cli`).
 //!
 //! ```text
-//! cargo install wechatpay --features cli
+//! cargo install wechatpay-sdk --features cli
 //! wechatpay --help
 //! ```
 
@@ -24,6 +24,7 @@ mod request;
 mod sandbox;
 mod send;
 mod settings;
+mod terms;
 
 /// WeChat Pay (微信支付) from the command line.
 ///
@@ -80,17 +81,18 @@ fn main() -> ExitCode {
         Command::Request(args) => request::run(&cli.settings, args),
         Command::Doctor(args) => doctor::run(&cli.settings, args),
         Command::Notify(command) => notify::run(&cli.settings, command),
-        Command::Endpoints(args) => endpoints::run(args),
+        Command::Endpoints(args) => {
+            settings_unused(&cli.settings, "endpoints").and_then(|()| endpoints::run(args))
+        }
         Command::Sandbox(args) => {
             settings_unused(&cli.settings, "sandbox").and_then(|()| sandbox::run(args))
         }
         Command::Mock(args) => {
             settings_unused(&cli.settings, "mock").and_then(|()| mock::run(args))
         }
-        Command::Completions { shell } => {
+        Command::Completions { shell } => settings_unused(&cli.settings, "completions").map(|()| {
             clap_complete::generate(shell, &mut command(), "wechatpay", &mut std::io::stdout());
-            Ok(())
-        }
+        }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,24 +103,38 @@ fn main() -> ExitCode {
     }
 }
 
-/// The command line, refusing the credential flags given to `sandbox` or `mock`, which serve
-/// their own keys (`--mchid` aside, which they honour).
+/// The commands that use no credentials: the servers, which serve their own test keys, and
+/// the offline ones. The credential flags are neither listed in their help nor taken by them.
+const WITHOUT_CREDENTIALS: [&str; 4] = ["sandbox", "mock", "endpoints", "completions"];
+
+/// Why a command of [`WITHOUT_CREDENTIALS`] takes no credential flag.
+fn without_credentials_because(name: &str) -> &'static str {
+    match name {
+        "sandbox" | "mock" => "which serves its own test keys",
+        _ => "which works offline, without credentials",
+    }
+}
+
+/// The command line, refusing the credential flags given to a command of
+/// [`WITHOUT_CREDENTIALS`] (`--mchid` aside, which `sandbox` and `mock` honour).
 fn parse() -> Result<Cli, clap::Error> {
     let settings = settings_flags();
     let matches = command().try_get_matches()?;
-    for name in ["sandbox", "mock"] {
+    for name in WITHOUT_CREDENTIALS {
         if let Some(given) = matches.subcommand_matches(name) {
             for arg in &settings {
                 let id = arg.get_id().as_str();
                 let own = given.ids().any(|given| given.as_str() == id)
                     && given.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-                if own && id != "mchid" {
+                let honoured = id == "mchid" && matches!(name, "sandbox" | "mock");
+                if own && !honoured {
                     return Err(command().error(
                         clap::error::ErrorKind::ArgumentConflict,
                         format!(
-                            "--{} has no meaning for `wechatpay {name}`, which serves its own \
-                             test keys (see `wechatpay {name} --help`)",
-                            arg.get_long().unwrap_or(id)
+                            "--{} has no meaning for `wechatpay {name}`, {} (see `wechatpay \
+                             {name} --help`)",
+                            arg.get_long().unwrap_or(id),
+                            without_credentials_because(name)
                         ),
                     ));
                 }
@@ -136,12 +152,12 @@ fn settings_flags() -> Vec<clap::Arg> {
         .collect()
 }
 
-/// The command line: each of `sandbox` and `mock` gets hidden flags named as the credential
-/// flags, so that the global ones are neither listed in its help nor taken by it.
+/// The command line: each command of [`WITHOUT_CREDENTIALS`] gets hidden flags named as the
+/// credential flags, so that the global ones are neither listed in its help nor taken by it.
 fn command() -> clap::Command {
     let settings = settings_flags();
     let mut command = Cli::command();
-    for name in ["sandbox", "mock"] {
+    for name in WITHOUT_CREDENTIALS {
         command = command.mut_subcommand(name, |mut subcommand| {
             for arg in &settings {
                 let taken = subcommand
@@ -157,12 +173,15 @@ fn command() -> clap::Command {
     command
 }
 
-/// Refuses the credential flags given before `sandbox` or `mock`, which do not use them.
+/// Refuses the credential flags given before a command of [`WITHOUT_CREDENTIALS`], which
+/// does not use them.
 fn settings_unused(settings: &settings::Args, name: &str) -> Outcome {
     // `--mchid` is the sandbox's own too: clap hands its value to both.
-    match settings.given().into_iter().find(|flag| *flag != "mchid") {
+    let honoured = |flag: &str| flag == "mchid" && matches!(name, "sandbox" | "mock");
+    match settings.given().into_iter().find(|flag| !honoured(flag)) {
         Some(flag) => Err(Failure(format!(
-            "--{flag} has no meaning for `wechatpay {name}`, which serves its own test keys"
+            "--{flag} has no meaning for `wechatpay {name}`, {}",
+            without_credentials_because(name)
         ))),
         None => Ok(()),
     }
@@ -177,6 +196,6 @@ struct Failure(String);
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(error: E) -> Self {
-        Failure(error.to_string())
+        Failure(terms::in_command_terms(error.to_string()))
     }
 }

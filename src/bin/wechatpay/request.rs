@@ -37,6 +37,9 @@ pub struct Args {
     /// Print only the body, exactly as received.
     #[arg(long)]
     raw: bool,
+    /// Send a field WeChat Pay's docs say travels encrypted as given, in plain text.
+    #[arg(long)]
+    allow_plaintext: bool,
 }
 
 pub fn run(settings: &SettingsArgs, args: Args) -> Outcome {
@@ -44,14 +47,20 @@ pub fn run(settings: &SettingsArgs, args: Args) -> Outcome {
         .map_err(|_| Failure(format!("`{}` is not an HTTP method", args.method)))?;
     let options = options(&args)?;
     let settings = settings.resolve()?;
-    let builder = settings.builder()?;
+    if args.path.trim_start_matches('/').starts_with("v2/") {
+        settings.require_apiv2_key()?;
+    }
+    let builder = settings.verifying_builder()?;
     let builder = if args.security {
         settings.with_identity(builder)?
     } else {
         builder
     };
     let client = builder.build()?;
-    let response = client.chain(&args.path).request(method, options)?;
+    let response = client
+        .chain(&args.path)
+        .request(method, options)
+        .map_err(|error| Failure(with_var_flags(&error)))?;
     if args.raw {
         std::io::stdout().write_all(response.bytes())?;
         return Ok(());
@@ -104,6 +113,9 @@ fn options(args: &Args) -> Result<Value, Failure> {
     if args.security {
         options.insert("security".into(), Value::Bool(true));
     }
+    if args.allow_plaintext {
+        options.insert("allow_plaintext".into(), Value::Bool(true));
+    }
     Ok(Value::Object(options))
 }
 
@@ -121,4 +133,25 @@ fn json_argument(text: &str, flag: &str) -> Result<Value, Failure> {
         None => text.to_owned(),
     };
     serde_json::from_str(&source).map_err(|e| Failure(format!("{flag} is not JSON: {e}")))
+}
+
+/// The error's text, with the advice for a missing path variable given as `--var` flags.
+fn with_var_flags(error: &wechatpay::Error) -> String {
+    let text = crate::terms::in_command_terms(error.to_string());
+    if error.kind() != wechatpay::ErrorKind::MissingPathVariable {
+        return text;
+    }
+    let flags = error
+        .variables()
+        .iter()
+        .map(|name| format!("--var {name}=VALUE"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let advice = text
+        .find("pass it as a top-level option")
+        .and_then(|start| Some((start, start + text[start..].find("})")? + 2)));
+    match advice {
+        Some((start, end)) => format!("{}pass {flags}{}", &text[..start], &text[end..]),
+        None => text,
+    }
 }

@@ -28,6 +28,7 @@ use crate::Failure;
 
 /// Credentials and connection flags, accepted before or after the subcommand.
 #[derive(Debug, Default, clap::Args)]
+#[command(next_help_heading = "Credentials and connection (global: before or after the command)")]
 pub struct Args {
     /// The config file [env: WECHATPAY_CONFIG] [default: ~/.config/wechatpay/config.toml].
     #[arg(long, global = true, value_name = "FILE")]
@@ -447,13 +448,37 @@ impl Settings {
     /// A client that may have no platform key yet: in automatic mode (downloading the
     /// platform certificates) when none is given and the APIv3 key is.
     pub fn client_for_certificates(&self) -> Result<Client, Failure> {
+        Ok(self.verifying_builder()?.build()?)
+    }
+
+    /// [`Settings::builder`] with a way to verify WeChat Pay's answers: the platform keys
+    /// given, else automatic mode when the APIv3 key is given, else an error naming the flags.
+    pub fn verifying_builder(&self) -> Result<ClientBuilder, Failure> {
         let builder = self.builder()?;
-        let no_keys = self.platform_key.is_none() && self.platform_certificates.is_empty();
-        let builder = if no_keys && self.apiv3_key.is_some() {
-            builder.auto_certificates()
-        } else {
-            builder
-        };
-        Ok(builder.build()?)
+        if self.platform_key.is_some() || !self.platform_certificates.is_empty() {
+            return Ok(builder);
+        }
+        if self.apiv3_key.is_some() {
+            return Ok(builder.auto_certificates());
+        }
+        Err(Failure(
+            "no key to verify WeChat Pay's answers with: pass --platform-key-id PUB_KEY_ID_… \
+             --platform-key pub_key.pem (or set WECHATPAY_PLATFORM_KEY_ID and \
+             WECHATPAY_PLATFORM_KEY), or --platform-certificate FILE, or the APIv3 key \
+             (--apiv3-key-file FILE or WECHATPAY_APIV3_KEY) to download the platform certificates"
+                .to_owned(),
+        ))
+    }
+
+    /// Fails, naming the flag and the variable, when the APIv2 key is missing.
+    pub fn require_apiv2_key(&self) -> Result<(), Failure> {
+        match self.secret {
+            Some(_) => Ok(()),
+            None => Err(Failure(
+                "APIv2 calls are signed with the APIv2 key (API密钥): pass --secret-file FILE, \
+                 set WECHATPAY_SECRET, or add secret_file to the profile"
+                    .to_owned(),
+            )),
+        }
     }
 }
