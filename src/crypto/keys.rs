@@ -267,7 +267,9 @@ impl PublicKey {
         self.0.backend
     }
 
-    /// Checks an RSASSA-PKCS1-v1_5 SHA-256 `signature` (raw bytes) of `message`.
+    /// Checks an RSASSA-PKCS1-v1_5 SHA-256 `signature` (raw bytes) of `message`. WeChat Pay
+    /// sends its signatures in base64 (`Wechatpay-Signature`, `paySign`): see
+    /// [`PublicKey::verify_base64`].
     ///
     /// # Errors
     ///
@@ -282,6 +284,37 @@ impl PublicKey {
                 "the RSA signature does not match the message",
             ))
         }
+    }
+
+    /// Checks a signature in base64, as WeChat Pay writes them (`Wechatpay-Signature`, the
+    /// `paySign` of [`v3::paysign`](crate::v3::paysign)), of `message`.
+    ///
+    /// ```
+    /// use wechatpay::{PrivateKey, PublicKey, mock};
+    /// use wechatpay::v3::sign::sign_base64;
+    ///
+    /// # fn main() -> wechatpay::Result<()> {
+    /// let key = PrivateKey::from_pem(mock::MERCHANT_KEY_PEM)?;
+    /// let signature = sign_base64(&key, b"wx8888888888888888\n1414561699\n")?;
+    /// let public = PublicKey::from_pem(mock::MERCHANT_PUBLIC_KEY_PEM)?;
+    /// public.verify_base64(b"wx8888888888888888\n1414561699\n", &signature)?;
+    /// assert!(public.verify_base64(b"tampered", &signature).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Verification`](crate::ErrorKind::Verification) with
+    /// [`Verification::Signature`] when `signature` is not base64 or does not match.
+    pub fn verify_base64(&self, message: &[u8], signature: &str) -> Result<()> {
+        let raw = STANDARD.decode(signature.trim()).map_err(|_| {
+            Error::verification(
+                Verification::Signature,
+                "the signature is not base64 (WeChat Pay's signatures are standard base64)",
+            )
+        })?;
+        self.verify(message, &raw)
     }
 
     /// Encrypts a sensitive field with RSA-OAEP (SHA-1, MGF1-SHA-1), returning base64, as
