@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod endpoints;
 mod error;
+pub mod guide;
 pub mod events;
 pub mod keystore;
 mod media;

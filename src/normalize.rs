@@ -1,6 +1,6 @@
 //! Segment normalisation, exactly as the PHP SDK's `Builder::normalize`.
 //!
-//! This file is shared with the `wechatpay-macros` crate (a symlink there), so that
+//! This file is shared with the `wechatpay-sdk-macros` crate (a symlink there), so that
 //! `chain!` at compile time and `chain()` at run time can never disagree. Keep it free of
 //! `crate::` paths.
 

@@ -1,7 +1,7 @@
 //! Which documented template a path is, and which templates are nearest to a path that is
 //! none.
 //!
-//! This file is shared with the `wechatpay-macros` crate (a symlink there), so that the
+//! This file is shared with the `wechatpay-sdk-macros` crate (a symlink there), so that the
 //! catalog at run time and `chain!` at compile time agree on what is documented and what to
 //! suggest. Keep it free of `crate::` paths.
 //!

@@ -17,7 +17,7 @@
 //!
 //! With feature `axum`, [`MerchantNotified`] routes `/…/notify/{mchid}` to that merchant's
 //! keys. Clients of one process share the runtime thread and, where their TLS settings are
-//! equal, connection pools; see the README's "Running a fleet" for what a fleet shares.
+//! equal, connection pools; see the [fleet guide](crate::guide::fleet) for what a fleet shares.
 //!
 //! ```
 //! use wechatpay::Client;

@@ -364,7 +364,7 @@ fn internal(error: &crate::Error) -> Refusal {
 fn index() -> Value {
     json!({
         "sandbox": "wechatpay sandbox: a local WeChat Pay with state, callbacks and a virtual clock",
-        "documentation": "https://docs.rs/wechatpay/latest/wechatpay/sandbox/",
+        "documentation": "https://docs.rs/wechatpay-sdk/latest/wechatpay/sandbox/",
         "routes": [
             "GET /_sandbox/settings", "GET /_sandbox/changes?since=SEQ&wait=SECONDS",
             "GET /_sandbox/transactions", "GET /_sandbox/transactions/{out_trade_no}",
