@@ -54,6 +54,7 @@ mod call;
 mod changes;
 mod clock;
 mod combine;
+mod console;
 mod control;
 mod core;
 mod deliver;
