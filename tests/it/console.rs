@@ -128,6 +128,71 @@ fn send_forged(sandbox: &Sandbox) -> String {
     answer
 }
 
+/// `GET target` on the sandbox's plain port with `Accept: accept`: the status line, the
+/// headers (lower-cased names) and the body.
+fn get(sandbox: &Sandbox, target: &str, accept: &str) -> (String, String, String) {
+    let address = sandbox.mock().address();
+    let mut stream = TcpStream::connect(address).unwrap();
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {address}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let (status, headers) = head.split_once("\r\n").unwrap();
+    (
+        status.to_owned(),
+        headers.to_ascii_lowercase(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn a_browser_gets_the_console_and_a_tool_the_control_api_s_index() {
+    let sandbox = Sandbox::start().unwrap();
+    let (status, headers, body) = get(&sandbox, "/_sandbox/", "text/html,*/*;q=0.8");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.contains("content-type: text/html; charset=utf-8"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("content-security-policy: default-src 'self'; script-src 'self';"),
+        "only the console's own script runs: {headers}"
+    );
+    assert!(body.contains("/_sandbox/console/console.js"), "{body}");
+    assert!(!body.contains("{{"), "every part of the page is filled in");
+    for (file, kind) in [
+        ("console.js", "text/javascript"),
+        ("console.css", "text/css"),
+    ] {
+        let (status, headers, _) = get(&sandbox, &format!("/_sandbox/console/{file}"), "*/*");
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(
+            headers.contains(&format!("content-type: {kind}")),
+            "{headers}"
+        );
+    }
+    let (status, headers, body) = get(&sandbox, "/_sandbox/", "application/json");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.contains("content-type: application/json"),
+        "{headers}"
+    );
+    let index: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        index["routes"]
+            .as_array()
+            .is_some_and(|routes| !routes.is_empty())
+    );
+    let (status, _, body) = get(&sandbox, "/_sandbox/console/nothing.js", "*/*");
+    assert_eq!(status, "HTTP/1.1 404 Not Found", "{body}");
+    let (status, headers, _) = get(&sandbox, "/", "text/html");
+    assert_eq!(status, "HTTP/1.1 302 Found");
+    assert!(headers.contains("location: /_sandbox/"), "{headers}");
+}
+
 /// The text of the first element `css` matches, if any (read in the page: never stale).
 async fn text(browser: &Browser, css: &str) -> Option<String> {
     let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";

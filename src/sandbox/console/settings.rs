@@ -33,10 +33,10 @@ pub(crate) fn status(clock: &Value, settings: &Value, counts: [(usize, usize); 3
     };
     format!(
         "<nav class=\"tabs\" role=\"tablist\">\
-         <a href=\"#orders\" data-tab=\"orders\">订单 Orders <span class=\"n\">{orders}</span></a>\
-         <a href=\"#requests\" data-tab=\"requests\">请求 Requests <span class=\"n\">{requests}</span>{}</a>\
-         <a href=\"#callbacks\" data-tab=\"callbacks\">回调 Callbacks <span class=\"n\">{callbacks}</span>{}</a>\
-         <a href=\"#settings\" data-tab=\"settings\">设置 Settings</a></nav>\
+         <a href=\"#orders\" role=\"tab\" data-tab=\"orders\">订单 Orders <span class=\"n\">{orders}</span></a>\
+         <a href=\"#requests\" role=\"tab\" data-tab=\"requests\">请求 Requests <span class=\"n\">{requests}</span>{}</a>\
+         <a href=\"#callbacks\" role=\"tab\" data-tab=\"callbacks\">回调 Callbacks <span class=\"n\">{callbacks}</span>{}</a>\
+         <a href=\"#settings\" role=\"tab\" data-tab=\"settings\">设置 Settings</a></nav>\
          <div class=\"facts\"><span title=\"业务时间: the sandbox's business clock\">\
          <span class=\"label\">业务时间 Clock</span> {}{clock_note}</span>\
          <span><span class=\"label\">签名 Signing</span> {}</span></div>",
