@@ -202,6 +202,13 @@ async fn text(browser: &Browser, css: &str) -> Option<String> {
     }
 }
 
+/// The texts of every element `css` matches.
+async fn texts(browser: &Browser, css: &str) -> Vec<String> {
+    let script = "return [...document.querySelectorAll(arguments[0])].map((e) => e.textContent);";
+    let found = browser.execute(script, vec![json!(css)]).await.unwrap();
+    serde_json::from_value(found).unwrap()
+}
+
 /// Waits (up to 20 s, polling) until `css` matches an element whose text passes `check`.
 async fn wait_for(browser: &Browser, css: &str, check: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -249,7 +256,7 @@ async fn open(driver: &Driver) -> Browser {
         "--disable-dev-shm-usage",
         "--hide-scrollbars",
         "--force-device-scale-factor=1",
-        "--window-size=1440,1080",
+        "--window-size=1440,1160",
         "--lang=zh-CN",
     ]
     .map(str::to_owned)
@@ -317,6 +324,9 @@ fn the_console_shows_an_order_paid_with_a_click_its_callback_and_a_refused_reque
         jsapi.post(json!({"json": body})).unwrap();
         sandbox.pay(number, result).unwrap();
     }
+    let mut waiting = order("T-1004", 1998, &url);
+    waiting["description"] = json!("QQ公仔 ×2");
+    jsapi.post(json!({"json": waiting})).unwrap();
     client["v3/refund/domestic/refunds"]
         .post(json!({"json": {
             "out_trade_no": "T-1002", "out_refund_no": "R-1002-1", "notify_url": url,
@@ -371,6 +381,25 @@ fn the_console_shows_an_order_paid_with_a_click_its_callback_and_a_refused_reque
         wait_for(&browser, &format!("{delivery} .answer .status"), |s| s == "200").await;
         let state = text(&browser, &format!("{delivery} .state .badge")).await;
         assert_eq!(state.as_deref(), Some("delivered"));
+
+        // Resent: a second attempt, answered 200 again.
+        click(&browser, &format!("{delivery} button[data-path$=\"/resend\"]")).await;
+        let statuses = format!("{delivery} .attempts tbody td:nth-child(3)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while texts(&browser, &statuses).await != ["200", "200"] {
+            assert!(Instant::now() < deadline, "the resend is a second attempt, answered 200");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The form fires a tampered notification at the merchant, who refuses it.
+        click(&browser, "#fire select[name=\"fault\"] option[value=\"signature\"]").await;
+        click(&browser, "#fire button[type=\"submit\"]").await;
+        let fired = "details.delivery[data-subject=\"TRANSACTION.SUCCESS\"]";
+        let answer = wait_for(&browser, &format!("{fired} .answer .status"), |s| {
+            s.starts_with('4')
+        })
+        .await;
+        assert_eq!(answer, "401", "a bad signature is refused by the merchant's handler");
+        assert!(!merchant.rejected().is_empty());
 
         // A request with a bad signature, sent now: it shows refused, with why.
         let answer = send_forged(&sandbox);

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::html::{action, badge, body, esc, text, time};
+use super::html::{action, badge, badge_as, body, esc, text, time};
 use crate::sandbox::{samples, views};
 
 /// How many deliveries are shown (the newest).
@@ -44,12 +44,15 @@ fn row(out: &mut String, d: &Value) {
         .map(Vec::as_slice)
         .unwrap_or_default();
     let last = attempts.last();
+    let genuine = d["genuine"] != false;
     let answer = match last {
         None if d["in_flight"] == true => "<span class=\"sub\">sending…</span>".to_owned(),
         None => "—".to_owned(),
         Some(a) => {
             let status = a["status"].as_u64();
-            let tone = if a["accepted"] == true { "ok" } else { "bad" };
+            // A tampered notification must be refused: refusing it is the right answer.
+            let right = (a["accepted"] == true) == genuine;
+            let tone = if right { "ok" } else { "bad" };
             format!(
                 "<span class=\"badge {tone} status\">{}</span> <span class=\"sub\">{} ms</span>",
                 status.map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
@@ -76,7 +79,12 @@ fn row(out: &mut String, d: &Value) {
         text(&d["subject"]["kind"]),
         text(&d["subject"]["number"])
     );
-    let state = d["state"].as_str().unwrap_or_default();
+    let state = match (genuine, last.map(|a| a["accepted"] == true)) {
+        // A tampered one is judged by whether the merchant refused it.
+        (false, Some(false)) => badge_as("delivery", "refused", "ok"),
+        (false, Some(true)) => badge("delivery", "accepted!"),
+        _ => badge("delivery", d["state"].as_str().unwrap_or_default()),
+    };
     let _ = write!(
         out,
         "<details class=\"delivery\" data-delivery=\"{id}\" data-event=\"{}\" \
@@ -89,7 +97,7 @@ fn row(out: &mut String, d: &Value) {
         time(&d["create_time"]),
         text(&d["url"]),
         attempts.len(),
-        badge("delivery", state),
+        state,
         time(&d["next_retry"]),
         action(
             &format!("notifications/{id}/resend"),
@@ -117,14 +125,19 @@ fn row(out: &mut String, d: &Value) {
         let _ = write!(
             out,
             "<tr><td>{}{}</td><td>{}</td><td>{}</td><td class=\"num\">{} ms</td>\
-             <td>{}<br><span class=\"sub mono\">{}</span></td></tr>",
+             <td>{}{}</td></tr>",
             text(&a["number"]),
             if a["manual"] == true { " (resend)" } else { "" },
             time(&a["time"]),
             text(&a["status"]),
             a["latency_ms"].as_u64().unwrap_or(0),
             text(&a["verdict"]),
-            text(&a["answer"]),
+            match a["answer"].as_str() {
+                Some(answer) if !answer.is_empty() => {
+                    format!("<br><span class=\"sub mono\">{}</span>", esc(answer))
+                }
+                _ => String::new(),
+            },
         );
     }
     out.push_str(

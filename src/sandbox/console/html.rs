@@ -74,7 +74,7 @@ pub(crate) fn time(value: &Value) -> String {
 pub(crate) fn tone(state: &str) -> &'static str {
     match state {
         "SUCCESS" | "DONE" | "delivered" | "accepted" | "USER_PAID" => "ok",
-        "PAYERROR" | "ABNORMAL" | "FAIL" | "failed" | "refused" => "bad",
+        "PAYERROR" | "ABNORMAL" | "FAIL" | "failed" | "refused" | "accepted!" => "bad",
         "CLOSED" | "REVOKED" | "CANCELLED" | "CANCELING" | "EXPIRED" => "off",
         "REFUND" => "info",
         _ => "wait",
@@ -111,23 +111,26 @@ pub(crate) fn state_zh(kind: &str, state: &str) -> &'static str {
         (_, "retrying") => "重试中",
         (_, "delivered") => "已送达",
         (_, "failed") => "已放弃",
+        ("delivery", "refused") => "已拒绝，正确",
+        ("delivery", "accepted!") => "不应接受",
         _ => "",
     }
 }
 
 /// A coloured state badge, with WeChat Pay's Chinese name beside it.
 pub(crate) fn badge(kind: &str, state: &str) -> String {
+    badge_as(kind, state, tone(state))
+}
+
+/// A state badge of the colour `tone` (`ok`, `wait`, `bad`, `off`, `info`).
+pub(crate) fn badge_as(kind: &str, state: &str, tone: &str) -> String {
     let zh = state_zh(kind, state);
     let zh = if zh.is_empty() {
         String::new()
     } else {
         format!("<span class=\"zh\">{zh}</span>")
     };
-    format!(
-        "<span class=\"badge {}\">{}</span>{zh}",
-        tone(state),
-        esc(state)
-    )
+    format!("<span class=\"badge {tone}\">{}</span>{zh}", esc(state))
 }
 
 /// A button that calls the control API: `POST /_sandbox/{path}` with `body` (a constant

@@ -209,7 +209,8 @@ fn status(core: &Core) -> String {
     let callbacks = core.deliveries.with(|ring| {
         let failing = ring
             .iter()
-            .filter(|d| matches!(d.state, "retrying" | "failed"))
+            // Genuine ones not accepted (a tampered one is meant to be refused).
+            .filter(|d| d.notice.fault.is_none() && matches!(d.state, "retrying" | "failed"))
             .count();
         (ring.iter().count(), failing)
     });

@@ -138,7 +138,12 @@ fn section(
     }
     out.push_str("<div class=\"scroll\"><table><thead><tr>");
     for (zh, en) in columns {
-        let _ = write!(out, "<th>{zh}<span class=\"en\">{en}</span></th>");
+        let class = if *en == "Actions" {
+            " class=\"actions\""
+        } else {
+            ""
+        };
+        let _ = write!(out, "<th{class}>{zh}<span class=\"en\">{en}</span></th>");
     }
     out.push_str("</tr></thead><tbody>");
     for entity in rows.iter().rev().take(SHOWN) {
