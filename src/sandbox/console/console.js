@@ -104,6 +104,8 @@
   }
 
   async function watch() {
+    // The page was just served: live until a poll fails.
+    $('#live').className = 'live on';
     for (;;) {
       try {
         const answer = await fetch(base + 'changes?since=' + seq + '&wait=20', { cache: 'no-store' });
