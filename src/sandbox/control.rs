@@ -360,7 +360,7 @@ fn internal(error: &crate::Error) -> Refusal {
     Refusal::new(500, "SYSTEM_ERROR", error.to_string())
 }
 
-/// The routes, for `GET /_sandbox/` (the console will be served here).
+/// The routes, for `GET /_sandbox/` asked by a tool (a browser gets the console).
 fn index() -> Value {
     json!({
         "sandbox": "wechatpay sandbox: a local WeChat Pay with state, callbacks and a virtual clock",

@@ -1,4 +1,4 @@
-//! The sandbox plugged into the mock server: its control API, its answers to WeChat Pay's
+//! The sandbox plugged into the mock server: its console and control API, its answers to WeChat Pay's
 //! API, its request log, and its deliveries running beside the server.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::core::Core;
-use super::{control, dispatch, routes};
+use super::{console, control, dispatch, routes};
 use crate::mock::Reply;
 use crate::mock::engine::{Engine, Exchange, Inbound};
 use crate::mock::{Attach, MockHandle};
@@ -23,7 +23,7 @@ impl Engine for Core {
         self: Arc<Self>,
         request: &Inbound<'_>,
     ) -> Option<BoxFuture<'static, http::Response<Bytes>>> {
-        control::handle(self, request)
+        console::serve(&self, request).or_else(|| control::handle(self, request))
     }
 
     fn answer(&self, request: &Inbound<'_>) -> Option<Reply> {

@@ -23,7 +23,11 @@
 //!   24-hour retry schedule pass in milliseconds; signatures and the request timestamp check
 //!   stay on the real clock;
 //! * is driven by a **control API** on the same port, under `/_sandbox/` (below), which the
-//!   in-process [`Sandbox`] calls directly.
+//!   in-process [`Sandbox`] calls directly;
+//! * shows it all in a **web console** at the same address (open [`Sandbox::uri`] in a
+//!   browser): the orders with buttons to pay, fail, close, complete or confirm them, the
+//!   request log with each verdict, headers and bodies, the callbacks with resend and a form
+//!   to fire any notification, and the settings a client needs, updated live.
 //!
 //! ```
 //! use serde_json::json;
@@ -54,6 +58,7 @@ mod call;
 mod changes;
 mod clock;
 mod combine;
+mod console;
 mod control;
 mod core;
 mod deliver;

@@ -11,6 +11,8 @@ mod chain;
 mod cli;
 mod client;
 mod common;
+#[cfg(feature = "sandbox")]
+mod console;
 mod endpoints;
 mod errors;
 mod events;

@@ -249,7 +249,8 @@ fn print_settings(
     }
     writeln!(
         out,
-        "# test-only keys; signing: {}; control API: {}; Ctrl-C stops it",
+        "# test-only keys; signing: {}; console (open in a browser) and control API: {}; \
+         Ctrl-C stops it",
         text("signing"),
         text("control_uri")
     )?;
