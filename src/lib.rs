@@ -14,7 +14,6 @@ pub mod crypto;
 pub mod endpoints;
 mod error;
 pub mod events;
-pub mod guide;
 pub mod keystore;
 mod media;
 mod normalize;
@@ -57,6 +56,9 @@ mod runtime;
 #[cfg_attr(docsrs, doc(cfg(feature = "sandbox")))]
 pub mod sandbox;
 pub mod transport;
+
+// Documentation only: the guides, from src/guide/*.md.
+pub mod guide;
 
 pub use chain::Chain;
 pub use client::{Client, ClientBuilder, NetworkStatus};
