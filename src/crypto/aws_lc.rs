@@ -10,6 +10,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS
 use zeroize::Zeroizing;
 
 use super::rsa::{Rsa, RsaPrivate, RsaPublic};
+use super::warm_up::RingKey;
 use crate::error::{Error, Result};
 
 /// The backend of feature `aws-lc`.
@@ -25,17 +26,20 @@ impl Rsa for AwsLc {
     }
 }
 
-struct Private {
+/// A private key held by aws-lc (`pub(super)` for the warm-up's tests).
+pub(super) struct Private {
     signing: KeyPair,
     /// The PKCS#8 bytes, kept (zeroized on drop) to make the decrypting key when first needed:
     /// making it parses and checks the RSA key again (about 0.15 ms), which most clients,
-    /// never decrypting a sensitive field, would pay at every start for nothing.
+    /// never decrypting a sensitive field, would pay at every start for nothing; and ring's
+    /// copy, if the key signs while aws-lc's generator is being seeded (`warm_up`).
     pkcs8: Zeroizing<Vec<u8>>,
     decrypting: OnceLock<Option<OaepPrivateDecryptingKey>>,
+    ring: RingKey,
 }
 
 impl Private {
-    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+    pub(super) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
         let rejected = |e: aws_lc_rs::error::KeyRejected| {
             Error::crypto(format!(
                 "the private key is not a usable RSA key ({e}); WeChat Pay merchant keys are \
@@ -47,7 +51,18 @@ impl Private {
             signing,
             pkcs8: Zeroizing::new(pkcs8.to_vec()),
             decrypting: OnceLock::new(),
+            ring: RingKey::default(),
         })
+    }
+
+    /// aws-lc's signature, whatever the seeding state.
+    pub(super) fn sign_with_aws_lc(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut signature = vec![0; self.signing.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        self.signing
+            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+            .map_err(|_| Error::crypto("RSA signing failed in aws-lc-rs"))?;
+        Ok(signature)
     }
 
     fn decrypting(&self) -> Result<&OaepPrivateDecryptingKey> {
@@ -63,13 +78,13 @@ impl Private {
 }
 
 impl RsaPrivate for Private {
+    /// ring's signature while aws-lc's generator is being seeded (the first signature of a
+    /// process starts that; see `warm_up`), aws-lc's after: the same bytes.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let mut signature = vec![0; self.signing.public_modulus_len()];
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.signing
-            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
-            .map_err(|_| Error::crypto("RSA signing failed in aws-lc-rs"))?;
-        Ok(signature)
+        match self.ring.sign_while_seeding(&self.pkcs8, message) {
+            Some(signature) => Ok(signature),
+            None => self.sign_with_aws_lc(message),
+        }
     }
 
     fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {

@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod examples;
 mod faults;
+mod first_signature;
 mod fleet;
 mod hardening;
 #[cfg(unix)]
