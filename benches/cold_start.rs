@@ -152,21 +152,18 @@ fn orchestrate(pin: bool, outside: Vec<Outside>) -> Result<(), Box<dyn std::erro
         }
     }
     settings.push(("WECHATPAY_BENCH_TEMPLATE".to_owned(), TEMPLATE.to_owned()));
-    settings.push((
-        "WECHATPAY_BENCH_OPTIONS".to_owned(),
-        options().to_string(),
-    ));
-    let mut programs = Vec::new();
-    let library = {
-        let (me, settings) = (me.clone(), settings.clone());
-        move || {
-            let mut command = Command::new(&me);
-            command.env(ROLE, "one-call").envs(settings.clone());
-            command
-        }
-    };
-    programs.push(Timed::new("minimal program, built in the repo", library));
+    settings.push(("WECHATPAY_BENCH_OPTIONS".to_owned(), options().to_string()));
     let inside_cli = option_env!("CARGO_BIN_EXE_wechatpay").map(PathBuf::from);
+    let mut programs = Vec::new();
+    let (library, library_settings) = (me.clone(), settings.clone());
+    programs.push(Timed::new(
+        "minimal program, built in the repo",
+        move || {
+            let mut command = Command::new(&library);
+            command.env(ROLE, "one-call").envs(library_settings.clone());
+            command
+        },
+    ));
     if let Some(cli) = &inside_cli {
         programs.push(Timed::new(
             "`wechatpay request`, built in the repo",
@@ -174,13 +171,12 @@ fn orchestrate(pin: bool, outside: Vec<Outside>) -> Result<(), Box<dyn std::erro
         ));
     }
     for built in &outside {
-        let settings = settings.clone();
-        let program = built.program.clone();
+        let (program, program_settings) = (built.program.clone(), settings.clone());
         programs.push(Timed::new(
             format!("minimal program, outside ({})", built.name),
             move || {
                 let mut command = Command::new(&program);
-                command.env_clear().envs(settings.clone());
+                command.env_clear().envs(program_settings.clone());
                 command
             },
         ));
@@ -201,7 +197,7 @@ fn orchestrate(pin: bool, outside: Vec<Outside>) -> Result<(), Box<dyn std::erro
     drop(mock.stdin.take());
     let _ = mock.wait();
     println!("one signed call from a fresh process, wall time from spawn to exit (ms):");
-    println!("{:<46} {:>7} {:>7} {:>7}", "", "p10", "median", "p90");
+    println!("{:<52} {:>7} {:>7} {:>7}", "", "p10", "median", "p90");
     for program in &mut programs {
         report(&program.label, &mut program.samples);
     }
@@ -304,7 +300,10 @@ fn outside(build: bool) -> Result<Vec<Outside>, Box<dyn std::error::Error>> {
     let mut built = Vec::new();
     for (index, (name, checkout)) in checkouts.into_iter().enumerate() {
         let dir = root.join(format!("checkout-{index}"));
-        let (program, cli) = (dir.join("cold-start-program"), dir.join("cli/bin/wechatpay"));
+        let (program, cli) = (
+            dir.join("cold-start-program"),
+            dir.join("cli/bin/wechatpay"),
+        );
         if build {
             build_checkout(&root, &dir, &name, &checkout)?;
         }
@@ -341,8 +340,19 @@ fn build_checkout(
     eprintln!("building the minimal program against {name} (outside the repository)…");
     cargo_outside(root, &project, &["build", "--release", "--quiet"])?;
     let cli_root = dir.join("cli");
-    eprintln!("cargo install --path {} --features cli…", checkout.display());
-    let checkout_arg = checkout.display().to_string();
+    // `cargo install --path P` reads P's `.cargo/config.toml` (cargo loads the config of an
+    // installed path since 1.35), which `cargo install wechatpay` from crates.io does not:
+    // install from a copy of the checkout without it.
+    let package = dir.join("package");
+    if package.exists() {
+        std::fs::remove_dir_all(&package)?;
+    }
+    copy_tree(checkout, &package, true)?;
+    eprintln!(
+        "cargo install --path (a copy of) {} --features cli…",
+        checkout.display()
+    );
+    let checkout_arg = package.display().to_string();
     let cli_root_arg = cli_root.display().to_string();
     cargo_outside(
         root,
@@ -363,6 +373,34 @@ fn build_checkout(
     // The next checkout's build overwrites the program: keep this one's.
     let program = root.join("target/release/cold-start-program");
     std::fs::copy(&program, dir.join("cold-start-program"))?;
+    Ok(())
+}
+
+/// Copies the checkout at `from` to `to`, without its `.cargo` (the repository's settings),
+/// `.git` and `target` (`top`: `from` is the checkout's root); symbolic links stay links
+/// (the macros crate's are relative).
+fn copy_tree(from: &Path, to: &Path, top: bool) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if top
+            && [".cargo", ".git", "target"]
+                .iter()
+                .any(|skip| name == *skip)
+        {
+            continue;
+        }
+        let (source, target) = (entry.path(), to.join(&name));
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&source)?, &target)?;
+        } else if kind.is_dir() {
+            copy_tree(&source, &target, false)?;
+        } else {
+            std::fs::copy(&source, &target)?;
+        }
+    }
     Ok(())
 }
 
@@ -426,7 +464,7 @@ fn report(what: &str, samples: &mut [Duration]) {
         samples[index].as_secs_f64() * 1000.0
     };
     println!(
-        "{what:<46} {:>7.2} {:>7.2} {:>7.2}",
+        "{what:<52} {:>7.2} {:>7.2} {:>7.2}",
         at(0.1),
         at(0.5),
         at(0.9)

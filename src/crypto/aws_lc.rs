@@ -10,7 +10,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS
 use zeroize::Zeroizing;
 
 use super::rsa::{Rsa, RsaPrivate, RsaPublic};
-use super::warm_up::RingKey;
+use super::warm_up;
 use crate::error::{Error, Result};
 
 /// The backend of feature `aws-lc`.
@@ -31,11 +31,10 @@ pub(super) struct Private {
     signing: KeyPair,
     /// The PKCS#8 bytes, kept (zeroized on drop) to make the decrypting key when first needed:
     /// making it parses and checks the RSA key again (about 0.15 ms), which most clients,
-    /// never decrypting a sensitive field, would pay at every start for nothing; and ring's
-    /// copy, if the key signs while aws-lc's generator is being seeded (`warm_up`).
+    /// never decrypting a sensitive field, would pay at every start for nothing; and for
+    /// ring's signatures while aws-lc's generator is being seeded (`warm_up`).
     pkcs8: Zeroizing<Vec<u8>>,
     decrypting: OnceLock<Option<OaepPrivateDecryptingKey>>,
-    ring: RingKey,
 }
 
 impl Private {
@@ -51,7 +50,6 @@ impl Private {
             signing,
             pkcs8: Zeroizing::new(pkcs8.to_vec()),
             decrypting: OnceLock::new(),
-            ring: RingKey::default(),
         })
     }
 
@@ -81,7 +79,7 @@ impl RsaPrivate for Private {
     /// ring's signature while aws-lc's generator is being seeded (the first signature of a
     /// process starts that; see `warm_up`), aws-lc's after: the same bytes.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        match self.ring.sign_while_seeding(&self.pkcs8, message) {
+        match warm_up::sign_while_seeding(&self.pkcs8, message) {
             Some(signature) => Ok(signature),
             None => self.sign_with_aws_lc(message),
         }

@@ -41,7 +41,11 @@ fn first_signed_call() {
     }
     let mock = MockServer::start().expect("the mock starts");
     let path = "/v3/pay/transactions/out-trade-no/1217752501201407033233368018";
-    mock.on("GET", path, Reply::json(200, json!({ "trade_state": "SUCCESS" })));
+    mock.on(
+        "GET",
+        path,
+        Reply::json(200, json!({ "trade_state": "SUCCESS" })),
+    );
     let client = mock.client_builder().build().expect("the client builds");
     // Signed by the client (the process's first signature), checked by the mock, answered
     // and signed by the mock, verified by the client.
