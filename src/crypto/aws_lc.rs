@@ -10,6 +10,7 @@ use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS
 use zeroize::Zeroizing;
 
 use super::rsa::{Rsa, RsaPrivate, RsaPublic};
+use super::warm_up;
 use crate::error::{Error, Result};
 
 /// The backend of feature `aws-lc`.
@@ -25,17 +26,19 @@ impl Rsa for AwsLc {
     }
 }
 
-struct Private {
+/// A private key held by aws-lc (`pub(super)` for the warm-up's tests).
+pub(super) struct Private {
     signing: KeyPair,
     /// The PKCS#8 bytes, kept (zeroized on drop) to make the decrypting key when first needed:
     /// making it parses and checks the RSA key again (about 0.15 ms), which most clients,
-    /// never decrypting a sensitive field, would pay at every start for nothing.
+    /// never decrypting a sensitive field, would pay at every start for nothing; and for
+    /// ring's signatures while aws-lc's generator is being seeded (`warm_up`).
     pkcs8: Zeroizing<Vec<u8>>,
     decrypting: OnceLock<Option<OaepPrivateDecryptingKey>>,
 }
 
 impl Private {
-    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+    pub(super) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
         let rejected = |e: aws_lc_rs::error::KeyRejected| {
             Error::crypto(format!(
                 "the private key is not a usable RSA key ({e}); WeChat Pay merchant keys are \
@@ -48,6 +51,16 @@ impl Private {
             pkcs8: Zeroizing::new(pkcs8.to_vec()),
             decrypting: OnceLock::new(),
         })
+    }
+
+    /// aws-lc's signature, whatever the seeding state.
+    pub(super) fn sign_with_aws_lc(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let mut signature = vec![0; self.signing.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        self.signing
+            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
+            .map_err(|_| Error::crypto("RSA signing failed in aws-lc-rs"))?;
+        Ok(signature)
     }
 
     fn decrypting(&self) -> Result<&OaepPrivateDecryptingKey> {
@@ -63,13 +76,13 @@ impl Private {
 }
 
 impl RsaPrivate for Private {
+    /// ring's signature while aws-lc's generator is being seeded (the first signature of a
+    /// process starts that; see `warm_up`), aws-lc's after: the same bytes.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        let mut signature = vec![0; self.signing.public_modulus_len()];
-        let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.signing
-            .sign(&RSA_PKCS1_SHA256, &rng, message, &mut signature)
-            .map_err(|_| Error::crypto("RSA signing failed in aws-lc-rs"))?;
-        Ok(signature)
+        match warm_up::sign_while_seeding(&self.pkcs8, message) {
+            Some(signature) => Ok(signature),
+            None => self.sign_with_aws_lc(message),
+        }
     }
 
     fn decrypt_oaep(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
@@ -133,5 +146,28 @@ impl RsaPublic for Public {
             .len();
         ciphertext.truncate(len);
         Ok(ciphertext)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::der;
+
+    #[test]
+    fn ring_and_aws_lc_sign_the_same_bytes() {
+        let pem = include_str!("../mock/merchant_key.pem");
+        let pkcs8 = der::first_pem_block(pem, "private key").expect("PEM").der;
+        let aws_lc = Private::from_pkcs8(&pkcs8).expect("aws-lc");
+        for message in [
+            &b""[..],
+            b"GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n",
+            "POST\n/v3/pay/transactions/jsapi\n1700000000\nnonce\n{\"description\":\"商品\"}\n"
+                .as_bytes(),
+            &[0xA5; 4096],
+        ] {
+            let expected = aws_lc.sign_with_aws_lc(message).expect("aws-lc signs");
+            assert_eq!(warm_up::sign_with_ring(&pkcs8, message), Some(expected));
+        }
     }
 }

@@ -19,6 +19,8 @@ pub(crate) mod random;
 mod rsa;
 #[cfg(feature = "rustcrypto")]
 mod rust_crypto;
+#[cfg(feature = "aws-lc")]
+mod warm_up;
 
 pub use aes::{aes_ecb_decrypt, aes_ecb_encrypt, aes_gcm_decrypt, aes_gcm_encrypt};
 pub use backend::Backend;

@@ -119,10 +119,12 @@ fn sending_failed(
         .unprocessed();
     }
     // hyper hands a request back "canceled" only when it was never started on its
-    // connection (a kept-alive connection closed before it was written): nothing was sent.
+    // connection (a kept-alive connection closed before it was written), and "channel closed"
+    // when the connection's task had already ended when the request was handed to it (an
+    // HTTP/2 connection closed by a GOAWAY that came first): nothing was sent either way.
     // hyper-util tries such a request again by itself on another pooled connection; when
     // the connection was a fresh one it reports it, and the client's own retry takes over.
-    if hyper_errors().any(hyper::Error::is_canceled) {
+    if hyper_errors().any(|e| e.is_canceled() || e.is_closed()) {
         return Error::new(
             ErrorKind::Transport,
             format!(

@@ -18,6 +18,7 @@ mod errors;
 mod events;
 mod examples;
 mod faults;
+mod first_signature;
 #[cfg(feature = "redis")]
 mod fleet;
 mod hardening;
