@@ -7,22 +7,35 @@ use std::process::{Child, Command, Output, Stdio};
 use serde_json::json;
 use wechatpay::mock::{self, Fault, MockServer, Reply, Signing};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
+pub(super) const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
 
 /// A directory for the files of one test, removed when dropped.
-struct Scratch(PathBuf);
+pub(super) struct Scratch(pub(super) PathBuf);
 
 impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("wechatpay-cli-{name}-{}", std::process::id()));
+    pub(super) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "wechatpay-cli-{name}-{}",
+            wechatpay::toolkit::nonce(16).unwrap()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
 
-    fn file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    pub(super) fn file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
         let path = self.0.join(name);
         std::fs::write(&path, content).unwrap();
         path
+    }
+
+    /// The names of the files in it, sorted.
+    pub(super) fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 }
 
@@ -34,7 +47,7 @@ impl Drop for Scratch {
 
 /// The command with the mock's credentials in the environment (and nothing from the real
 /// environment or a config file).
-fn wechatpay(mock: &MockServer, scratch: &Scratch) -> Command {
+pub(super) fn wechatpay(mock: &MockServer, scratch: &Scratch) -> Command {
     let mut command = Command::new(BIN);
     command
         .env_clear()

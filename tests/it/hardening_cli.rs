@@ -10,69 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
-use wechatpay::mock::{self, MockServer, Reply};
+use wechatpay::mock::{MockServer, Reply};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wechatpay");
-
-/// A directory for one test's files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "wechatpay-hardening-cli-{}",
-            wechatpay::toolkit::nonce(16).unwrap()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, content).unwrap();
-        path
-    }
-
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The command with the mock's credentials in the environment, its key files kept in
-/// `keys` (apart from the directory under test).
-fn wechatpay(mock: &MockServer, keys: &Scratch) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .env("HOME", &keys.0)
-        .env("WECHATPAY_BASE_URI", mock.uri())
-        .env("WECHATPAY_MCHID", mock::MCHID)
-        .env("WECHATPAY_SERIAL", mock::MERCHANT_SERIAL)
-        .env(
-            "WECHATPAY_PRIVATE_KEY",
-            keys.file("key.pem", mock::MERCHANT_KEY_PEM),
-        )
-        .env("WECHATPAY_PLATFORM_KEY_ID", mock::PLATFORM_KEY_ID)
-        .env(
-            "WECHATPAY_PLATFORM_KEY",
-            keys.file("pub.pem", mock::PLATFORM_PUBLIC_KEY_PEM),
-        )
-        .env("WECHATPAY_APIV3_KEY", mock::APIV3_KEY);
-    command
-}
+use super::cli::{BIN, Scratch, wechatpay};
 
 fn text(output: &Output) -> String {
     format!(
@@ -123,13 +63,13 @@ fn bill_download(mock: &MockServer, keys: &Scratch, out: &Path) -> Output {
 
 #[test]
 fn bill_download_never_writes_through_a_planted_link_nor_leaves_its_partial_file() {
-    let keys = Scratch::new();
+    let keys = Scratch::new("hardening");
     let bill = b"\xEF\xBB\xBF\xE4\xBA\xA4\xE6\x98\x93,x\r\n".repeat(100);
     let sha1 = wechatpay::toolkit::sha1_hex(&bill);
 
     // A link planted where the partial file used to go (`<out>.part`), pointing at a file of
     // the victim's: the download (whose digest fails) must not write through it.
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("hardening");
     let victim = scratch.file("victim.txt", "precious");
     let out = scratch.0.join("bill.csv");
     std::os::unix::fs::symlink(&victim, out.with_extension("part")).unwrap();
@@ -145,7 +85,7 @@ fn bill_download_never_writes_through_a_planted_link_nor_leaves_its_partial_file
 
     // The final rename fails (the destination is a directory): the partial file is removed.
     let good = bill_mock(&bill, &sha1);
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("hardening");
     let out = scratch.0.join("taken");
     std::fs::create_dir(&out).unwrap();
     scratch.file("taken/inside", "x");
@@ -154,7 +94,7 @@ fn bill_download_never_writes_through_a_planted_link_nor_leaves_its_partial_file
     assert_eq!(scratch.names(), ["taken"], "no partial file left");
 
     // A good download: the bill, readable by its owner only, and nothing else.
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("hardening");
     let out = scratch.0.join("bill.csv");
     let output = bill_download(&good, &keys, &out);
     assert!(output.status.success(), "{}", text(&output));
@@ -225,7 +165,7 @@ fn control_characters_in_a_body_reach_a_terminal_escaped() {
         "/v3/hostile/json",
         Reply::json(200, json!({"note": "ok\u{9b}2J\u{7f}"})),
     );
-    let keys = Scratch::new();
+    let keys = Scratch::new("hardening");
     for path in ["v3/hostile/text", "v3/hostile/json"] {
         // A terminal: `script` runs the command on a pseudo-terminal and copies what it
         // printed. Colours on (no NO_COLOR), as on a user's terminal.
